@@ -1,0 +1,78 @@
+import {mkdirSync} from 'node:fs'
+import {dirname, isAbsolute, resolve} from 'node:path'
+import {DuckDBConnection, DuckDBInstance, type DuckDBValue} from '@duckdb/node-api'
+import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/run/warehouse.js'
+
+/** Converts DuckDB values to plain JS (bigint → number where safe, timestamps → ISO strings). */
+function plain(value: DuckDBValue | unknown): unknown {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
+  if (typeof value === 'object' && value !== null && 'toString' in value && value.constructor?.name?.startsWith('DuckDB')) {
+    const name = value.constructor.name
+    if (name === 'DuckDBTimestampValue' || name === 'DuckDBTimestampTZValue') {
+      const micros = (value as {micros: bigint}).micros
+      return new Date(Number(micros / 1000n)).toISOString()
+    }
+    if (name === 'DuckDBDecimalValue') return Number(value.toString())
+    return value.toString()
+  }
+  return value
+}
+
+export class DuckDBWarehouse implements WarehouseConnection {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  /** `:memory:` or a file path relative to the project root. */
+  static async open(target: TargetConfig, projectRoot: string): Promise<DuckDBWarehouse> {
+    const raw = String(target.path ?? '.segc/warehouse.duckdb')
+    const path = raw === ':memory:' ? ':memory:' : isAbsolute(raw) ? raw : resolve(projectRoot, raw)
+    const options: Record<string, string> = {}
+    if (target.threads !== undefined) options.threads = String(target.threads)
+    if (target.memory_limit !== undefined) options.memory_limit = String(target.memory_limit)
+    let instance: DuckDBInstance
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), {recursive: true})
+      instance = await DuckDBInstance.create(path, options)
+    } catch (error) {
+      throw new WarehouseError(lockMessage((error as Error).message, path))
+    }
+    const connection = await instance.connect()
+    // Timestamps without a zone are UTC in segc; make DuckDB agree whatever the machine's zone.
+    await connection.run(`SET TimeZone = 'UTC'`)
+    return new DuckDBWarehouse(instance, connection)
+  }
+
+  async execute(sql: string): Promise<void> {
+    try {
+      await this.connection.run(sql)
+    } catch (error) {
+      throw new WarehouseError((error as Error).message, sql)
+    }
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql)
+      const rows = reader.getRowObjects()
+      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])))
+    } catch (error) {
+      throw new WarehouseError((error as Error).message, sql)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync()
+    this.instance.closeSync()
+  }
+}
+
+function lockMessage(message: string, path: string): string {
+  const pid = /PID (\d+)/.exec(message)?.[1]
+  if (/lock/i.test(message)) {
+    return `the DuckDB database ${path} is in use by another process${pid ? ` (PID ${pid})` : ''}; another segc run or a client holds it`
+  }
+  return `cannot open DuckDB database ${path}: ${message.split('\n')[0]}`
+}

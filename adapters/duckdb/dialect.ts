@@ -1,0 +1,46 @@
+import {sql} from 'kysely'
+import type {Dialect, Sql} from '../../src/generate/dialect.js'
+import {DuckDBQueryCompiler} from './query-compiler.js'
+
+const isoToLiteral = (iso: string) => iso.replace('T', ' ').replace(/Z$/, '')
+
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  formatterLanguage: 'duckdb',
+  createQueryCompiler: () => new DuckDBQueryCompiler(),
+  stringType: 'VARCHAR',
+  timestampType: 'TIMESTAMP',
+  booleanType: 'BOOLEAN',
+  integerType: 'BIGINT',
+  floatType: 'DOUBLE',
+
+  timestamp: (iso) => sql`TIMESTAMP ${sql.lit(isoToLiteral(iso))}`,
+  date: (ymd) => sql`DATE ${sql.lit(ymd)}`,
+  // epoch_us counts microseconds since 1970 for TIMESTAMP and DATE alike; the difference is
+  // exact elapsed time, unlike date_diff, which counts calendar boundaries.
+  secondsUntil: (value, iso) => sql`((epoch_us(${sql.lit(isoToLiteral(iso))}::TIMESTAMP) - epoch_us(CAST(${value} AS TIMESTAMP))) / 1000000.0)`,
+  divide: (a, b) => sql`(CAST(${a} AS DOUBLE) / NULLIF(${b}, 0))`,
+  // strpos / starts_with / suffix compare literally; LIKE would treat % and _ as wildcards.
+  match: (mode, value, pattern) =>
+    mode === 'contains'
+      ? sql`(strpos(${value}, ${sql.lit(pattern)}) > 0)`
+      : mode === 'starts_with'
+        ? sql`starts_with(${value}, ${sql.lit(pattern)})`
+        : sql`suffix(${value}, ${sql.lit(pattern)})`,
+  holdoutBucket: (text) => sql`(CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT) % 10000)`,
+  // min over a struct orders by its fields in turn: the earliest timestamp, then the smallest value.
+  firstLast: (which, value, ts, when) =>
+    which === 'first'
+      ? sql`(min({'t': ${ts}, 'v': ${value}}) FILTER (WHERE ${when} AND ${value} IS NOT NULL)).v`
+      : sql`(min({'t': -epoch_us(CAST(${ts} AS TIMESTAMP)), 'v': ${value}}) FILTER (WHERE ${when} AND ${value} IS NOT NULL)).v`,
+  mostFrequent: (value, when) =>
+    // sorting {-count, value} structs puts the most frequent first, the smallest value among equals
+    sql`(list_sort(list_transform(map_entries(histogram(${value}) FILTER (WHERE ${when} AND ${value} IS NOT NULL)), e -> {'c': -e.value, 'v': e.key}))[1]).v`,
+  createTempTable: (name, query) => sql`CREATE OR REPLACE TEMP TABLE ${sql.id(name)} AS ${query}`,
+  activePeriods: (index, when, minCount) =>
+    minCount <= 1
+      ? sql`count(DISTINCT CASE WHEN ${when} THEN ${index} END)`
+      : sql`coalesce(length(list_filter(map_values(histogram(${index}) FILTER (WHERE ${when})), c -> c >= ${sql.lit(minCount)})), 0)`,
+} satisfies Dialect as Dialect
+
+export type {Sql}

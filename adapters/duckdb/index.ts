@@ -1,0 +1,12 @@
+import type {Adapter} from '../../src/run/warehouse.js'
+import {DuckDBWarehouse} from './connection.js'
+import {duckdbDialect} from './dialect.js'
+
+export const duckdbAdapter: Adapter = {
+  type: 'duckdb',
+  dialect: duckdbDialect,
+  begin: 'BEGIN TRANSACTION',
+  commit: 'COMMIT',
+  rollback: 'ROLLBACK',
+  connect: (target, root) => DuckDBWarehouse.open(target, root),
+}

@@ -1,0 +1,61 @@
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {Flags} from '@oclif/core'
+import {adapterFor, DIALECTS} from '../../adapters/index.js'
+import {SegcCommand} from '../cli/segc-command.js'
+import {diag, DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
+import {formatSql} from '../generate/generate-sql.js'
+import {membershipSelect, runStatements} from '../generate/run-statements.js'
+import {buildPlan} from '../plan/build-plan.js'
+import {parseAsOf} from '../resolve/time.js'
+import {checkSelection} from '../run/run-project.js'
+import {resolveTarget} from '../run/targets.js'
+import {validateProject} from '../validate/validate-project.js'
+import {SEGC_VERSION} from '../version.js'
+
+export default class Compile extends SegcCommand {
+  static override summary = 'Print (or write) the SQL a run would execute.'
+  static override description = `Compiles the project for one warehouse dialect without connecting to it. By default prints every statement of a run in order; with --membership prints one read-only SELECT returning segment, entity_key and holdout of the selected segments at --as-of (group-resolved, exclude and consent applied), for previews in notebooks and BI tools. Relative times and windows are resolved against --as-of, so the SQL names concrete instants.`
+  static override examples = [
+    '<%= config.bin %> compile --membership --as-of 2026-06-01',
+    '<%= config.bin %> compile --dialect duckdb --select win_back --out build/sql',
+  ]
+  static override flags = {
+    target: Flags.string({description: 'compile for this target of segc.yaml (its dialect and output schema)', exclusive: ['dialect']}),
+    dialect: Flags.string({description: 'compile for this dialect', options: Object.keys(DIALECTS), exclusive: ['target']}),
+    select: Flags.string({description: 'comma-separated segments (and what they reference)', delimiter: ',', multiple: true}),
+    'as-of': Flags.string({description: 'the instant to evaluate at, ISO 8601 (default: now, UTC)'}),
+    out: Flags.directory({description: 'write the SQL into this directory instead of printing it'}),
+    membership: Flags.boolean({description: 'only the read-only membership SELECT', default: false}),
+  }
+
+  async run() {
+    const {flags} = await this.parse(Compile)
+    const v = validateProject(this.projectOpts(flags))
+    if (hasErrors(v.diagnostics)) throw new DiagnosticsError(v.diagnostics)
+    const dialect = flags.dialect ? DIALECTS[flags.dialect]! : adapterFor(resolveTarget(v, flags.target, process.env, {substitute: false}).type)?.dialect
+    if (!dialect) throw new DiagnosticsError([diag('bad_value', {file: 'segc.yaml', line: 1, col: 1}, `the target's type cannot be compiled by this build of segc (dialects: ${Object.keys(DIALECTS).join(', ')})`)])
+    const asOf = parseAsOf(flags['as-of'])
+    if (!asOf) throw new DiagnosticsError([diag('bad_flag', {file: '--as-of', line: 1, col: 1}, `--as-of '${flags['as-of']}' is not an ISO timestamp or date`)])
+    checkSelection(v, flags.select)
+    const plan = buildPlan(v.project, asOf, flags.select)
+    const files: Record<string, string> = {}
+    const membership = membershipSelect(dialect, plan)
+    files['membership.sql'] = membership ? formatSql(dialect, membership) + ';\n' : '-- no segments selected\n'
+    if (!flags.membership) {
+      const segments = plan.entities.flatMap((e) => e.segments.map((s) => s.segment))
+      const st = runStatements(dialect, plan, {runId: '{{run_id}}', asOf: asOf.toISOString(), schema: v.project.outputSchema, target: flags.target ?? 'compile', version: SEGC_VERSION, startedAt: asOf.toISOString(), segments})
+      const all = [...st.setup, ...st.compute, ...(st.summary ? [st.summary] : []), ...st.write, st.record('success', null)]
+      files['run.sql'] = `-- segc ${SEGC_VERSION}: the statements of one run at ${asOf.toISOString()}, executed in one transaction\n` + all.map((s) => formatSql(dialect, s) + ';').join('\n\n') + '\n'
+    }
+    if (flags.out) {
+      const dir = resolve(flags.out)
+      mkdirSync(dir, {recursive: true})
+      for (const [name, text] of Object.entries(files)) if (name === 'membership.sql' || !flags.membership) writeFileSync(join(dir, name), text)
+      if (!this.jsonEnabled()) this.out(`wrote ${Object.keys(files).filter((n) => n === 'membership.sql' || !flags.membership).map((n) => join(dir, n)).join(', ')}`)
+    } else if (!this.jsonEnabled()) {
+      this.out(flags.membership ? files['membership.sql']! : files['run.sql']!)
+    }
+    return {status: 'ok', dialect: dialect.name, as_of: asOf.toISOString(), plan, sql: flags.membership ? {membership: files['membership.sql']} : files}
+  }
+}

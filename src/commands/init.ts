@@ -1,0 +1,32 @@
+import {cpSync, existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {Args} from '@oclif/core'
+import {SegcCommand} from '../cli/segc-command.js'
+import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
+import {exampleProjectRoot} from '../demo/run-demo.js'
+
+export default class Init extends SegcCommand {
+  static override summary = 'Create a new project with an example model, segments and fixture tests.'
+  static override description = `Writes segc.yaml, models/ and segments/ (with fixture tests) into DIR, copied from segc's example shop. Refuses to touch a directory that already holds a segc.yaml. Try it with: segc init my-segments && cd my-segments && segc demo`
+  static override examples = ['<%= config.bin %> init', '<%= config.bin %> init analytics/segments']
+  static override args = {dir: Args.string({description: 'directory for the project (created if missing)', default: '.'})}
+
+  async run() {
+    const {args} = await this.parse(Init)
+    const dir = resolve(args.dir)
+    if (existsSync(join(dir, 'segc.yaml'))) {
+      throw new DiagnosticsError([diag('bad_value', {file: join(args.dir, 'segc.yaml'), line: 1, col: 1}, `${dir} already holds a segc project; init writes only into a directory without segc.yaml`)])
+    }
+    const source = exampleProjectRoot()
+    mkdirSync(dir, {recursive: true})
+    const written: string[] = []
+    for (const entry of ['segc.yaml', 'models', 'segments']) {
+      cpSync(join(source, entry), join(dir, entry), {recursive: true, errorOnExist: false, force: false})
+      written.push(entry)
+    }
+    if (!existsSync(join(dir, '.gitignore'))) writeFileSync(join(dir, '.gitignore'), '.segc/\n')
+    const files = readdirSync(join(dir, 'segments')).length + readdirSync(join(dir, 'models')).length
+    if (!this.jsonEnabled()) this.out(`created a segc project in ${dir} (${files} definition files)\nnext: cd ${args.dir} && segc validate && segc demo`)
+    return {status: 'ok', directory: dir, written}
+  }
+}

@@ -1,0 +1,66 @@
+// A deterministic synthetic shop (customers, accounts, orders, product events), generated
+// inside DuckDB with SQL so a million customers take seconds. No randomness from the
+// machine: every value comes from DuckDB's hash() of row numbers and a salt, so every run
+// of `segc demo --customers N` with the pinned DuckDB version builds the same warehouse.
+
+/** The instant the demo data is anchored at, and the as_of `segc demo` runs at. */
+export const DEMO_AS_OF = '2026-06-01T00:00:00Z'
+
+/** A pseudo-random number in [0, 1) from an integer SQL expression and a salt. */
+const rnd = (n: string, salt: number) => `((hash(${n}, ${salt}) % 1000003) / 1000003.0)`
+const pick = (n: string, salt: number, values: string[]) => `(['${values.join("', '")}'])[1 + CAST(floor(${rnd(n, salt)} * ${values.length}) AS INTEGER)]`
+const anchor = `TIMESTAMP '${DEMO_AS_OF.replace('T', ' ').replace('Z', '')}'`
+const daysBefore = (days: string) => `${anchor} - to_microseconds(CAST(${days} * 86400000000 AS BIGINT))`
+
+export function demoStatements(customers: number): string[] {
+  const n = Math.max(1, Math.floor(customers))
+  const accounts = Math.max(1, Math.floor(n / 20))
+  return [
+    `CREATE SCHEMA IF NOT EXISTS main`,
+    `CREATE OR REPLACE TABLE main.accounts AS
+      SELECT 'a' || lpad(CAST(i AS VARCHAR), 7, '0') AS account_id,
+        'Account ' || i AS name,
+        ${pick('i', 1, ['team', 'team', 'business', 'enterprise'])} AS plan,
+        CAST(5 + floor(${rnd('i', 2)} * 95) AS INTEGER) AS seats,
+        CAST(least(5 + floor(${rnd('i', 2)} * 95), floor((5 + floor(${rnd('i', 2)} * 95)) * (0.5 + ${rnd('i', 3)} * 0.6))) AS INTEGER) AS seats_used,
+        ${pick('i', 4, ['retail', 'software', 'finance', 'health', 'education'])} AS industry,
+        ${daysBefore(`(30 + ${rnd('i', 5)} * 900)`)} AS created_at
+      FROM range(${accounts}) AS t(i)`,
+    `CREATE OR REPLACE TABLE main.customers AS
+      SELECT 'c' || lpad(CAST(i AS VARCHAR), 8, '0') AS customer_id,
+        CASE WHEN ${rnd('i', 11)} < 0.01 THEN 'qa' || i || '@example.test' ELSE 'user' || i || '@mail.example' END AS email,
+        ${pick('i', 12, ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken'])} AS first_name,
+        ${pick('i', 13, ['US', 'US', 'US', 'CA', 'GB', 'DE', 'FR', 'BR'])} AS country,
+        CASE WHEN ${rnd('i', 14)} < 0.6 THEN 'free' WHEN ${rnd('i', 14)} < 0.75 THEN 'trial' ELSE 'pro' END AS plan,
+        ${daysBefore(`(${rnd('i', 15)} * 730)`)} AS signup_at,
+        ${rnd('i', 16)} < 0.7 AS email_opt_in,
+        ${rnd('i', 17)} < 0.02 AS do_not_contact,
+        'a' || lpad(CAST(i % ${accounts} AS VARCHAR), 7, '0') AS account_id
+      FROM range(${n}) AS t(i)`,
+    // Order counts are skewed (most customers buy rarely); each customer has a "lapse" in days
+    // after which they stop buying, so every lifecycle stage is populated.
+    `CREATE OR REPLACE TABLE main.orders AS
+      SELECT 'o' || (c.i * 16 + j) AS order_id,
+        'c' || lpad(CAST(c.i AS VARCHAR), 8, '0') AS customer_id,
+        ${daysBefore(`(${rnd('c.i', 21)} * ${rnd('c.i', 21)} * 500 + ${rnd('c.i * 16 + j', 22)} * ${rnd('c.i', 27)} * 400)`)} AS ordered_at,
+        round(10 + ${rnd('c.i * 16 + j', 23)} * 150 + CASE WHEN ${rnd('c.i', 24)} < 0.1 THEN 300 ELSE 0 END, 2) AS amount,
+        ${pick('c.i * 16 + j', 25, ['shoes', 'apparel', 'books', 'electronics', 'home'])} AS category,
+        ${pick('c.i * 16 + j', 26, ['web', 'app', 'store'])} AS channel
+      FROM range(${n}) AS c(i), range(16) AS o(j)
+      WHERE j < floor(${rnd('c.i', 20)} * ${rnd('c.i', 20)} * 16)`,
+    `CREATE OR REPLACE TABLE main.events AS
+      SELECT 'e' || (c.i * 32 + j) AS event_id,
+        'c' || lpad(CAST(c.i AS VARCHAR), 8, '0') AS customer_id,
+        'a' || lpad(CAST(c.i % ${accounts} AS VARCHAR), 7, '0') AS account_id,
+        ${daysBefore(`(${rnd('c.i * 32 + j', 31)} * ${rnd('c.i * 32 + j', 31)} * 60)`)} AS ts,
+        -- a third of customers never use a key feature: the trials that never activate
+        CASE WHEN ${rnd('c.i * 32 + j', 32)} < 0.55 THEN 'page_view'
+             WHEN ${rnd('c.i * 32 + j', 32)} < 0.65 THEN 'add_to_cart'
+             WHEN ${rnd('c.i * 32 + j', 32)} < 0.85 THEN 'login'
+             WHEN ${rnd('c.i * 32 + j', 32)} < 0.95 THEN CASE WHEN ${rnd('c.i', 34)} < 0.33 THEN 'page_view' ELSE 'feature_used' END
+             ELSE 'trial_started' END AS event_type,
+        ${pick('c.i * 32 + j', 33, ['/', '/pricing', '/pricing/teams', '/product/shoes', '/product/books', '/docs', '/blog'])} AS path
+      FROM range(${n}) AS c(i), range(32) AS e(j)
+      WHERE j < floor(${rnd('c.i', 30)} * 32)`,
+  ]
+}

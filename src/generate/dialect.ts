@@ -1,0 +1,44 @@
+import type {QueryCompiler, RawBuilder} from 'kysely'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Sql = RawBuilder<any>
+
+/**
+ * What the generator asks a warehouse. Each answer is a small kysely expression; the
+ * generator never names a warehouse, and every difference between them lives in an
+ * implementation of this interface under adapters/<warehouse>/.
+ */
+export interface Dialect {
+  readonly name: 'duckdb' | 'snowflake' | 'bigquery'
+  /** language name for sql-formatter, used only to lay out `segc compile` output */
+  readonly formatterLanguage: 'duckdb' | 'snowflake' | 'bigquery'
+  createQueryCompiler(): QueryCompiler
+
+  /** the warehouse's variable-length string type, for keys stored as strings */
+  readonly stringType: string
+  readonly timestampType: string
+  readonly booleanType: string
+  readonly integerType: string
+  readonly floatType: string
+
+  /** an instant (ISO 8601, UTC) as a timestamp literal without zone, in UTC */
+  timestamp(iso: string): Sql
+  /** a calendar date (YYYY-MM-DD) */
+  date(ymd: string): Sql
+  /** elapsed seconds from `value` (a timestamp or date column) to the instant `iso`, as a number */
+  secondsUntil(value: Sql, iso: string): Sql
+  /** real-valued division; NULL when the divisor is 0 */
+  divide(numerator: Sql, denominator: Sql): Sql
+  /** case-sensitive literal substring tests: % and _ are ordinary characters */
+  match(mode: 'contains' | 'starts_with' | 'ends_with', value: Sql, pattern: string): Sql
+  /** int(first 8 hex digits of md5(text), 16) % 10000 */
+  holdoutBucket(text: Sql): Sql
+  /** the value at the earliest (first) or latest (last) event, ties broken by the smallest value */
+  firstLast(which: 'first' | 'last', value: Sql, timestamp: Sql, when: Sql): Sql
+  /** the most frequent value, ties broken by the smallest value */
+  mostFrequent(value: Sql, when: Sql): Sql
+  /** a session-scoped scratch table filled from a query (dropped at the end of the session) */
+  createTempTable(name: string, query: Sql): Sql
+  /** number of distinct period indexes holding at least minCount matching events */
+  activePeriods(periodIndex: Sql, when: Sql, minCount: number): Sql
+}

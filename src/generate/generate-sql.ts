@@ -1,0 +1,211 @@
+import {DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, sql, type SelectQueryBuilder} from 'kysely'
+import {format} from 'sql-formatter'
+import {attrColumn, KEY_COLUMN} from '../plan/build-plan.js'
+import type {AggregatePlan, EntityPlan, Plan, PlanExpr} from '../plan/plan-types.js'
+import type {Relation} from '../resolve/model.js'
+import type {Dialect, Sql} from './dialect.js'
+
+/** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
+type NodeOf<K> = PlanExpr extends infer T ? (T extends {k: infer TK} ? (K extends TK ? T : never) : never) : never
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>
+
+/** A kysely instance that only compiles: no driver, no connection. */
+export function compilerFor(dialect: Dialect): AnyDb {
+  return new Kysely({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => dialect.createQueryCompiler(),
+    },
+  })
+}
+
+/** Renders a raw fragment to SQL text for this dialect (literals inline, escaped by the dialect's compiler). */
+export function render(db: AnyDb, fragment: Sql): string {
+  const compiled = fragment.compile(db)
+  if (compiled.parameters.length) throw new Error('internal: a value reached SQL as a parameter instead of an escaped literal')
+  return compiled.sql
+}
+
+export function relationSql(relation: Relation): Sql {
+  return relation.kind === 'table' ? sql.id(...relation.path) : sql`(${sql.raw(relation.sql)})`
+}
+
+/** Plan expressions to SQL, one handler per node kind (a new kind without a handler does not compile). */
+export class ExprWriter {
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly asOf: string,
+    private readonly qualifier?: string,
+  ) {}
+
+  write(e: PlanExpr): Sql {
+    const h = this.handlers[e.k] as (e: PlanExpr) => Sql
+    return h(e)
+  }
+
+  private readonly handlers: {[K in PlanExpr['k']]: (e: NodeOf<K>) => Sql} = {
+    col: (e) => (this.qualifier ? sql.id(this.qualifier, e.name) : sql.id(e.name)),
+    lit: (e) => {
+      if (e.type === 'timestamp') return this.dialect.timestamp(e.value as string)
+      if (e.type === 'date') return this.dialect.date(e.value as string)
+      return sql.lit(e.value)
+    },
+    null: () => sql`NULL`,
+    arith: (e) => (e.op === '/' ? this.dialect.divide(this.write(e.left), this.write(e.right)) : sql`(${this.write(e.left)} ${sql.raw(e.op)} ${this.write(e.right)})`),
+    neg: (e) => sql`(-${this.write(e.operand)})`,
+    fn: (e) => {
+      const args = e.args.map((a) => this.write(a))
+      if (e.fn === 'round') return sql`round(CAST(${args[0]!} AS ${sql.raw(this.dialect.floatType)}), ${args[1] ?? sql.lit(0)})`
+      return sql`${sql.raw(e.fn.toUpperCase())}(${sql.join(args)})`
+    },
+    elapsed: (e) => sql`CAST(floor(${this.dialect.secondsUntil(this.write(e.value), this.asOf)} / ${sql.lit(e.unitSeconds)}) AS ${sql.raw(this.dialect.integerType)})`,
+    cmp: (e) => sql`(${this.write(e.left)} ${sql.raw(e.op)} ${this.write(e.right)})`,
+    in: (e) => sql`(${this.write(e.value)} ${sql.raw(e.negated ? 'NOT IN' : 'IN')} (${sql.join(e.list.map((v) => this.write(v)))}))`,
+    match: (e) => this.dialect.match(e.mode, this.write(e.value), e.pattern),
+    is_null: (e) => sql`(${this.write(e.value)} ${sql.raw(e.negated ? 'IS NOT NULL' : 'IS NULL')})`,
+    and: (e) => sql`(${sql.join(e.items.map((i) => this.write(i)), sql` AND `)})`,
+    or: (e) => sql`(${sql.join(e.items.map((i) => this.write(i)), sql` OR `)})`,
+    not: (e) => sql`(NOT ${this.write(e.operand)})`,
+    truth: (e) => sql`COALESCE(${this.write(e.operand)}, FALSE)`,
+    // NULLs sit in their own partition, so buckets are cut over the non-NULL values only.
+    ntile: (e) => {
+      const v = this.write(e.value)
+      return sql`CASE WHEN ${v} IS NULL THEN NULL ELSE NTILE(${sql.lit(e.buckets)}) OVER (PARTITION BY (${v} IS NULL) ORDER BY ${v} ${sql.raw(e.order.toUpperCase())}, ${this.write(e.key)} ASC) END`
+    },
+    holdout_bucket: (e) => this.dialect.holdoutBucket(sql`(${sql.lit(`${e.segment}:${e.salt}:`)} || ${this.write(e.key)})`),
+    to_string: (e) => sql`CAST(${this.write(e.value)} AS ${sql.raw(this.dialect.stringType)})`,
+  }
+}
+
+function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: string): Sql {
+  const when = w.write(a.when)
+  const v = a.value ? w.write(a.value) : sql`1`
+  const gated = sql`CASE WHEN ${when} THEN ${v} END`
+  switch (a.kind) {
+    case 'count':
+      return sql`count(${gated})`
+    case 'count_distinct':
+      return sql`count(DISTINCT ${gated})`
+    case 'sum':
+      return sql`sum(${gated})`
+    case 'avg':
+      return sql`avg(${gated})`
+    case 'min':
+      return sql`min(${gated})`
+    case 'max':
+      return sql`max(${gated})`
+    case 'first':
+    case 'last':
+      return dialect.firstLast(a.kind, v, w.write(a.timestamp), when)
+    case 'most_frequent':
+      return dialect.mostFrequent(v, when)
+    case 'active_periods': {
+      const index = sql`floor(${dialect.secondsUntil(w.write(a.timestamp), asOf)} / ${sql.lit(a.periodSeconds!)})`
+      return dialect.activePeriods(index, when, a.minCount ?? 1)
+    }
+  }
+}
+
+/** CTE names of one entity's part of the query. */
+const cte = (entity: string, part: string) => `${entity}__${part}`
+
+/**
+ * The membership query of a plan: `segment`, `entity`, `entity_key`, `holdout`, one row
+ * per member. One GROUP BY scan per event source, one pass over each entity relation.
+ */
+export function membershipQuery(db: AnyDb, dialect: Dialect, plan: Plan): SelectQueryBuilder<any, any, any> | undefined {
+  const parts = plan.entities.filter((e) => e.segments.length > 0)
+  if (parts.length === 0) return undefined
+  let query: any = db
+  for (const e of parts) query = withEntityCtes(query, dialect, plan.asOf, e)
+  const selects = parts.map((e) => unpivoted(db, dialect, e))
+  let q = selects[0]!
+  for (const s of selects.slice(1)) q = q.unionAll(s)
+  // withEntityCtes returned a QueryCreator carrying the CTEs; re-root the union on it.
+  return rootOn(query, q)
+}
+
+function rootOn(creator: any, q: any): any {
+  // kysely keeps CTEs on the QueryCreator; selectFrom on it attaches them to the top-level query.
+  return creator.selectFrom(q.as('segc_members')).selectAll()
+}
+
+function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityPlan): any {
+  let q = creator
+  for (const s of e.sources) {
+    const w = new ExprWriter(dialect, asOf)
+    q = q.with(cte(e.entity, s.id), (db: AnyDb) =>
+      db
+        .selectFrom(relationSql(s.relation).as('ev'))
+        .select(sql.id(s.key).as(KEY_COLUMN))
+        .select(s.aggregates.map((a) => aggregateSql(dialect, w, a, asOf).as(a.id)))
+        .where(w.write(s.filter))
+        .groupBy(sql.id(s.key)),
+    )
+  }
+  q = q.with(cte(e.entity, 'base'), (db: AnyDb) => {
+    let b = db.selectFrom(relationSql(e.relation).as('ent')).select(sql.id('ent', e.key).as(KEY_COLUMN))
+    b = b.select(e.attributes.map((a) => sql.id('ent', a.column).as(attrColumn(a.name))))
+    for (const s of e.sources) {
+      const alias = s.id
+      b = b.leftJoin(sql.id(cte(e.entity, s.id)).as(alias), (j: any) => j.on(sql`${sql.id(alias, KEY_COLUMN)} = ${sql.id('ent', e.key)}`))
+      b = b.select(s.aggregates.map((a) => (a.emptyValue === 0 ? sql`COALESCE(${sql.id(alias, a.id)}, 0)` : sql.id(alias, a.id)).as(a.id)))
+    }
+    return b
+  })
+  let previous = cte(e.entity, 'base')
+  e.layers.forEach((layer, i) => {
+    const name = cte(e.entity, `layer${i + 1}`)
+    const from = previous
+    const w = new ExprWriter(dialect, asOf)
+    q = q.with(name, (db: AnyDb) =>
+      db
+        .selectFrom(from)
+        .selectAll()
+        .select(layer.map((c) => w.write(c.expr).as(c.name))),
+    )
+    previous = name
+  })
+  const last = previous
+  const w = new ExprWriter(dialect, asOf)
+  // 2 = member in the holdout, 1 = member, NULL = not a member (UNPIVOT drops NULLs).
+  q = q.with(cte(e.entity, 'members'), (db: AnyDb) =>
+    db
+      .selectFrom(last)
+      .select(sql.id(KEY_COLUMN).as(KEY_COLUMN))
+      .select(
+        e.segments.map((s) => {
+          const held = s.holdout
+            ? sql`CASE WHEN ${w.write({k: 'holdout_bucket', segment: s.segment, salt: s.holdout.salt, key: {k: 'to_string', value: {k: 'col', name: KEY_COLUMN}}})} < ${sql.lit(Math.round(s.holdout.percent * 100))} THEN 2 ELSE 1 END`
+            : sql`1`
+          return sql`CASE WHEN ${sql.id(s.member)} THEN ${held} END`.as(s.segment)
+        }),
+      ),
+  )
+  return q
+}
+
+function unpivoted(db: AnyDb, dialect: Dialect, e: EntityPlan): any {
+  const columns = sql.join(e.segments.map((s) => sql.id(s.segment)))
+  const from = sql`${sql.id(cte(e.entity, 'members'))} UNPIVOT (${sql.id('segc_m')} FOR ${sql.id('segment')} IN (${columns}))`
+  return db
+    .selectFrom(from.as('u'))
+    .select([
+      sql.id('u', 'segment').as('segment'),
+      sql.lit(e.entity).as('entity'),
+      sql`CAST(${sql.id('u', KEY_COLUMN)} AS ${sql.raw(dialect.stringType)})`.as('entity_key'),
+      sql`(${sql.id('u', 'segc_m')} = 2)`.as('holdout'),
+    ])
+}
+
+export function formatSql(dialect: Dialect, text: string): string {
+  try {
+    return format(text, {language: dialect.formatterLanguage, keywordCase: 'upper', tabWidth: 2, linesBetweenQueries: 1})
+  } catch {
+    return text
+  }
+}

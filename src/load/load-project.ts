@@ -1,0 +1,112 @@
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {dirname, join, relative, resolve, sep} from 'node:path'
+import {isMap, isScalar, type YAMLMap} from 'yaml'
+import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
+import {parseSource, positionAt, type SourceFile} from './source-file.js'
+
+export type DocumentKind = 'config' | 'models' | 'segment' | 'group' | 'test'
+
+/** One top-level YAML document, tagged with the kind its first key names. */
+export interface LoadedDocument {
+  kind: DocumentKind
+  file: SourceFile
+  index: number
+  node: YAMLMap
+  value: Record<string, unknown>
+}
+
+export interface LoadedProject {
+  root: string
+  files: SourceFile[]
+  documents: LoadedDocument[]
+  diagnostics: Diagnostic[]
+}
+
+export const CONFIG_FILE = 'segc.yaml'
+const MODEL_KINDS = new Set(['entities', 'events', 'traits'])
+const SEGMENT_KINDS = new Set(['segment', 'group'])
+
+export function findProjectRoot(start: string): string | undefined {
+  let dir = resolve(start)
+  for (;;) {
+    if (existsSync(join(dir, CONFIG_FILE))) return dir
+    const parent = dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+function yamlFilesUnder(root: string, folder: string): string[] {
+  const base = join(root, folder)
+  if (!existsSync(base)) return []
+  const out: string[] = []
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, {withFileTypes: true}).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(dir, entry.name)
+      if (entry.isDirectory()) walk(full)
+      else if (/\.ya?ml$/.test(entry.name)) out.push(full)
+    }
+  }
+  walk(base)
+  return out
+}
+
+export function isFixtureTestFile(path: string): boolean {
+  return /\.test\.ya?ml$/.test(path)
+}
+
+/** Reads segc.yaml, models/ and segments/ (fixture tests excluded) of the project at root. */
+export function loadProject(root: string, opts: {tests?: boolean} = {}): LoadedProject {
+  const diagnostics: Diagnostic[] = []
+  const files: SourceFile[] = []
+  const documents: LoadedDocument[] = []
+  const configPath = join(root, CONFIG_FILE)
+  const paths: Array<[string, 'config' | 'models' | 'segments']> = [[configPath, 'config']]
+  for (const p of yamlFilesUnder(root, 'models')) paths.push([p, 'models'])
+  for (const p of yamlFilesUnder(root, 'segments')) if (!isFixtureTestFile(p) || opts.tests) paths.push([p, 'segments'])
+  for (const [full, folder] of paths) {
+    const rel = relative(root, full).split(sep).join('/')
+    let text: string
+    try {
+      if (statSync(full).isDirectory()) continue
+      text = readFileSync(full, 'utf8')
+    } catch (error) {
+      diagnostics.push(diag(folder === 'config' ? 'project_not_found' : 'file_unreadable', {file: rel, line: 1, col: 1}, `cannot read ${rel}: ${(error as Error).message}`))
+      continue
+    }
+    const parsed = parseSource(rel, text)
+    diagnostics.push(...parsed.diagnostics)
+    files.push(parsed.file)
+    parsed.file.documents.forEach((doc, index) => {
+      const node = doc.contents
+      if (node === null || (isScalar(node) && node.value === null)) return // an empty document
+      if (!isMap(node)) {
+        diagnostics.push(diag('wrong_type', positionAt(parsed.file, node), 'expected a mapping at the top of the document'))
+        return
+      }
+      const value = doc.toJS({maxAliasCount: 100}) as Record<string, unknown>
+      const first = node.items[0]?.key
+      const firstKey = isScalar(first) ? String(first.value) : ''
+      const kind = kindOf(folder, firstKey, rel)
+      if (kind === undefined) {
+        const expected = folder === 'models' ? 'entities, events or traits' : 'segment or group'
+        const wrongFolder = (folder === 'models' && SEGMENT_KINDS.has(firstKey)) || (folder === 'segments' && MODEL_KINDS.has(firstKey))
+        diagnostics.push(
+          wrongFolder
+            ? diag('misplaced_kind', positionAt(parsed.file, first), `'${firstKey}' definitions belong in ${folder === 'models' ? 'segments/' : 'models/'}, not ${folder}/`)
+            : diag('unknown_kind', positionAt(parsed.file, first ?? node), `a document in ${folder}/ must start with ${expected}, not '${firstKey}'`),
+        )
+        return
+      }
+      documents.push({kind, file: parsed.file, index, node, value})
+    })
+  }
+  return {root, files, documents, diagnostics}
+}
+
+function kindOf(folder: 'config' | 'models' | 'segments', firstKey: string, path: string): DocumentKind | undefined {
+  if (folder === 'config') return 'config'
+  if (folder === 'models') return MODEL_KINDS.has(firstKey) ? 'models' : undefined
+  if (isFixtureTestFile(path)) return firstKey === 'test' ? 'test' : undefined
+  return SEGMENT_KINDS.has(firstKey) ? (firstKey as 'segment' | 'group') : undefined
+}

@@ -1,0 +1,344 @@
+import type {AggregateSpec, Comparison, Condition, Entity, Expr, Project, PropertyFilter, Scalar, Segment, Trait, ValueType, Window} from '../resolve/model.js'
+import {resolveTime} from '../resolve/time.js'
+import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, Plan, PlanExpr, SegmentOutput, SourcePlan} from './plan-types.js'
+
+export const KEY_COLUMN = 'segc_key'
+export const attrColumn = (name: string) => `attr__${name}`
+export const traitColumn = (name: string) => `trait__${name}`
+export const ownColumn = (segment: string) => `own__${segment}`
+export const memberColumn = (segment: string) => `seg__${segment}`
+
+const col = (name: string): PlanExpr => ({k: 'col', name})
+const and = (items: PlanExpr[]): PlanExpr => (items.length === 1 ? items[0]! : {k: 'and', items})
+const or = (items: PlanExpr[]): PlanExpr => (items.length === 1 ? items[0]! : {k: 'or', items})
+const TRUE: PlanExpr = {k: 'lit', type: 'boolean', value: true}
+
+/** The segments a selection needs: the selected ones, what they reference, and the earlier members of their groups. */
+export function selectionClosure(project: Project, selected?: readonly string[]): string[] {
+  const wanted = new Set<string>()
+  const visit = (name: string) => {
+    if (wanted.has(name)) return
+    const s = project.segments.get(name)
+    if (!s) return
+    wanted.add(name)
+    for (const r of segmentRefs(s.rule)) visit(r)
+    if (s.exclude) for (const r of segmentRefs(s.exclude)) visit(r)
+    if (s.group) for (const g of project.groups.get(s.group.name)!.segments.slice(0, s.group.position)) visit(g)
+  }
+  for (const name of selected ?? [...project.segments.keys()]) visit(name)
+  return [...project.segments.keys()].filter((n) => wanted.has(n))
+}
+
+export function segmentRefs(c: Condition): string[] {
+  switch (c.kind) {
+    case 'segment':
+      return [c.segment]
+    case 'all':
+    case 'any':
+      return c.items.flatMap(segmentRefs)
+    case 'not':
+      return segmentRefs(c.item)
+    default:
+      return []
+  }
+}
+
+/** Plans one run at `asOf` of the given segments (all when none are named). */
+export function buildPlan(project: Project, asOf: Date, selected?: readonly string[]): Plan {
+  const names = selectionClosure(project, selected)
+  const byEntity = new Map<string, Segment[]>()
+  for (const n of names) {
+    const s = project.segments.get(n)!
+    byEntity.set(s.entity, [...(byEntity.get(s.entity) ?? []), s])
+  }
+  const entities = [...byEntity.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([entity, segments]) => new EntityPlanner(project, project.entities.get(entity)!, asOf).plan(segments))
+  return {asOf: asOf.toISOString(), entities}
+}
+
+class EntityPlanner {
+  private readonly attributes = new Map<string, string>()
+  private readonly sources = new Map<string, SourcePlan & {lowerBounds: Map<string, Array<number | null>>}>()
+  private readonly aggregateIds = new Map<string, string>()
+  /** derived column → its expression and the columns it reads */
+  private readonly derived = new Map<string, {expr: PlanExpr; deps: string[]}>()
+
+  constructor(
+    private readonly project: Project,
+    private readonly entity: Entity,
+    private readonly asOf: Date,
+  ) {}
+
+  plan(segments: Segment[]): EntityPlan {
+    const outputs: SegmentOutput[] = []
+    for (const s of segments) {
+      const member = this.segmentMember(s) as {k: 'col'; name: string}
+      outputs.push({segment: s.name, member: member.name, ...(s.holdout ? {holdout: s.holdout} : {})})
+    }
+    return {
+      entity: this.entity.name,
+      relation: this.entity.relation,
+      key: this.entity.key,
+      attributes: [...this.attributes.entries()].map(([name, column]) => ({name, column})),
+      sources: [...this.sources.values()].map(({lowerBounds: _, ...s}) => ({...s, filter: this.sourceFilter(s.id)})),
+      layers: this.layers(),
+      segments: outputs,
+    }
+  }
+
+  // ---- columns of the entity row -------------------------------------------------------
+
+  private attribute(name: string): PlanExpr {
+    const a = this.entity.attributes.get(name)!
+    this.attributes.set(name, a.column)
+    return col(attrColumn(name))
+  }
+
+  private define(name: string, build: () => PlanExpr): PlanExpr {
+    if (!this.derived.has(name)) {
+      this.derived.set(name, {expr: TRUE, deps: []}) // placeholder: references are acyclic (checked by resolve)
+      const expr = build()
+      this.derived.set(name, {expr, deps: columnsOf(expr)})
+    }
+    return col(name)
+  }
+
+  private trait(t: Trait): PlanExpr {
+    if (t.def.kind === 'aggregate') return this.aggregate(t.def.spec)
+    const def = t.def
+    return this.define(traitColumn(t.name), () => {
+      if (def.kind === 'expr') return this.expr(def.expr)
+      const value = def.of.target === 'trait' ? this.trait(this.project.traits.get(def.of.name)!) : this.attribute(def.of.name)
+      return {k: 'ntile', buckets: def.buckets, value, order: def.order, key: col(KEY_COLUMN)}
+    })
+  }
+
+  private expr(e: Expr): PlanExpr {
+    switch (e.kind) {
+      case 'number':
+        return {k: 'lit', type: 'number', value: e.value}
+      case 'ref':
+        return e.target === 'trait' ? this.trait(this.project.traits.get(e.name)!) : this.attribute(e.name)
+      case 'neg':
+        return {k: 'neg', operand: this.expr(e.operand)}
+      case 'binary':
+        return {k: 'arith', op: e.op, left: this.expr(e.left), right: this.expr(e.right)}
+      case 'call':
+        if (e.fn === 'days_since' || e.fn === 'hours_since') return {k: 'elapsed', value: this.expr(e.args[0]!), unitSeconds: e.fn === 'days_since' ? 86400 : 3600}
+        return {k: 'fn', fn: e.fn, args: e.args.map((a) => this.expr(a))}
+    }
+  }
+
+  // ---- event aggregates: one scan per source --------------------------------------------
+
+  /** The column of an aggregate; identical aggregates (named or anonymous) share one. */
+  private aggregate(spec: AggregateSpec): PlanExpr {
+    const event = this.project.events.get(spec.event)!
+    const sourceKey = JSON.stringify([event.relation, event.key])
+    let source = this.sources.get(sourceKey)
+    if (!source) {
+      source = {id: `src${this.sources.size + 1}`, relation: event.relation, key: event.key, filter: TRUE, aggregates: [], lowerBounds: new Map()}
+      this.sources.set(sourceKey, source)
+    }
+    const identity = JSON.stringify({...spec, where: [...event.where, ...spec.where]})
+    let id = this.aggregateIds.get(identity)
+    if (!id) {
+      id = `agg__${this.aggregateIds.size + 1}`
+      this.aggregateIds.set(identity, id)
+      const ts = col(event.timestamp)
+      const filters = [...event.where, ...spec.where].map((f) => this.propertyFilter(f))
+      const agg: AggregatePlan = {
+        id,
+        kind: spec.aggregate,
+        timestamp: ts,
+        when: and([...filters, ...this.windowBounds(ts, spec.window)]),
+        emptyValue: ['count', 'count_distinct', 'sum', 'active_periods'].includes(spec.aggregate) ? 0 : null,
+      }
+      if (spec.of) agg.value = col(spec.of.column)
+      if (spec.periodSeconds !== undefined) agg.periodSeconds = spec.periodSeconds
+      if (spec.minCount !== undefined) agg.minCount = spec.minCount
+      source.aggregates.push(agg)
+      const eventKey = JSON.stringify([event.name])
+      source.lowerBounds.set(eventKey, [...(source.lowerBounds.get(eventKey) ?? []), spec.window.from])
+    }
+    return col(id)
+  }
+
+  private windowBounds(ts: PlanExpr, w: Window): PlanExpr[] {
+    const bounds: PlanExpr[] = [{k: 'cmp', op: '<=', left: ts, right: this.instant(-w.to)}]
+    if (w.from !== null) bounds.unshift({k: 'cmp', op: '>', left: ts, right: this.instant(-w.from)})
+    return bounds
+  }
+
+  private instant(offsetSeconds: number): PlanExpr {
+    return {k: 'lit', type: 'timestamp', value: new Date(this.asOf.getTime() + offsetSeconds * 1000).toISOString()}
+  }
+
+  /** Rows of a source that can matter: per event, its own filter, ts ≤ as_of and the widest window any aggregate needs. */
+  private sourceFilter(id: string): PlanExpr {
+    const source = [...this.sources.values()].find((s) => s.id === id)!
+    const perEvent: PlanExpr[] = []
+    for (const [eventKey, bounds] of source.lowerBounds) {
+      const event = this.project.events.get(JSON.parse(eventKey)[0] as string)!
+      const ts = col(event.timestamp)
+      const parts = event.where.map((f) => this.propertyFilter(f))
+      parts.push({k: 'cmp', op: '<=', left: ts, right: this.instant(0)})
+      if (bounds.every((b) => b !== null)) parts.push({k: 'cmp', op: '>', left: ts, right: this.instant(-Math.max(...(bounds as number[])))})
+      perEvent.push(and(parts))
+    }
+    const unique = [...new Map(perEvent.map((p) => [JSON.stringify(p), p])).values()]
+    return or(unique)
+  }
+
+  private propertyFilter(f: PropertyFilter): PlanExpr {
+    return and(f.comparisons.map((c) => this.comparison(col(f.column), f.type, c)))
+  }
+
+  // ---- comparisons -------------------------------------------------------------------------
+
+  private literal(type: ValueType, s: Scalar): PlanExpr {
+    if (s.type === 'time') {
+      const instant = resolveTime(s.value, this.asOf)
+      if (type === 'date') return {k: 'lit', type: 'date', value: instant.toISOString().slice(0, 10)}
+      return {k: 'lit', type: 'timestamp', value: instant.toISOString()}
+    }
+    const t: LiteralType = s.type === 'number' ? 'number' : s.type === 'boolean' ? 'boolean' : 'string'
+    return {k: 'lit', type: t, value: s.value}
+  }
+
+  /** One comparison, two-valued: a NULL operand makes it FALSE. */
+  private comparison(value: PlanExpr, type: ValueType, c: Comparison): PlanExpr {
+    const ops = {eq: '=', ne: '<>', gt: '>', gte: '>=', lt: '<', lte: '<='} as const
+    switch (c.op) {
+      case 'eq':
+      case 'ne':
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
+        return {k: 'truth', operand: {k: 'cmp', op: ops[c.op], left: value, right: this.literal(type, c.value)}}
+      case 'in':
+      case 'not_in':
+        return {k: 'truth', operand: {k: 'in', value, list: c.values.map((v) => this.literal(type, v)), negated: c.op === 'not_in'}}
+      case 'between':
+        return {
+          k: 'truth',
+          operand: and([
+            {k: 'cmp', op: '>=', left: value, right: this.literal(type, c.low)},
+            {k: 'cmp', op: '<=', left: value, right: this.literal(type, c.high)},
+          ]),
+        }
+      case 'is_null':
+        return {k: 'is_null', value, negated: !c.value}
+      case 'contains':
+      case 'starts_with':
+      case 'ends_with':
+        return {k: 'truth', operand: {k: 'match', mode: c.op, value, pattern: c.value}}
+    }
+  }
+
+  private comparisons(value: PlanExpr, type: ValueType, cs: Comparison[]): PlanExpr {
+    return and(cs.map((c) => this.comparison(value, type, c)))
+  }
+
+  // ---- conditions and segments --------------------------------------------------------------
+
+  private condition(c: Condition): PlanExpr {
+    switch (c.kind) {
+      case 'attribute':
+        return this.comparisons(this.attribute(c.attribute), c.type, c.comparisons)
+      case 'trait':
+        return this.comparisons(this.trait(this.project.traits.get(c.trait)!), c.type, c.comparisons)
+      case 'event':
+        return this.comparisons(this.aggregate(c.spec), c.type, c.comparisons)
+      case 'segment':
+        return this.segmentMember(this.project.segments.get(c.segment)!)
+      case 'all':
+        return and(c.items.map((i) => this.condition(i)))
+      case 'any':
+        return or(c.items.map((i) => this.condition(i)))
+      case 'not':
+        return {k: 'not', operand: this.condition(c.item)}
+      case 'sequence':
+        throw new Error('sequence conditions are planned by the language issue')
+    }
+  }
+
+  /** rule AND NOT exclude AND consent, before group resolution. */
+  private segmentOwn(s: Segment): PlanExpr {
+    return this.define(ownColumn(s.name), () => {
+      const parts = [this.condition(s.rule)]
+      if (s.exclude) parts.push({k: 'not', operand: this.condition(s.exclude)})
+      for (const a of s.consent) parts.push({k: 'truth', operand: {k: 'cmp', op: '=', left: this.attribute(a), right: {k: 'lit', type: 'boolean', value: true}}})
+      return and(parts)
+    })
+  }
+
+  /** Membership as everything else sees it: in a group, only if no earlier group member holds. */
+  private segmentMember(s: Segment): PlanExpr {
+    if (!s.group) return this.segmentOwn(s)
+    return this.define(memberColumn(s.name), () => {
+      const own = this.segmentOwn(s)
+      if (!s.group) return own
+      const earlier = this.project.groups.get(s.group.name)!.segments.slice(0, s.group.position)
+      return and([own, ...earlier.map((e): PlanExpr => ({k: 'not', operand: this.segmentOwn(this.project.segments.get(e)!)}))])
+    })
+  }
+
+  /** Derived columns in layers; a column sits one layer above the deepest column it reads. */
+  private layers(): DerivedColumn[][] {
+    const level = new Map<string, number>()
+    const levelOf = (name: string): number => {
+      const d = this.derived.get(name)
+      if (!d) return 0
+      const known = level.get(name)
+      if (known !== undefined) return known
+      const l = 1 + Math.max(0, ...d.deps.map(levelOf))
+      level.set(name, l)
+      return l
+    }
+    const layers: DerivedColumn[][] = []
+    for (const [name, d] of this.derived) {
+      const l = levelOf(name)
+      while (layers.length < l) layers.push([])
+      layers[l - 1]!.push({name, expr: d.expr})
+    }
+    return layers
+  }
+}
+
+/** Every column an expression reads. */
+export function columnsOf(e: PlanExpr): string[] {
+  switch (e.k) {
+    case 'col':
+      return [e.name]
+    case 'lit':
+    case 'null':
+      return []
+    case 'arith':
+      return [...columnsOf(e.left), ...columnsOf(e.right)]
+    case 'neg':
+    case 'not':
+    case 'truth':
+      return columnsOf(e.operand)
+    case 'fn':
+      return e.args.flatMap(columnsOf)
+    case 'elapsed':
+    case 'match':
+    case 'is_null':
+    case 'to_string':
+      return columnsOf(e.value)
+    case 'cmp':
+      return [...columnsOf(e.left), ...columnsOf(e.right)]
+    case 'in':
+      return [...columnsOf(e.value), ...e.list.flatMap(columnsOf)]
+    case 'and':
+    case 'or':
+      return e.items.flatMap(columnsOf)
+    case 'ntile':
+      return [...columnsOf(e.value), ...columnsOf(e.key)]
+    case 'holdout_bucket':
+      return columnsOf(e.key)
+  }
+}

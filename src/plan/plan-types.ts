@@ -1,0 +1,82 @@
+// The logical plan: plain, serialisable data. It names no warehouse and holds no SQL;
+// generate/ turns it into SQL for one dialect. Tests print it as JSON.
+import type {AggregateKind, Relation} from '../resolve/model.js'
+
+export type LiteralType = 'string' | 'number' | 'boolean' | 'timestamp' | 'date'
+
+/** Scalar and boolean expressions over the columns of one row. */
+export type PlanExpr =
+  | {k: 'col'; name: string}
+  | {k: 'lit'; type: LiteralType; value: string | number | boolean}
+  | {k: 'null'}
+  | {k: 'arith'; op: '+' | '-' | '*' | '/'; left: PlanExpr; right: PlanExpr}
+  | {k: 'neg'; operand: PlanExpr}
+  | {k: 'fn'; fn: 'coalesce' | 'nullif' | 'least' | 'greatest' | 'abs' | 'round' | 'floor' | 'ceil'; args: PlanExpr[]}
+  /** whole units elapsed from `value` to as_of: floor(seconds / unit) */
+  | {k: 'elapsed'; value: PlanExpr; unitSeconds: number}
+  | {k: 'cmp'; op: '=' | '<>' | '<' | '<=' | '>' | '>='; left: PlanExpr; right: PlanExpr}
+  | {k: 'in'; value: PlanExpr; list: PlanExpr[]; negated: boolean}
+  | {k: 'match'; mode: 'contains' | 'starts_with' | 'ends_with'; value: PlanExpr; pattern: string}
+  | {k: 'is_null'; value: PlanExpr; negated: boolean}
+  | {k: 'and' | 'or'; items: PlanExpr[]}
+  | {k: 'not'; operand: PlanExpr}
+  /** TRUE or FALSE, never NULL: SPEC's two-valued logic */
+  | {k: 'truth'; operand: PlanExpr}
+  | {k: 'ntile'; buckets: number; value: PlanExpr; order: 'asc' | 'desc'; key: PlanExpr}
+  /** the holdout bucket 0..9999 of md5(segment:salt:key) */
+  | {k: 'holdout_bucket'; segment: string; salt: string; key: PlanExpr}
+  /** cast to the warehouse's string type (entity keys are stored as strings) */
+  | {k: 'to_string'; value: PlanExpr}
+
+/** One conditional aggregate of a source scan: `value` over the rows where `when` holds. */
+export interface AggregatePlan {
+  id: string
+  kind: AggregateKind
+  value?: PlanExpr
+  /** event timestamp column, for first/last and active_periods */
+  timestamp: PlanExpr
+  when: PlanExpr
+  periodSeconds?: number
+  minCount?: number
+  /** value over no matching events: 0 for counts and sums, NULL otherwise */
+  emptyValue: 0 | null
+}
+
+/** One scan of one event relation: every aggregate on it, in one GROUP BY key. */
+export interface SourcePlan {
+  id: string
+  relation: Relation
+  key: string
+  /** rows that can matter to any aggregate (events after as_of never do; windows prune older ones) */
+  filter: PlanExpr
+  aggregates: AggregatePlan[]
+}
+
+export interface DerivedColumn {
+  name: string
+  expr: PlanExpr
+}
+
+export interface SegmentOutput {
+  segment: string
+  /** boolean column: the group-resolved membership */
+  member: string
+  holdout?: {percent: number; salt: string}
+}
+
+export interface EntityPlan {
+  entity: string
+  relation: Relation
+  key: string
+  /** attributes read from the entity relation: output column → source column */
+  attributes: Array<{name: string; column: string}>
+  sources: SourcePlan[]
+  /** computed columns in dependency layers: a layer reads only columns of earlier layers */
+  layers: DerivedColumn[][]
+  segments: SegmentOutput[]
+}
+
+export interface Plan {
+  asOf: string
+  entities: EntityPlan[]
+}

@@ -1,0 +1,156 @@
+// The resolved project: one typed graph of entities, events, traits, segments and groups.
+// Every node keeps the source position of the YAML it came from; nothing here holds YAML nodes.
+import type {Position} from '../diagnostics/diagnostic.js'
+
+export type ValueType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp' | 'date'
+
+export type Relation = {kind: 'table'; path: string[]} | {kind: 'sql'; sql: string}
+
+export interface Attribute {
+  name: string
+  column: string
+  type: ValueType
+  sensitive: boolean
+  label?: string
+}
+
+export interface Entity {
+  name: string
+  relation: Relation
+  key: string
+  attributes: Map<string, Attribute>
+  label?: string
+  loc: Position
+}
+
+/** A time from YAML: an absolute instant, or an offset in seconds from the run's as_of (negative = past). */
+export type TimeValue = {kind: 'absolute'; iso: string; dateOnly: boolean} | {kind: 'relative'; seconds: number}
+
+export type Scalar = {type: 'string'; value: string} | {type: 'number'; value: number} | {type: 'boolean'; value: boolean} | {type: 'time'; value: TimeValue}
+
+export type ComparisonOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'not_in' | 'between' | 'is_null' | 'contains' | 'starts_with' | 'ends_with'
+
+export type Comparison =
+  | {op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte'; value: Scalar}
+  | {op: 'in' | 'not_in'; values: Scalar[]}
+  | {op: 'between'; low: Scalar; high: Scalar}
+  | {op: 'is_null'; value: boolean}
+  | {op: 'contains' | 'starts_with' | 'ends_with'; value: string}
+
+/** A filter on an event's properties (an event's own `where`, or a condition's). */
+export interface PropertyFilter {
+  property: string
+  /** the column in the event's relation, or the timestamp column for `timestamp` */
+  column: string
+  type: ValueType
+  comparisons: Comparison[]
+}
+
+/**
+ * Which events count: as_of − from < ts ≤ as_of − to, in seconds before as_of.
+ * `from` null means no lower bound; no window at all is {from: null, to: 0}.
+ */
+export interface Window {
+  from: number | null
+  to: number
+}
+
+export interface EventDef {
+  name: string
+  entity: string
+  relation: Relation
+  key: string
+  timestamp: string
+  where: PropertyFilter[]
+  properties: Map<string, Attribute>
+  label?: string
+  loc: Position
+}
+
+export type AggregateKind = 'count' | 'count_distinct' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'most_frequent' | 'active_periods'
+
+/** An aggregate over one event: the shared shape of event traits and inline event conditions. */
+export interface AggregateSpec {
+  event: string
+  where: PropertyFilter[]
+  window: Window
+  aggregate: AggregateKind
+  /** a property name, or the event's timestamp (`{column: timestamp column, type: timestamp}`) */
+  of?: {name: string; column: string; type: ValueType}
+  periodSeconds?: number
+  minCount?: number
+}
+
+export type Expr =
+  | {kind: 'number'; value: number}
+  | {kind: 'ref'; name: string; target: 'trait' | 'attribute'; type: ValueType}
+  | {kind: 'neg'; operand: Expr}
+  | {kind: 'binary'; op: '+' | '-' | '*' | '/'; left: Expr; right: Expr}
+  | {kind: 'call'; fn: ExprFunction; args: Expr[]}
+
+export type ExprFunction = 'coalesce' | 'nullif' | 'least' | 'greatest' | 'abs' | 'round' | 'floor' | 'ceil' | 'days_since' | 'hours_since'
+
+export type TraitDef =
+  | {kind: 'aggregate'; spec: AggregateSpec}
+  | {kind: 'expr'; source: string; expr: Expr}
+  | {kind: 'ntile'; buckets: number; of: {name: string; target: 'trait' | 'attribute'}; order: 'asc' | 'desc'}
+
+export interface Trait {
+  name: string
+  entity: string
+  type: ValueType
+  def: TraitDef
+  label?: string
+  loc: Position
+}
+
+export type Condition =
+  | {kind: 'attribute'; attribute: string; type: ValueType; comparisons: Comparison[]; loc: Position}
+  | {kind: 'trait'; trait: string; type: ValueType; comparisons: Comparison[]; loc: Position}
+  | {kind: 'event'; spec: AggregateSpec; type: ValueType; comparisons: Comparison[]; loc: Position}
+  | {kind: 'sequence'; steps: Array<{event: string; where: PropertyFilter[]}>; window: Window; maxGapSeconds?: number; loc: Position}
+  | {kind: 'segment'; segment: string; loc: Position}
+  | {kind: 'all' | 'any'; items: Condition[]; loc: Position}
+  | {kind: 'not'; item: Condition; loc: Position}
+
+export interface SegmentMeta {
+  description?: string
+  owner?: string
+  tags: string[]
+  purpose?: string
+  action?: string
+  kpi?: string
+  reviewBy?: string
+}
+
+export interface Segment extends SegmentMeta {
+  name: string
+  entity: string
+  rule: Condition
+  exclude?: Condition
+  consent: string[]
+  holdout?: {percent: number; salt: string}
+  refresh: 'dynamic' | 'static'
+  expect?: {minSize?: number; maxSize?: number; maxShare?: number; maxChange?: number}
+  measure?: {event: string; where: PropertyFilter[]; withinSeconds: number}
+  /** the group this segment belongs to and its position there (0 = highest priority) */
+  group?: {name: string; position: number}
+  loc: Position
+}
+
+export interface Group extends SegmentMeta {
+  name: string
+  entity: string
+  segments: string[]
+  loc: Position
+}
+
+export interface Project {
+  name: string
+  outputSchema: string
+  entities: Map<string, Entity>
+  events: Map<string, EventDef>
+  traits: Map<string, Trait>
+  segments: Map<string, Segment>
+  groups: Map<string, Group>
+}

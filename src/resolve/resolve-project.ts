@@ -1,0 +1,661 @@
+import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
+import {didYouMean} from '../diagnostics/did-you-mean.js'
+import type {LoadedDocument} from '../load/load-project.js'
+import {definitionId} from '../validate/check-schema.js'
+import {hasComparison, isNumeric, isTime, resolveComparisons, resolveWhere} from './comparisons.js'
+import {findCycles} from './cycles.js'
+import {typeExpr} from './type-expr.js'
+import {ExprSyntaxError, parseExpr} from './parse-expr.js'
+import type {
+  AggregateKind,
+  AggregateSpec,
+  Attribute,
+  Condition,
+  Entity,
+  EventDef,
+  Group,
+  Project,
+  Relation,
+  Segment,
+  SegmentMeta,
+  Trait,
+  TraitDef,
+  ValueType,
+  Window,
+} from './model.js'
+import {Site} from './site.js'
+import {parseDuration} from './time.js'
+
+type Raw = Record<string, unknown>
+
+interface Pending {
+  name: string
+  raw: Raw
+  site: Site
+}
+
+const CONDITION_FORMS = ['attribute', 'trait', 'event', 'sequence', 'segment', 'all', 'any', 'not'] as const
+const WINDOW_KEYS = ['within', 'between', 'before'] as const
+const AGGREGATE_KEYS = new Set(['event', 'where', 'within', 'between', 'before', 'aggregate', 'of', 'period', 'min_count'])
+const NEEDS_OF: ReadonlySet<AggregateKind> = new Set(['count_distinct', 'sum', 'avg', 'min', 'max', 'first', 'last', 'most_frequent'])
+
+export interface ResolveResult {
+  project: Project
+  diagnostics: Diagnostic[]
+}
+
+/** Builds the typed graph from schema-valid documents and checks every name and type in it. */
+export function resolveProject(
+  documents: readonly LoadedDocument[],
+  invalid: ReadonlySet<string>,
+  today = new Date(),
+  errorPaths: ReadonlyMap<string, string[][]> = new Map(),
+): ResolveResult {
+  return new Resolver(documents, invalid, today, errorPaths).run()
+}
+
+/** Schema errors inside a segment's rule or exclude spoil only the conditions they sit in. */
+const CONDITION_ROOTS = new Set(['rule', 'exclude'])
+
+class Resolver {
+  readonly out: Diagnostic[] = []
+  readonly project: Project = {name: '', outputSchema: 'segments', entities: new Map(), events: new Map(), traits: new Map(), segments: new Map(), groups: new Map()}
+  /** names defined by documents that failed the schema: references to them are not reported again */
+  readonly broken = {entities: new Set<string>(), events: new Set<string>(), traits: new Set<string>(), segments: new Set<string>()}
+  private readonly rawTraits = new Map<string, Pending>()
+  private readonly rawSegments = new Map<string, Pending & {entity: string}>()
+  private readonly traitStack: string[] = []
+
+  constructor(
+    private readonly documents: readonly LoadedDocument[],
+    private readonly invalid: ReadonlySet<string>,
+    private readonly today: Date,
+    private readonly errorPaths: ReadonlyMap<string, string[][]>,
+  ) {}
+
+  /** true when a schema error sits at or below this site (it was reported already) */
+  private spoiled(site: Site): boolean {
+    const errors = this.errorPathsOf.get(site.file) ?? []
+    return errors.some((p) => p.length >= site.path.length && site.path.every((k, i) => String(k) === p[i]))
+  }
+
+  private readonly errorPathsOf = new Map<unknown, string[][]>()
+
+  run(): ResolveResult {
+    const rawEntities: Pending[] = []
+    const rawEvents: Pending[] = []
+    const rawGroups: Pending[] = []
+    const seen = {entities: new Map<string, Site>(), events: new Map<string, Site>(), traits: new Map<string, Site>(), segments: new Map<string, Site>()}
+    const define = (space: keyof typeof seen, name: string, site: Site, label: string): boolean => {
+      const first = seen[space].get(name)
+      if (first) {
+        const p = first.keyAt
+        this.out.push(diag('duplicate_name', site.keyAt, `${label} '${name}' is already defined at ${p.file}:${p.line}:${p.col}`))
+        return false
+      }
+      seen[space].set(name, site)
+      return true
+    }
+
+    for (const doc of this.documents) {
+      const root = new Site(doc.file, doc.node, undefined, [`#${doc.index}`])
+      if (doc.kind === 'config') {
+        if (this.invalid.has(definitionId(doc))) continue
+        this.project.name = String(doc.value.name ?? '')
+        this.project.outputSchema = String((doc.value.output as Raw | undefined)?.schema ?? 'segments')
+      } else if (doc.kind === 'models') {
+        for (const space of ['entities', 'events', 'traits'] as const) {
+          for (const [name, raw] of Object.entries((doc.value[space] as Raw | undefined) ?? {})) {
+            const site = root.child(space).child(name)
+            const label = space === 'entities' ? 'entity' : space.slice(0, -1)
+            if (!define(space, name, site, label)) continue
+            if (this.invalid.has(definitionId(doc, [space, name])) || this.invalid.has(definitionId(doc))) {
+              this.broken[space].add(name)
+              continue
+            }
+            const pending = {name, raw: raw as Raw, site}
+            if (space === 'entities') rawEntities.push(pending)
+            else if (space === 'events') rawEvents.push(pending)
+            else this.rawTraits.set(name, pending)
+          }
+        }
+      } else if (doc.kind === 'segment' || doc.kind === 'group') {
+        const name = String(doc.value[doc.kind])
+        if (!define('segments', name, root.child(doc.kind), doc.kind === 'segment' ? 'segment or group' : 'group or segment')) continue
+        const errors = this.errorPaths.get(definitionId(doc)) ?? []
+        const onlyInConditions = doc.kind === 'segment' && errors.every((p) => p.length > 1 && CONDITION_ROOTS.has(p[0]!))
+        if (this.invalid.has(definitionId(doc)) && !onlyInConditions) {
+          this.broken.segments.add(name)
+          continue
+        }
+        if (errors.length) this.errorPathsOf.set(doc.file, [...(this.errorPathsOf.get(doc.file) ?? []), ...errors.map((p) => [`#${doc.index}`, ...p])])
+        const pending = {name, raw: doc.value, site: root, spoiled: errors.length > 0}
+        if (doc.kind === 'segment') this.rawSegments.set(name, {...pending, entity: String(doc.value.entity)})
+        else rawGroups.push(pending)
+      }
+    }
+
+    for (const p of rawEntities) this.resolveEntity(p)
+    for (const p of rawEvents) this.resolveEvent(p)
+    for (const name of this.rawTraits.keys()) this.trait(name)
+    for (const g of rawGroups) this.resolveGroup(g)
+    for (const p of this.rawSegments.values()) this.resolveSegment(p)
+    this.checkSegmentCycles()
+    return {project: this.project, diagnostics: this.out}
+  }
+
+  private suggest = (name: string, candidates: Iterable<string>) => didYouMean(name, candidates)
+
+  private relation(raw: Raw, site: Site, what: string): Relation | undefined {
+    const hasTable = typeof raw.table === 'string'
+    const hasSql = typeof raw.sql === 'string'
+    if (hasTable === hasSql) {
+      this.out.push(diag(hasTable ? 'bad_value' : 'missing_key', site.keyAt, `${what} needs exactly one of 'table' or 'sql'`))
+      return undefined
+    }
+    if (hasSql) return {kind: 'sql', sql: raw.sql as string}
+    const path = (raw.table as string).split('.')
+    if (path.some((p) => p.length === 0)) {
+      this.out.push(diag('bad_value', site.child('table').at, `'${raw.table as string}' is not a table name (schema.table or table)`))
+      return undefined
+    }
+    return {kind: 'table', path}
+  }
+
+  private attributes(raw: Raw | undefined): Map<string, Attribute> {
+    const map = new Map<string, Attribute>()
+    for (const [name, spec] of Object.entries(raw ?? {})) {
+      if (typeof spec === 'string') map.set(name, {name, column: name, type: spec as ValueType, sensitive: false})
+      else {
+        const s = spec as Raw
+        map.set(name, {name, column: (s.column as string | undefined) ?? name, type: s.type as ValueType, sensitive: s.sensitive === true, ...(s.label ? {label: String(s.label)} : {})})
+      }
+    }
+    return map
+  }
+
+  private resolveEntity({name, raw, site}: Pending) {
+    const relation = this.relation(raw, site, `entity '${name}'`)
+    if (!relation) return void this.broken.entities.add(name)
+    const entity: Entity = {name, relation, key: raw.key as string, attributes: this.attributes(raw.attributes as Raw), loc: site.keyAt}
+    if (raw.label) entity.label = String(raw.label)
+    this.project.entities.set(name, entity)
+  }
+
+  private entityRef(name: string, site: Site): Entity | undefined {
+    const e = this.project.entities.get(name)
+    if (!e && !this.broken.entities.has(name)) {
+      this.out.push(diag('unknown_entity', site.at, `unknown entity '${name}'${this.suggest(name, this.project.entities.keys())}`))
+    }
+    return e
+  }
+
+  private resolveEvent({name, raw, site}: Pending) {
+    const entity = this.entityRef(raw.entity as string, site.child('entity'))
+    const relation = this.relation(raw, site, `event '${name}'`)
+    if (!entity || !relation) return void this.broken.events.add(name)
+    const properties = this.attributes(raw.properties as Raw)
+    const event: EventDef = {name, entity: entity.name, relation, key: raw.key as string, timestamp: raw.timestamp as string, where: [], properties, loc: site.keyAt}
+    if (raw.label) event.label = String(raw.label)
+    event.where = resolveWhere(raw.where as Raw | undefined, site.child('where'), event, this.out, this.suggest)
+    this.project.events.set(name, event)
+  }
+
+  private eventRef(name: string, site: Site, entity?: string): EventDef | undefined {
+    const ev = this.project.events.get(name)
+    if (!ev) {
+      if (!this.broken.events.has(name)) this.out.push(diag('unknown_event', site.at, `unknown event '${name}'${this.suggest(name, this.project.events.keys())}`))
+      return undefined
+    }
+    if (entity !== undefined && ev.entity !== entity) {
+      this.out.push(diag('entity_mismatch', site.at, `event '${name}' belongs to entity '${ev.entity}', not '${entity}'`))
+      return undefined
+    }
+    return ev
+  }
+
+  private duration(raw: unknown, site: Site): number | undefined {
+    const s = parseDuration(String(raw))
+    if (s === undefined) this.out.push(diag('bad_duration', site.at, `'${String(raw)}' is not a duration: an integer and a unit (s, min, h, d, w), like 30d`))
+    return s
+  }
+
+  /** within / between / before, at most one of them. */
+  private window(raw: Raw, site: Site): Window | undefined {
+    const given = WINDOW_KEYS.filter((k) => raw[k] !== undefined)
+    if (given.length > 1) {
+      this.out.push(diag('bad_condition', site.child(given[1]!).keyAt, `use one window: ${given.join(' and ')} cannot be combined`))
+      return undefined
+    }
+    if (given.length === 0) return {from: null, to: 0}
+    const key = given[0]!
+    if (key === 'within') {
+      const s = this.duration(raw.within, site.child('within'))
+      return s === undefined ? undefined : {from: s, to: 0}
+    }
+    if (key === 'before') {
+      const s = this.duration(raw.before, site.child('before'))
+      return s === undefined ? undefined : {from: null, to: s}
+    }
+    const pair = raw.between
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      this.out.push(diag('bad_value', site.child('between').at, `between takes two durations, the older first: [60d, 30d]`))
+      return undefined
+    }
+    const from = this.duration(pair[0], site.child('between').child(0))
+    const to = this.duration(pair[1], site.child('between').child(1))
+    if (from === undefined || to === undefined) return undefined
+    if (from <= to) {
+      this.out.push(diag('bad_value', site.child('between').at, `between [${String(pair[0])}, ${String(pair[1])}] is empty: the first duration must be the longer one (as_of − first < ts ≤ as_of − second)`))
+      return undefined
+    }
+    return {from, to}
+  }
+
+  /** The aggregate of an event trait or an inline event condition, with its result type. */
+  private aggregate(raw: Raw, site: Site, entity: string | undefined): {spec: AggregateSpec; type: ValueType} | undefined {
+    const ev = this.eventRef(raw.event as string, site.child('event'), entity)
+    const window = this.window(raw, site)
+    if (!ev || !window) return undefined
+    const aggregate = (raw.aggregate as AggregateKind | undefined) ?? 'count'
+    const spec: AggregateSpec = {event: ev.name, where: resolveWhere(raw.where as Raw | undefined, site.child('where'), ev, this.out, this.suggest), window, aggregate}
+    const before = this.out.length
+    if (NEEDS_OF.has(aggregate)) {
+      if (raw.of === undefined) this.out.push(diag('missing_key', site.child('aggregate').keyAt, `aggregate '${aggregate}' needs 'of': the property to aggregate`))
+      else {
+        const ofName = String(raw.of)
+        const prop = ofName === 'timestamp' ? {column: ev.timestamp, type: 'timestamp' as ValueType} : ev.properties.get(ofName)
+        if (!prop) {
+          this.out.push(diag('unknown_property', site.child('of').at, `event '${ev.name}' has no property '${ofName}'${this.suggest(ofName, [...ev.properties.keys(), 'timestamp'])}`))
+        } else {
+          spec.of = {name: ofName, column: prop.column, type: prop.type}
+          if ((aggregate === 'sum' || aggregate === 'avg') && !isNumeric(prop.type)) {
+            this.out.push(diag('type_mismatch', site.child('of').at, `'${aggregate}' needs a numeric property; '${ofName}' is a ${prop.type}`))
+          }
+          if ((aggregate === 'min' || aggregate === 'max') && prop.type === 'boolean') {
+            this.out.push(diag('type_mismatch', site.child('of').at, `'${aggregate}' needs an ordered property; '${ofName}' is a boolean`))
+          }
+        }
+      }
+    } else if (raw.of !== undefined) {
+      this.out.push(diag('bad_condition', site.child('of').keyAt, `aggregate '${aggregate}' takes no 'of'`))
+    }
+    if (aggregate === 'active_periods') {
+      if (raw.period === undefined) this.out.push(diag('missing_key', site.child('aggregate').keyAt, `'active_periods' needs 'period', like 7d`))
+      else {
+        const p = this.duration(raw.period, site.child('period'))
+        if (p !== undefined) spec.periodSeconds = p
+      }
+      spec.minCount = (raw.min_count as number | undefined) ?? 1
+    } else {
+      for (const k of ['period', 'min_count']) {
+        if (raw[k] !== undefined) this.out.push(diag('bad_condition', site.child(k).keyAt, `'${k}' goes with aggregate: active_periods`))
+      }
+    }
+    if (this.out.length > before) return undefined
+    const type: ValueType = ['count', 'count_distinct', 'active_periods'].includes(aggregate)
+      ? 'integer'
+      : aggregate === 'sum' || aggregate === 'avg'
+        ? 'number'
+        : spec.of!.type
+    return {spec, type}
+  }
+
+  /** Resolves a trait on first use; the stack catches traits that reach themselves. */
+  trait(name: string): Trait | undefined {
+    const done = this.project.traits.get(name)
+    if (done) return done
+    if (this.broken.traits.has(name)) return undefined
+    const pending = this.rawTraits.get(name)
+    if (!pending) return undefined
+    const loop = this.traitStack.indexOf(name)
+    if (loop >= 0) {
+      const cycle = [...this.traitStack.slice(loop), name]
+      this.out.push(diag('cycle', pending.site.keyAt, `traits reference each other in a loop: ${cycle.join(' → ')}`, {cycle}))
+      this.broken.traits.add(name)
+      return undefined
+    }
+    this.traitStack.push(name)
+    try {
+      const t = this.resolveTrait(pending)
+      if (t) this.project.traits.set(name, t)
+      else this.broken.traits.add(name)
+      return t
+    } finally {
+      this.traitStack.pop()
+    }
+  }
+
+  private resolveTrait({name, raw, site}: Pending): Trait | undefined {
+    const forms = ['event', 'expr', 'ntile'].filter((k) => raw[k] !== undefined)
+    if (forms.length !== 1) {
+      this.out.push(diag('bad_condition', site.keyAt, `trait '${name}' needs exactly one of 'event' (an aggregate), 'expr' or 'ntile'${forms.length ? `, not ${forms.join(' and ')}` : ''}`))
+      return undefined
+    }
+    const form = forms[0]!
+    const stray = Object.keys(raw).filter((k) => !['label', 'description'].includes(k) && (form === 'event' ? !AGGREGATE_KEYS.has(k) : form === 'expr' ? k !== 'expr' : !['ntile', 'of', 'order'].includes(k)))
+    for (const k of stray) this.out.push(diag('bad_condition', site.child(k).keyAt, `'${k}' does not go with ${form === 'event' ? 'an event aggregate' : `'${form}'`}`))
+    if (stray.length) return undefined
+    const base = {name, loc: site.keyAt, ...(raw.label ? {label: String(raw.label)} : {})}
+    if (form === 'event') {
+      const agg = this.aggregate(raw, site, undefined)
+      if (!agg) return undefined
+      return {...base, entity: this.project.events.get(agg.spec.event)!.entity, type: agg.type, def: {kind: 'aggregate', spec: agg.spec}}
+    }
+    if (form === 'expr') {
+      const source = String(raw.expr)
+      const exprSite = site.child('expr')
+      let ast
+      try {
+        ast = parseExpr(source)
+      } catch (error) {
+        if (!(error instanceof ExprSyntaxError)) throw error
+        this.out.push(diag('expr_syntax', exprSite.offsetAt(error.offset), `expression does not parse: ${error.message}`))
+        return undefined
+      }
+      const typed = typeExpr(ast, {
+        trait: (n) => this.trait(n),
+        isKnownTrait: (n) => this.rawTraits.has(n),
+        entities: this.project.entities,
+        brokenTrait: (n) => this.broken.traits.has(n),
+        suggestions: () => [...this.rawTraits.keys(), ...[...this.project.entities.values()].flatMap((e) => [...e.attributes.keys()])],
+        at: (offset) => exprSite.offsetAt(offset),
+        out: this.out,
+      })
+      if (!typed) return undefined
+      const def: TraitDef = {kind: 'expr', source, expr: typed.expr}
+      return {...base, entity: typed.entity, type: typed.type, def}
+    }
+    const ofName = raw.of as string | undefined
+    if (ofName === undefined) {
+      this.out.push(diag('missing_key', site.child('ntile').keyAt, `ntile needs 'of': the trait or attribute to score`))
+      return undefined
+    }
+    const of = this.valueRef(ofName, site.child('of'))
+    if (!of) return undefined
+    if (!isNumeric(of.type) && !isTime(of.type)) {
+      this.out.push(diag('type_mismatch', site.child('of').at, `ntile needs a numeric or time value; '${ofName}' is a ${of.type}`))
+      return undefined
+    }
+    return {...base, entity: of.entity, type: 'integer', def: {kind: 'ntile', buckets: raw.ntile as number, of: {name: ofName, target: of.target}, order: (raw.order as 'asc' | 'desc' | undefined) ?? 'asc'}}
+  }
+
+  /** A name that is a trait, or else an attribute of exactly one entity. */
+  private valueRef(name: string, site: Site): {target: 'trait' | 'attribute'; entity: string; type: ValueType} | undefined {
+    if (this.rawTraits.has(name)) {
+      const t = this.trait(name)
+      return t ? {target: 'trait', entity: t.entity, type: t.type} : undefined
+    }
+    const owners = [...this.project.entities.values()].filter((e) => e.attributes.has(name))
+    if (owners.length === 1) return {target: 'attribute', entity: owners[0]!.name, type: owners[0]!.attributes.get(name)!.type}
+    if (owners.length > 1) {
+      this.out.push(diag('entity_mismatch', site.at, `'${name}' is an attribute of ${owners.map((o) => o.name).join(' and ')}; wrap it in a trait of one entity`))
+      return undefined
+    }
+    const candidates = [...this.rawTraits.keys(), ...[...this.project.entities.values()].flatMap((e) => [...e.attributes.keys()])]
+    this.out.push(diag('unknown_trait', site.at, `'${name}' is neither a trait nor an attribute${this.suggest(name, candidates)}`))
+    return undefined
+  }
+
+  private meta(raw: Raw): SegmentMeta {
+    const m: SegmentMeta = {tags: ((raw.tags as unknown[] | undefined) ?? []).map(String)}
+    for (const k of ['description', 'owner', 'purpose', 'action', 'kpi'] as const) if (raw[k] !== undefined) m[k] = String(raw[k])
+    if (raw.review_by !== undefined) m.reviewBy = String(raw.review_by)
+    return m
+  }
+
+  private resolveGroup({name, raw, site}: Pending) {
+    const entity = this.entityRef(raw.entity as string, site.child('entity'))
+    if (!entity) return
+    const members: string[] = []
+    ;(raw.segments as string[]).forEach((s, i) => {
+      const at = site.child('segments').child(i)
+      const seg = this.rawSegments.get(s)
+      if (!seg) {
+        if (this.broken.segments.has(s)) return
+        const other = this.project.groups.has(s) || this.rawSegmentIsGroup(s)
+        this.out.push(diag('unknown_segment', at.at, other ? `'${s}' is a group; a group lists segments` : `unknown segment '${s}'${this.suggest(s, this.rawSegments.keys())}`))
+        return
+      }
+      if (seg.entity !== entity.name) {
+        this.out.push(diag('entity_mismatch', at.at, `segment '${s}' is of entity '${seg.entity}', group '${name}' of '${entity.name}'`))
+        return
+      }
+      const owner = [...this.project.groups.values()].find((g) => g.segments.includes(s))
+      if (owner) {
+        this.out.push(diag('duplicate_name', at.at, `segment '${s}' is already in group '${owner.name}'; a segment belongs to one group`))
+        return
+      }
+      if (members.includes(s)) {
+        this.out.push(diag('duplicate_name', at.at, `segment '${s}' is listed twice`))
+        return
+      }
+      members.push(s)
+    })
+    this.project.groups.set(name, {name, entity: entity.name, segments: members, loc: site.child('group').keyAt, ...this.meta(raw)})
+  }
+
+  private rawSegmentIsGroup(name: string): boolean {
+    return this.documents.some((d) => d.kind === 'group' && d.value.group === name)
+  }
+
+  private resolveSegment({name, raw, site, spoiled}: Pending & {entity: string; spoiled?: boolean}) {
+    const entity = this.entityRef(raw.entity as string, site.child('entity'))
+    if (!entity) return void this.broken.segments.add(name)
+    const before = this.out.length
+    const rule = this.condition(raw.rule, site.child('rule'), entity)
+    const exclude = raw.exclude !== undefined ? this.condition(raw.exclude, site.child('exclude'), entity) : undefined
+    const consent: string[] = []
+    ;((raw.consent as string[] | undefined) ?? []).forEach((a, i) => {
+      const at = site.child('consent').child(i)
+      const attr = entity.attributes.get(a)
+      if (!attr) this.out.push(diag('unknown_attribute', at.at, `entity '${entity.name}' has no attribute '${a}'${this.suggest(a, entity.attributes.keys())}`))
+      else if (attr.type !== 'boolean') this.out.push(diag('type_mismatch', at.at, `consent attributes must be boolean; '${a}' is a ${attr.type}`))
+      else consent.push(a)
+    })
+    const segment: Segment = {
+      name,
+      entity: entity.name,
+      rule: rule!,
+      consent,
+      refresh: (raw.refresh as 'dynamic' | 'static' | undefined) ?? 'dynamic',
+      loc: site.child('segment').keyAt,
+      ...this.meta(raw),
+    }
+    if (exclude) segment.exclude = exclude
+    const holdout = raw.holdout as Raw | undefined
+    if (holdout) segment.holdout = {percent: holdout.percent as number, salt: holdout.salt === undefined ? '' : String(holdout.salt)}
+    const expect = raw.expect as Raw | undefined
+    if (expect) {
+      segment.expect = {}
+      if (expect.min_size !== undefined) segment.expect.minSize = expect.min_size as number
+      if (expect.max_size !== undefined) segment.expect.maxSize = expect.max_size as number
+      if (expect.max_share !== undefined) segment.expect.maxShare = expect.max_share as number
+      if (expect.max_change !== undefined) segment.expect.maxChange = expect.max_change as number
+      if (segment.expect.minSize !== undefined && segment.expect.maxSize !== undefined && segment.expect.minSize > segment.expect.maxSize) {
+        this.out.push(diag('bad_value', site.child('expect').keyAt, `expect.min_size ${segment.expect.minSize} is larger than max_size ${segment.expect.maxSize}`))
+      }
+    }
+    if (segment.reviewBy !== undefined) {
+      const d = /^\d{4}-\d{2}-\d{2}$/.test(segment.reviewBy) ? new Date(`${segment.reviewBy}T00:00:00Z`) : undefined
+      if (!d || Number.isNaN(d.getTime())) this.out.push(diag('bad_time', site.child('review_by').at, `review_by must be an ISO date like 2027-03-31, not '${segment.reviewBy}'`))
+      else if (d.getTime() < this.today.getTime()) {
+        this.out.push(diag('review_overdue', site.child('review_by').at, `segment '${name}' was due for review on ${segment.reviewBy}${segment.owner ? ` (owner: ${segment.owner})` : ''}`))
+      }
+    }
+    const measure = raw.measure as {outcome: Raw} | undefined
+    if (measure) {
+      const at = site.child('measure').child('outcome')
+      const ev = this.eventRef(measure.outcome.event as string, at.child('event'), entity.name)
+      const within = this.duration(measure.outcome.within, at.child('within'))
+      if (ev && within !== undefined) {
+        segment.measure = {event: ev.name, where: resolveWhere(measure.outcome.where as Raw | undefined, at.child('where'), ev, this.out, this.suggest), withinSeconds: within}
+      }
+    }
+    const group = [...this.project.groups.values()].find((g) => g.segments.includes(name))
+    if (group) segment.group = {name: group.name, position: group.segments.indexOf(name)}
+    if (spoiled || this.out.slice(before).some((d) => d.severity === 'error') || !rule) return void this.broken.segments.add(name)
+    this.project.segments.set(name, segment)
+  }
+
+  private condition(raw: unknown, site: Site, entity: Entity): Condition | undefined {
+    if (this.spoiled(site) && !this.spoiledBelowOnly(raw, site)) return undefined
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      this.out.push(diag('bad_condition', site.at, 'a condition is a mapping such as {attribute: country, eq: US}'))
+      return undefined
+    }
+    const r = raw as Raw
+    const forms = CONDITION_FORMS.filter((f) => r[f] !== undefined)
+    if (forms.length !== 1) {
+      const at = forms.length ? site.child(forms[1]!).keyAt : site.at
+      this.out.push(
+        diag('bad_condition', at, forms.length ? `a condition has one form; ${forms.join(' and ')} cannot be combined (wrap them in all: or any:)` : `a condition needs one of ${CONDITION_FORMS.join(', ')}`),
+      )
+      return undefined
+    }
+    const form = forms[0]!
+    const loc = site.child(form).keyAt
+    const allowed: ReadonlySet<string> =
+      form === 'event'
+        ? new Set([...AGGREGATE_KEYS, 'eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'is_null', 'contains', 'starts_with', 'ends_with'])
+        : form === 'attribute' || form === 'trait'
+          ? new Set([form, 'eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'between', 'is_null', 'contains', 'starts_with', 'ends_with'])
+          : form === 'sequence'
+            ? new Set(['sequence', 'within', 'between', 'before', 'max_gap'])
+            : new Set([form])
+    const stray = Object.keys(r).filter((k) => !allowed.has(k))
+    for (const k of stray) this.out.push(diag('bad_condition', site.child(k).keyAt, `'${k}' does not go with a ${form} condition`))
+    if (stray.length) return undefined
+
+    switch (form) {
+      case 'attribute': {
+        const name = r.attribute as string
+        const attr = entity.attributes.get(name)
+        if (!attr) {
+          const elsewhere = [...this.project.entities.values()].find((e) => e.attributes.has(name))
+          this.out.push(
+            elsewhere
+              ? diag('entity_mismatch', site.child('attribute').at, `'${name}' is an attribute of '${elsewhere.name}', not of '${entity.name}'`)
+              : diag('unknown_attribute', site.child('attribute').at, `entity '${entity.name}' has no attribute '${name}'${this.suggest(name, entity.attributes.keys())}`),
+          )
+          return undefined
+        }
+        const comparisons = this.comparisonsOrDefault(attr.type, r, site, `attribute '${name}'`)
+        return comparisons && {kind: 'attribute', attribute: name, type: attr.type, comparisons, loc}
+      }
+      case 'trait': {
+        const name = r.trait as string
+        const t = this.trait(name)
+        if (!t) {
+          if (!this.rawTraits.has(name)) this.out.push(diag('unknown_trait', site.child('trait').at, `unknown trait '${name}'${this.suggest(name, this.rawTraits.keys())}`))
+          return undefined
+        }
+        if (t.entity !== entity.name) {
+          this.out.push(diag('entity_mismatch', site.child('trait').at, `trait '${name}' is of entity '${t.entity}', not '${entity.name}'`))
+          return undefined
+        }
+        const comparisons = this.comparisonsOrDefault(t.type, r, site, `trait '${name}'`)
+        return comparisons && {kind: 'trait', trait: name, type: t.type, comparisons, loc}
+      }
+      case 'event': {
+        const agg = this.aggregate(r, site, entity.name)
+        if (!agg) return undefined
+        const skip = new Set(['between'])
+        // No comparison means "performed at least once".
+        const comparisons = hasComparison(r, skip)
+          ? resolveComparisons(agg.type, r, site, `the ${agg.spec.aggregate} of event '${agg.spec.event}'`, this.out, skip)
+          : [{op: 'gte' as const, value: {type: 'number' as const, value: 1}}]
+        if (!hasComparison(r, skip) && agg.spec.aggregate !== 'count') {
+          this.out.push(diag('bad_condition', site.child('aggregate').at, `an event condition with aggregate '${agg.spec.aggregate}' needs a comparison such as gte: 1`))
+          return undefined
+        }
+        return {kind: 'event', spec: agg.spec, type: agg.type, comparisons, loc}
+      }
+      case 'sequence': {
+        const steps: Array<{event: string; where: never[] | ReturnType<typeof resolveWhere>}> = []
+        let ok = true
+        ;(r.sequence as Raw[]).forEach((step, i) => {
+          const at = site.child('sequence').child(i)
+          const ev = this.eventRef(step.event as string, at.child('event'), entity.name)
+          if (!ev) return void (ok = false)
+          steps.push({event: ev.name, where: resolveWhere(step.where as Raw | undefined, at.child('where'), ev, this.out, this.suggest)})
+        })
+        const window = this.window(r, site)
+        let maxGapSeconds: number | undefined
+        if (r.max_gap !== undefined) maxGapSeconds = this.duration(r.max_gap, site.child('max_gap'))
+        if (!ok || !window || (r.max_gap !== undefined && maxGapSeconds === undefined)) return undefined
+        return {kind: 'sequence', steps, window, ...(maxGapSeconds !== undefined ? {maxGapSeconds} : {}), loc}
+      }
+      case 'segment': {
+        const name = r.segment as string
+        const target = this.rawSegments.get(name)
+        if (!target) {
+          if (!this.broken.segments.has(name)) {
+            const isGroup = this.rawSegmentIsGroup(name)
+            this.out.push(diag('unknown_segment', site.child('segment').at, isGroup ? `'${name}' is a group; reference one of its segments` : `unknown segment '${name}'${this.suggest(name, this.rawSegments.keys())}`))
+          }
+          return undefined
+        }
+        if (target.entity !== entity.name) {
+          this.out.push(diag('entity_mismatch', site.child('segment').at, `segment '${name}' is of entity '${target.entity}', not '${entity.name}'`))
+          return undefined
+        }
+        return {kind: 'segment', segment: name, loc}
+      }
+      case 'all':
+      case 'any': {
+        const items = (r[form] as unknown[]).map((c, i) => this.condition(c, site.child(form).child(i), entity))
+        return items.every((c) => c) ? {kind: form, items: items as Condition[], loc} : undefined
+      }
+      case 'not': {
+        const item = this.condition(r.not, site.child('not'), entity)
+        return item && {kind: 'not', item, loc}
+      }
+    }
+  }
+
+  /** A composite (all/any/not) whose error sits in a child: resolve the other children too. */
+  private spoiledBelowOnly(raw: unknown, site: Site): boolean {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false
+    const keys = Object.keys(raw as Raw)
+    if (keys.length !== 1 || !['all', 'any', 'not'].includes(keys[0]!)) return false
+    const errors = this.errorPathsOf.get(site.file) ?? []
+    const depth = site.path.length
+    // an error exactly at this condition or at its list itself is about this node
+    return !errors.some((p) => p.length <= depth + 1 && site.path.every((k, i) => String(k) === p[i]))
+  }
+
+  /** Comparisons of an attribute or trait condition; a bare boolean means `eq: true`. */
+  private comparisonsOrDefault(type: ValueType, r: Raw, site: Site, what: string) {
+    if (!hasComparison(r)) {
+      if (type === 'boolean') return [{op: 'eq' as const, value: {type: 'boolean' as const, value: true}}]
+      this.out.push(diag('bad_condition', site.at, `${what} needs a comparison such as eq, gte or in`))
+      return undefined
+    }
+    const before = this.out.length
+    const c = resolveComparisons(type, r, site, what, this.out)
+    return this.out.length > before ? undefined : c
+  }
+
+  /** Segment references and group priority form a graph over "own" and "resolved" membership; a loop in it has no answer. */
+  private checkSegmentCycles() {
+    const edges = new Map<string, string[]>()
+    const refs = (c: Condition | undefined, acc: string[]) => {
+      if (!c) return acc
+      if (c.kind === 'segment') acc.push(c.segment)
+      else if (c.kind === 'all' || c.kind === 'any') c.items.forEach((i) => refs(i, acc))
+      else if (c.kind === 'not') refs(c.item, acc)
+      return acc
+    }
+    for (const s of this.project.segments.values()) {
+      const deps = refs(s.exclude, refs(s.rule, []))
+      if (s.group) deps.push(...this.project.groups.get(s.group.name)!.segments.slice(0, s.group.position))
+      edges.set(s.name, deps)
+    }
+    for (const cycle of findCycles(edges)) {
+      const s = this.project.segments.get(cycle[0]!)!
+      this.out.push(diag('cycle', s.loc, `segments reference each other in a loop: ${cycle.join(' → ')}`, {cycle}))
+      for (const n of cycle) this.project.segments.delete(n)
+    }
+  }
+}

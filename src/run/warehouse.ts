@@ -1,0 +1,37 @@
+import type {Dialect} from '../generate/dialect.js'
+
+export type Row = Record<string, unknown>
+
+/** The only surface run/ needs from a warehouse: statements in, rows out. */
+export interface WarehouseConnection {
+  execute(sql: string): Promise<void>
+  query(sql: string): Promise<Row[]>
+  close(): Promise<void>
+}
+
+/** A target from segc.yaml after ${env:...} substitution (secrets are only ever held here). */
+export interface TargetConfig {
+  name: string
+  type: string
+  [key: string]: unknown
+}
+
+export interface Adapter {
+  readonly type: string
+  readonly dialect: Dialect
+  /** Transaction statements; warehouses differ (BEGIN TRANSACTION vs BEGIN). */
+  readonly begin: string
+  readonly commit: string
+  readonly rollback: string
+  connect(target: TargetConfig, projectRoot: string): Promise<WarehouseConnection>
+}
+
+/** A failure while talking to the warehouse: exit code 2, message safe to print. */
+export class WarehouseError extends Error {
+  constructor(
+    message: string,
+    readonly statement?: string,
+  ) {
+    super(message)
+  }
+}

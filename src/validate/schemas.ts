@@ -1,0 +1,274 @@
+// JSON Schemas (draft 2020-12 subset that ajv checks) for every YAML file segc reads.
+// They check shape only; names, references and types are checked by resolve/.
+// `segc schema` prints them so editors (yaml-language-server) can complete and lint.
+
+const NAME = {type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$'}
+const IDENT = {type: 'string', minLength: 1}
+const TEXT = {type: 'string'}
+const SCALAR = {type: ['string', 'number', 'boolean']}
+const DURATION = {type: 'string', description: 'an integer and a unit: s, min, h, d, w (e.g. 30d)'}
+const TYPE = {enum: ['string', 'number', 'integer', 'boolean', 'timestamp', 'date']}
+const AGGREGATE = {enum: ['count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'first', 'last', 'most_frequent', 'active_periods']}
+
+const comparisons = {
+  eq: SCALAR,
+  ne: SCALAR,
+  gt: SCALAR,
+  gte: SCALAR,
+  lt: SCALAR,
+  lte: SCALAR,
+  in: {type: 'array', items: SCALAR, minItems: 1},
+  not_in: {type: 'array', items: SCALAR, minItems: 1},
+  between: {type: 'array', items: SCALAR, minItems: 2, maxItems: 2},
+  is_null: {type: 'boolean'},
+  contains: {type: 'string'},
+  starts_with: {type: 'string'},
+  ends_with: {type: 'string'},
+}
+
+const where = {
+  type: 'object',
+  description: 'property: value (meaning eq) or property: {comparison: value}',
+  additionalProperties: {
+    anyOf: [SCALAR, {type: 'object', properties: comparisons, additionalProperties: false, minProperties: 1}],
+  },
+}
+
+const windowKeys = {
+  within: DURATION,
+  before: DURATION,
+}
+
+const aggregateKeys = {
+  event: NAME,
+  where: {$ref: '#/$defs/where'},
+  ...windowKeys,
+  aggregate: AGGREGATE,
+  of: IDENT,
+  period: DURATION,
+  min_count: {type: 'integer', minimum: 1},
+}
+
+const condition = {
+  type: 'object',
+  description: 'exactly one of attribute, trait, event, sequence, segment, all, any, not',
+  properties: {
+    attribute: IDENT,
+    trait: NAME,
+    segment: NAME,
+    ...aggregateKeys,
+    sequence: {
+      type: 'array',
+      minItems: 1,
+      items: {type: 'object', properties: {event: NAME, where: {$ref: '#/$defs/where'}}, required: ['event'], additionalProperties: false},
+    },
+    max_gap: DURATION,
+    all: {type: 'array', items: {$ref: '#/$defs/condition'}, minItems: 1},
+    any: {type: 'array', items: {$ref: '#/$defs/condition'}, minItems: 1},
+    not: {$ref: '#/$defs/condition'},
+    ...comparisons,
+  },
+  additionalProperties: false,
+  minProperties: 1,
+}
+
+const attribute = {
+  anyOf: [
+    TYPE,
+    {
+      type: 'object',
+      properties: {type: TYPE, column: IDENT, sensitive: {type: 'boolean'}, label: TEXT, description: TEXT},
+      required: ['type'],
+      additionalProperties: false,
+    },
+  ],
+}
+
+const entity = {
+  type: 'object',
+  properties: {
+    table: IDENT,
+    sql: IDENT,
+    key: IDENT,
+    label: TEXT,
+    description: TEXT,
+    attributes: {type: 'object', propertyNames: NAME, additionalProperties: attribute},
+  },
+  required: ['key'],
+  additionalProperties: false,
+}
+
+const event = {
+  type: 'object',
+  properties: {
+    entity: NAME,
+    table: IDENT,
+    sql: IDENT,
+    key: IDENT,
+    timestamp: IDENT,
+    label: TEXT,
+    description: TEXT,
+    where: {$ref: '#/$defs/where'},
+    properties: {type: 'object', propertyNames: NAME, additionalProperties: attribute},
+  },
+  required: ['entity', 'key', 'timestamp'],
+  additionalProperties: false,
+}
+
+const trait = {
+  type: 'object',
+  description: 'an aggregate of an event (event, aggregate, ...), an expression (expr) or a score (ntile)',
+  properties: {
+    ...aggregateKeys,
+    between: {type: 'array', items: DURATION, minItems: 2, maxItems: 2},
+    expr: {type: 'string', minLength: 1},
+    ntile: {type: 'integer', minimum: 1, maximum: 1000},
+    order: {enum: ['asc', 'desc']},
+    label: TEXT,
+    description: TEXT,
+  },
+  additionalProperties: false,
+  minProperties: 1,
+}
+
+export const modelsSchema = {
+  $id: 'https://segc.dev/schema/models.json',
+  title: 'segc models file (models/*.yaml)',
+  type: 'object',
+  properties: {
+    entities: {type: 'object', propertyNames: NAME, additionalProperties: {$ref: '#/$defs/entity'}},
+    events: {type: 'object', propertyNames: NAME, additionalProperties: {$ref: '#/$defs/event'}},
+    traits: {type: 'object', propertyNames: NAME, additionalProperties: {$ref: '#/$defs/trait'}},
+  },
+  additionalProperties: false,
+  $defs: {entity, event, trait, where},
+}
+
+const meta = {
+  description: TEXT,
+  owner: TEXT,
+  tags: {type: 'array', items: {type: 'string'}},
+  purpose: TEXT,
+  action: TEXT,
+  kpi: TEXT,
+  review_by: {type: 'string', description: 'ISO date'},
+}
+
+export const segmentSchema = {
+  $id: 'https://segc.dev/schema/segment.json',
+  title: 'segc segment (segments/*.yaml)',
+  type: 'object',
+  properties: {
+    segment: NAME,
+    entity: NAME,
+    ...meta,
+    rule: {$ref: '#/$defs/condition'},
+    exclude: {$ref: '#/$defs/condition'},
+    consent: {type: 'array', items: IDENT},
+    holdout: {
+      type: 'object',
+      properties: {percent: {type: 'number', minimum: 0, maximum: 100}, salt: {type: ['string', 'number']}},
+      required: ['percent'],
+      additionalProperties: false,
+    },
+    refresh: {enum: ['dynamic', 'static']},
+    expect: {
+      type: 'object',
+      properties: {
+        min_size: {type: 'integer', minimum: 0},
+        max_size: {type: 'integer', minimum: 0},
+        max_share: {type: 'number', minimum: 0, maximum: 1},
+        max_change: {type: 'number', minimum: 0},
+      },
+      additionalProperties: false,
+    },
+    measure: {
+      type: 'object',
+      properties: {
+        outcome: {
+          type: 'object',
+          properties: {event: NAME, where: {$ref: '#/$defs/where'}, within: DURATION},
+          required: ['event', 'within'],
+          additionalProperties: false,
+        },
+      },
+      required: ['outcome'],
+      additionalProperties: false,
+    },
+  },
+  required: ['segment', 'entity', 'rule'],
+  additionalProperties: false,
+  $defs: {condition, where},
+}
+
+export const groupSchema = {
+  $id: 'https://segc.dev/schema/group.json',
+  title: 'segc group (segments/*.yaml)',
+  type: 'object',
+  properties: {
+    group: NAME,
+    entity: NAME,
+    ...meta,
+    segments: {type: 'array', items: NAME, minItems: 1},
+  },
+  required: ['group', 'entity', 'segments'],
+  additionalProperties: false,
+}
+
+const secretish = {type: 'string'}
+export const configSchema = {
+  $id: 'https://segc.dev/schema/segc.json',
+  title: 'segc project config (segc.yaml)',
+  type: 'object',
+  properties: {
+    name: IDENT,
+    output: {type: 'object', properties: {schema: IDENT}, additionalProperties: false},
+    default_target: IDENT,
+    targets: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: {
+        type: 'object',
+        required: ['type'],
+        discriminator: {propertyName: 'type'},
+        oneOf: [
+          {properties: {type: {const: 'duckdb'}, path: IDENT, threads: {type: 'integer', minimum: 1}, memory_limit: IDENT, schema: IDENT}, additionalProperties: false},
+          {
+            properties: {
+              type: {const: 'snowflake'},
+              account: secretish,
+              user: secretish,
+              password: secretish,
+              private_key_path: secretish,
+              private_key_passphrase: secretish,
+              authenticator: secretish,
+              warehouse: IDENT,
+              database: IDENT,
+              role: IDENT,
+              schema: IDENT,
+              query_timeout_seconds: {type: 'integer', minimum: 1},
+            },
+            required: ['account', 'user', 'database'],
+            additionalProperties: false,
+          },
+          {
+            properties: {
+              type: {const: 'bigquery'},
+              project: IDENT,
+              dataset: IDENT,
+              location: IDENT,
+              key_file: secretish,
+              maximum_bytes_billed: {type: 'integer', minimum: 1},
+            },
+            required: ['project', 'dataset'],
+            additionalProperties: false,
+          },
+        ],
+      },
+    },
+  },
+  required: ['name'],
+  additionalProperties: false,
+}
+
+export const ALL_SCHEMAS = {config: configSchema, models: modelsSchema, segment: segmentSchema, group: groupSchema}

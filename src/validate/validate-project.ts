@@ -1,0 +1,42 @@
+import {diag, sortDiagnostics, type Diagnostic} from '../diagnostics/diagnostic.js'
+import {findProjectRoot, loadProject, type LoadedProject} from '../load/load-project.js'
+import type {Project} from '../resolve/model.js'
+import {resolveProject} from '../resolve/resolve-project.js'
+import {checkSchemas} from './check-schema.js'
+
+export interface Validated {
+  root: string
+  loaded: LoadedProject
+  /** the resolved graph: definitions with errors are left out of it */
+  project: Project
+  config: Record<string, unknown>
+  diagnostics: Diagnostic[]
+}
+
+/** load → schema → names and types, every problem collected. */
+export function validateProject(opts: {cwd?: string; project?: string; today?: Date} = {}): Validated {
+  const start = opts.project ?? opts.cwd ?? process.cwd()
+  const root = opts.project ?? findProjectRoot(start)
+  if (!root) {
+    const d = diag('project_not_found', {file: 'segc.yaml', line: 1, col: 1}, `no segc.yaml in ${start} or any parent directory (run 'segc init' to create a project, or pass --project DIR)`)
+    return {
+      root: start,
+      loaded: {root: start, files: [], documents: [], diagnostics: [d]},
+      project: {name: '', outputSchema: 'segments', entities: new Map(), events: new Map(), traits: new Map(), segments: new Map(), groups: new Map()},
+      config: {},
+      diagnostics: [d],
+    }
+  }
+  const loaded = loadProject(root)
+  const schema = checkSchemas(loaded.documents)
+  const resolved = resolveProject(loaded.documents, schema.invalid, opts.today, schema.errorPaths)
+  const configDoc = loaded.documents.find((d) => d.kind === 'config')
+  const diagnostics = [...loaded.diagnostics, ...schema.diagnostics, ...resolved.diagnostics]
+  if (!configDoc && !loaded.diagnostics.some((d) => d.file === 'segc.yaml')) {
+    diagnostics.push(diag('missing_key', {file: 'segc.yaml', line: 1, col: 1}, 'segc.yaml is empty: it needs at least a name'))
+  }
+  if (loaded.documents.every((d) => d.kind !== 'segment') && !diagnostics.some((d) => d.severity === 'error')) {
+    diagnostics.push(diag('no_segments', {file: 'segc.yaml', line: 1, col: 1}, 'the project defines no segment (add one under segments/)'))
+  }
+  return {root, loaded, project: resolved.project, config: configDoc?.value ?? {}, diagnostics: sortDiagnostics(diagnostics)}
+}
