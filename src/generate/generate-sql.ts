@@ -60,6 +60,11 @@ export class ExprWriter {
     fn: (e) => {
       const args = e.args.map((a) => this.write(a))
       if (e.fn === 'round') return sql`round(CAST(${args[0]!} AS ${sql.raw(this.dialect.floatType)}), ${args[1] ?? sql.lit(0)})`
+      // least/greatest are NULL when any argument is (as in Snowflake and BigQuery; DuckDB alone would skip NULLs).
+      if (e.fn === 'least' || e.fn === 'greatest') {
+        const anyNull = sql.join(args.map((a) => sql`${a} IS NULL`), sql` OR `)
+        return sql`CASE WHEN ${anyNull} THEN NULL ELSE ${sql.raw(e.fn.toUpperCase())}(${sql.join(args)}) END`
+      }
       return sql`${sql.raw(e.fn.toUpperCase())}(${sql.join(args)})`
     },
     elapsed: (e) => sql`CAST(floor(${this.dialect.secondsUntil(this.write(e.value), this.asOf)} / ${sql.lit(e.unitSeconds)}) AS ${sql.raw(this.dialect.integerType)})`,

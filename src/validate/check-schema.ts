@@ -10,7 +10,7 @@ let validators: Record<'config' | 'models' | 'segment' | 'group', ValidateFuncti
 
 function getValidators() {
   if (!validators) {
-    const ajv = new Ajv({allErrors: true, discriminator: true, strict: false, allowUnionTypes: true})
+    const ajv = new Ajv({allErrors: true, verbose: true, discriminator: true, strict: false, allowUnionTypes: true})
     validators = {
       config: ajv.compile(configSchema),
       models: ajv.compile(modelsSchema),

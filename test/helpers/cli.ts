@@ -1,0 +1,31 @@
+import {spawnSync} from 'node:child_process'
+import {cpSync, mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url))
+const BIN = join(REPO, 'bin', 'run.js')
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI as a user would, in its own process. */
+export function segc(args: string[], opts: {cwd?: string; env?: Record<string, string>} = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? REPO, env: {...process.env, ...opts.env}, encoding: 'utf8', timeout: 120_000})
+  return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
+}
+
+/** A copy of the example project in a temp directory. */
+export function exampleCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'segc-cli-'))
+  for (const entry of ['segc.yaml', 'models', 'segments']) cpSync(join(REPO, entry), join(dir, entry), {recursive: true})
+  return dir
+}
+
+export function noStackTrace(text: string): boolean {
+  return !/\n\s+at .+:\d+:\d+\)?/.test(text)
+}
