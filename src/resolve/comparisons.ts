@@ -30,7 +30,13 @@ export function typedScalar(type: ValueType, raw: unknown, site: Site, what: str
     }
     return {type: 'time', value}
   }
-  if (isNumeric(type) && typeof raw === 'number') return {type: 'number', value: raw}
+  if (isNumeric(type) && typeof raw === 'number') {
+    if (!Number.isFinite(raw)) {
+      out.push(diag('bad_value', site.at, `${what} cannot be compared to ${raw}: only finite numbers`))
+      return undefined
+    }
+    return {type: 'number', value: raw}
+  }
   if (type === 'string' && typeof raw === 'string') return {type: 'string', value: raw}
   if (type === 'boolean' && typeof raw === 'boolean') return {type: 'boolean', value: raw}
   out.push(diag('type_mismatch', site.at, `${what} is ${type === 'integer' ? 'an' : 'a'} ${type}; it cannot be compared to ${describe(raw)}`))
