@@ -9,7 +9,7 @@ export default class Validate extends SegcCommand {
 
   async run() {
     const {flags} = await this.parse(Validate)
-    const v = validateProject(this.projectOpts(flags))
+    const v = validateProject({...this.projectOpts(flags), tests: true})
     if (hasErrors(v.diagnostics)) throw new DiagnosticsError(v.diagnostics)
     const counts = {entities: v.project.entities.size, events: v.project.events.size, traits: v.project.traits.size, segments: v.project.segments.size, groups: v.project.groups.size}
     if (!this.jsonEnabled()) {

@@ -4,9 +4,9 @@ import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import type {LoadedDocument} from '../load/load-project.js'
 import {nodeAtPath, positionAt} from '../load/source-file.js'
-import {configSchema, groupSchema, modelsSchema, segmentSchema} from './schemas.js'
+import {configSchema, groupSchema, modelsSchema, segmentSchema, testSchema} from './schemas.js'
 
-let validators: Record<'config' | 'models' | 'segment' | 'group', ValidateFunction> | undefined
+let validators: Record<'config' | 'models' | 'segment' | 'group' | 'test', ValidateFunction> | undefined
 
 function getValidators() {
   if (!validators) {
@@ -16,6 +16,7 @@ function getValidators() {
       models: ajv.compile(modelsSchema),
       segment: ajv.compile(segmentSchema),
       group: ajv.compile(groupSchema),
+      test: ajv.compile(testSchema),
     }
   }
   return validators
@@ -44,7 +45,6 @@ export function checkSchemas(documents: readonly LoadedDocument[]): SchemaResult
   const invalid = new Set<string>()
   const errorPaths = new Map<string, string[][]>()
   for (const doc of documents) {
-    if (doc.kind === 'test') continue
     const validate = getValidators()[doc.kind]
     if (validate(doc.value)) continue
     for (const e of pickErrors(validate.errors ?? [])) {

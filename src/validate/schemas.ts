@@ -271,4 +271,28 @@ export const configSchema = {
   additionalProperties: false,
 }
 
-export const ALL_SCHEMAS = {config: configSchema, models: modelsSchema, segment: segmentSchema, group: groupSchema}
+export const testSchema = {
+  $id: 'https://segc.dev/schema/test.json',
+  title: 'segc fixture test (segments/**/*.test.yaml)',
+  type: 'object',
+  properties: {
+    test: {type: 'string', minLength: 1},
+    description: TEXT,
+    as_of: {type: 'string', description: 'ISO timestamp the project is run at'},
+    given: {
+      type: 'object',
+      description: 'rows per source relation (as named in the models), columns as the models declare them',
+      additionalProperties: {type: 'array', items: {type: 'object'}},
+    },
+    expect: {
+      type: 'object',
+      description: 'segment: exact list of member keys (holdout members included)',
+      propertyNames: NAME,
+      additionalProperties: {type: 'array', items: {type: ['string', 'number']}},
+    },
+  },
+  required: ['test', 'as_of', 'expect'],
+  additionalProperties: false,
+}
+
+export const ALL_SCHEMAS = {config: configSchema, models: modelsSchema, segment: segmentSchema, group: groupSchema, test: testSchema}

@@ -14,7 +14,7 @@ export interface Validated {
 }
 
 /** load → schema → names and types, every problem collected. */
-export function validateProject(opts: {cwd?: string; project?: string; today?: Date} = {}): Validated {
+export function validateProject(opts: {cwd?: string; project?: string; today?: Date; tests?: boolean} = {}): Validated {
   const start = opts.project ?? opts.cwd ?? process.cwd()
   const root = opts.project ?? findProjectRoot(start)
   if (!root) {
@@ -27,7 +27,7 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
       diagnostics: [d],
     }
   }
-  const loaded = loadProject(root)
+  const loaded = loadProject(root, {tests: opts.tests ?? false})
   const schema = checkSchemas(loaded.documents)
   const resolved = resolveProject(loaded.documents, schema.invalid, opts.today, schema.errorPaths)
   const configDoc = loaded.documents.find((d) => d.kind === 'config')
