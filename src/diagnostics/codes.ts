@@ -33,6 +33,7 @@ export const CODES = {
   expr_syntax: {severity: 'error', meaning: 'an expression that does not parse'},
   cycle: {severity: 'error', meaning: 'definitions that reference each other in a loop'},
   env_missing: {severity: 'error', meaning: 'a ${env:NAME} whose variable is not set'},
+  unsupported: {severity: 'error', meaning: 'a construct this version of segc cannot compile yet'},
   // warnings
   review_overdue: {severity: 'warning', meaning: 'a segment whose review_by date has passed'},
   no_segments: {severity: 'warning', meaning: 'the project defines no segment'},

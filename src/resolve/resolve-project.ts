@@ -584,7 +584,9 @@ class Resolver {
         let maxGapSeconds: number | undefined
         if (r.max_gap !== undefined) maxGapSeconds = this.duration(r.max_gap, site.child('max_gap'))
         if (!ok || !window || (r.max_gap !== undefined && maxGapSeconds === undefined)) return undefined
-        return {kind: 'sequence', steps, window, ...(maxGapSeconds !== undefined ? {maxGapSeconds} : {}), loc}
+        // Type-checked above so authors see every other problem; compiling it comes with the language issue.
+        this.out.push(diag('unsupported', loc, 'sequence conditions are not compiled by this version of segc yet'))
+        return undefined
       }
       case 'segment': {
         const name = r.segment as string
