@@ -20,7 +20,7 @@ export default class Demo extends SegcCommand {
       const r = result.rows
       this.out(`demo warehouse ${result.database}: ${r.customers} customers, ${r.accounts} accounts, ${r.orders} orders, ${r.events} events`)
       this.out(renderRun(result.run))
-      this.out(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s; query the tables with: duckdb ${result.database} "SELECT * FROM segments.segment_membership LIMIT 10"`)
+      this.out(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s; open it with any DuckDB client and query segments.segment_membership`)
     }
     return result
   }

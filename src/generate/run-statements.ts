@@ -6,6 +6,7 @@ import {compilerFor, membershipQuery, render} from './generate-sql.js'
 import {createSchema, createTable, table} from './output-sql.js'
 
 export const NEW_MEMBERS = 'segc_new_membership'
+const NEXT_MEMBERS = 'segc_next_membership'
 
 export interface RunContext {
   runId: string
@@ -45,12 +46,16 @@ export function runStatements(dialect: Dialect, plan: Plan, ctx: RunContext) {
   // Continuing members keep the entered_at of the run in which they entered.
   const write = query
     ? [
-        r(sql`CREATE OR REPLACE TEMP TABLE segc_next_membership AS
-          SELECT n.segment, n.entity, n.entity_key, COALESCE(o.entered_at, ${ts(ctx.asOf)}) AS entered_at, n.holdout, ${sql.lit(ctx.runId)} AS run_id
-          FROM ${sql.id(NEW_MEMBERS)} AS n
-          LEFT JOIN ${membership} AS o ON o.segment = n.segment AND o.entity = n.entity AND o.entity_key = n.entity_key`),
+        r(
+          dialect.createTempTable(
+            NEXT_MEMBERS,
+            sql`SELECT n.segment, n.entity, n.entity_key, COALESCE(o.entered_at, ${ts(ctx.asOf)}) AS entered_at, n.holdout, ${sql.lit(ctx.runId)} AS run_id
+              FROM ${sql.id(NEW_MEMBERS)} AS n
+              LEFT JOIN ${membership} AS o ON o.segment = n.segment AND o.entity = n.entity AND o.entity_key = n.entity_key`,
+          ),
+        ),
         r(sql`DELETE FROM ${membership} WHERE segment IN (${segmentList})`),
-        r(sql`INSERT INTO ${membership} (segment, entity, entity_key, entered_at, holdout, run_id) SELECT segment, entity, entity_key, entered_at, holdout, run_id FROM segc_next_membership`),
+        r(sql`INSERT INTO ${membership} (segment, entity, entity_key, entered_at, holdout, run_id) SELECT segment, entity, entity_key, entered_at, holdout, run_id FROM ${sql.id(NEXT_MEMBERS)}`),
       ]
     : []
   const record = (status: 'success' | 'failed', error: string | null) =>
