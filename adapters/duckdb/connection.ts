@@ -23,6 +23,7 @@ export class DuckDBWarehouse implements WarehouseConnection {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    private readonly path: string,
   ) {}
 
   /** `:memory:` or a file path relative to the project root. */
@@ -42,14 +43,14 @@ export class DuckDBWarehouse implements WarehouseConnection {
     const connection = await instance.connect()
     // Timestamps without a zone are UTC in segc; make DuckDB agree whatever the machine's zone.
     await connection.run(`SET TimeZone = 'UTC'`)
-    return new DuckDBWarehouse(instance, connection)
+    return new DuckDBWarehouse(instance, connection, path)
   }
 
   async execute(sql: string): Promise<void> {
     try {
       await this.connection.run(sql)
     } catch (error) {
-      throw new WarehouseError((error as Error).message, sql)
+      throw new WarehouseError(explain((error as Error).message, this.path), sql)
     }
   }
 
@@ -59,7 +60,7 @@ export class DuckDBWarehouse implements WarehouseConnection {
       const rows = reader.getRowObjects()
       return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])))
     } catch (error) {
-      throw new WarehouseError((error as Error).message, sql)
+      throw new WarehouseError(explain((error as Error).message, this.path), sql)
     }
   }
 
@@ -75,4 +76,13 @@ function lockMessage(message: string, path: string): string {
     return `the DuckDB database ${path} is in use by another process${pid ? ` (PID ${pid})` : ''}; another segc run or a client holds it`
   }
   return `cannot open DuckDB database ${path}: ${message.split('\n')[0]}`
+}
+
+/** A missing source table is the first thing a new project hits: say what to check. */
+function explain(message: string, path: string): string {
+  const missing = /Catalog Error: Table with name (\S+) does not exist/.exec(message)
+  if (missing) {
+    return `table '${missing[1]}' named in the models does not exist in ${path}; point the target at the warehouse that holds it (or build the demo warehouse with 'segc demo')`
+  }
+  return message
 }

@@ -68,5 +68,5 @@ export function runStatements(dialect: Dialect, plan: Plan, ctx: RunContext) {
 export function membershipSelect(dialect: Dialect, plan: Plan): string | undefined {
   const db = compilerFor(dialect)
   const q = membershipQuery(db, dialect, plan)
-  return q ? q.compile().sql : undefined
+  return q ? render(db, sql`${q}`) : undefined
 }

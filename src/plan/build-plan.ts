@@ -59,6 +59,7 @@ export function buildPlan(project: Project, asOf: Date, selected?: readonly stri
 
 class EntityPlanner {
   private readonly attributes = new Map<string, string>()
+  /** per source, each event's window lower bounds (null = unbounded), for pruning the scan */
   private readonly sources = new Map<string, SourcePlan & {lowerBounds: Map<string, Array<number | null>>}>()
   private readonly aggregateIds = new Map<string, string>()
   /** derived column → its expression and the columns it reads */
@@ -159,8 +160,7 @@ class EntityPlanner {
       if (spec.periodSeconds !== undefined) agg.periodSeconds = spec.periodSeconds
       if (spec.minCount !== undefined) agg.minCount = spec.minCount
       source.aggregates.push(agg)
-      const eventKey = JSON.stringify([event.name])
-      source.lowerBounds.set(eventKey, [...(source.lowerBounds.get(eventKey) ?? []), spec.window.from])
+      source.lowerBounds.set(event.name, [...(source.lowerBounds.get(event.name) ?? []), spec.window.from])
     }
     return col(id)
   }
@@ -179,8 +179,8 @@ class EntityPlanner {
   private sourceFilter(id: string): PlanExpr {
     const source = [...this.sources.values()].find((s) => s.id === id)!
     const perEvent: PlanExpr[] = []
-    for (const [eventKey, bounds] of source.lowerBounds) {
-      const event = this.project.events.get(JSON.parse(eventKey)[0] as string)!
+    for (const [eventName, bounds] of source.lowerBounds) {
+      const event = this.project.events.get(eventName)!
       const ts = col(event.timestamp)
       const parts = event.where.map((f) => this.propertyFilter(f))
       parts.push({k: 'cmp', op: '<=', left: ts, right: this.instant(0)})
@@ -278,10 +278,10 @@ class EntityPlanner {
   /** Membership as everything else sees it: in a group, only if no earlier group member holds. */
   private segmentMember(s: Segment): PlanExpr {
     if (!s.group) return this.segmentOwn(s)
+    const group = s.group
     return this.define(memberColumn(s.name), () => {
       const own = this.segmentOwn(s)
-      if (!s.group) return own
-      const earlier = this.project.groups.get(s.group.name)!.segments.slice(0, s.group.position)
+      const earlier = this.project.groups.get(group.name)!.segments.slice(0, group.position)
       return and([own, ...earlier.map((e): PlanExpr => ({k: 'not', operand: this.segmentOwn(this.project.segments.get(e)!)}))])
     })
   }

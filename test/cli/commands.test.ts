@@ -124,6 +124,9 @@ describe('segc CLI', () => {
     expect(segc(['init', dir]).code).toBe(0)
     expect(segc(['validate'], {cwd: dir}).code).toBe(0)
     expect(segc(['init', dir]).code).toBe(1)
+    const empty = segc(['run'], {cwd: dir})
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toMatch(/^error: table '\w+' named in the models does not exist in .*warehouse\.duckdb; .*segc demo/m)
     for (const c of ['validate', 'compile', 'run', 'demo', 'init', 'schema']) {
       const h = segc([c, '--help'])
       expect(h.code).toBe(0)
