@@ -1,4 +1,4 @@
-import {mkdirSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {DuckDBConnection, DuckDBInstance, type DuckDBValue} from '@duckdb/node-api'
 import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/run/warehouse.js'
@@ -27,10 +27,15 @@ export class DuckDBWarehouse implements WarehouseConnection {
   ) {}
 
   /** `:memory:` or a file path relative to the project root. */
-  static async open(target: TargetConfig, projectRoot: string): Promise<DuckDBWarehouse> {
+  static async open(target: TargetConfig, projectRoot: string, opts: {readOnly?: boolean} = {}): Promise<DuckDBWarehouse> {
     const raw = String(target.path ?? '.segc/warehouse.duckdb')
-    const path = raw === ':memory:' ? ':memory:' : isAbsolute(raw) ? raw : resolve(projectRoot, raw)
+    let path = raw === ':memory:' ? ':memory:' : isAbsolute(raw) ? raw : resolve(projectRoot, raw)
     const options: Record<string, string> = {}
+    if (opts.readOnly) {
+      // a database that does not exist yet reads as empty; looking must not create it
+      if (path !== ':memory:' && !existsSync(path)) path = ':memory:'
+      else if (path !== ':memory:') options.access_mode = 'READ_ONLY'
+    }
     if (target.threads !== undefined) options.threads = String(target.threads)
     if (target.memory_limit !== undefined) options.memory_limit = String(target.memory_limit)
     let instance: DuckDBInstance
@@ -38,7 +43,8 @@ export class DuckDBWarehouse implements WarehouseConnection {
       if (path !== ':memory:') mkdirSync(dirname(path), {recursive: true})
       instance = await DuckDBInstance.create(path, options)
     } catch (error) {
-      throw new WarehouseError(lockMessage((error as Error).message, path))
+      const message = (error as Error).message
+      throw new WarehouseError(lockMessage(message, path), undefined, /lock/i.test(message))
     }
     const connection = await instance.connect()
     // Timestamps without a zone are UTC in segc; make DuckDB agree whatever the machine's zone.
@@ -62,6 +68,11 @@ export class DuckDBWarehouse implements WarehouseConnection {
     } catch (error) {
       throw new WarehouseError(explain((error as Error).message, this.path), sql)
     }
+  }
+
+  async tableExists(schema: string, table: string): Promise<boolean> {
+    const reader = await this.connection.runAndReadAll('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $schema AND table_name = $table', {schema, table})
+    return Number(reader.getRowObjects()[0]!.n) > 0
   }
 
   async close(): Promise<void> {

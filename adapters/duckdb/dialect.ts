@@ -36,6 +36,12 @@ export const duckdbDialect: Dialect = {
   mostFrequent: (value, when) =>
     // sorting {-count, value} structs puts the most frequent first, the smallest value among equals
     sql`(list_sort(list_transform(map_entries(histogram(${value}) FILTER (WHERE ${when} AND ${value} IS NOT NULL)), e -> {'c': -e.value, 'v': e.key}))[1]).v`,
+  values: (columns, rows) => sql`(VALUES ${sql.join(rows.map((r) => sql`(${sql.join(r)})`))}) AS ${sql.id('v')}(${sql.join(columns.map((c) => sql.id(c)))})`,
+  // https://duckdb.org/docs/sql/statements/comment_on
+  comments: (table, comment, columns) => [
+    sql`COMMENT ON TABLE ${table} IS ${sql.lit(comment)}`,
+    ...columns.map((c) => sql`COMMENT ON COLUMN ${table}.${sql.id(c.name)} IS ${sql.lit(c.comment)}`),
+  ],
   createTempTable: (name, query) => sql`CREATE OR REPLACE TEMP TABLE ${sql.id(name)} AS ${query}`,
   activePeriods: (index, when, minCount) =>
     minCount <= 1

@@ -8,5 +8,5 @@ export const duckdbAdapter: Adapter = {
   begin: 'BEGIN TRANSACTION',
   commit: 'COMMIT',
   rollback: 'ROLLBACK',
-  connect: (target, root) => DuckDBWarehouse.open(target, root),
+  connect: (target, root, opts) => DuckDBWarehouse.open(target, root, opts),
 }

@@ -1,25 +1,54 @@
 import {Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {runProject, type RunResult} from '../run/run-project.js'
+import {backfill, runProject, type RunResult} from '../run/run-project.js'
 
 export default class Run extends SegcCommand {
-  static override summary = 'Run the segments in the warehouse and materialize membership.'
-  static override description = `Evaluates every selected segment at one as_of inside the target warehouse and, in one transaction, replaces their membership in the output schema and records the run. A failed run leaves every table as it was. Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (connection, SQL, lock).`
-  static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --target prod --as-of 2026-06-01T00:00:00Z --select win_back,at_risk --json']
+  static override summary = 'Run the segments in the warehouse and materialize membership, history and transitions.'
+  static override description = `Evaluates every selected segment at one as_of inside the target warehouse and, in one transaction, appends transitions (with their cause) and group transitions, updates membership history, replaces current membership, and records sizes, definitions and the run. A failed or killed run leaves every table as it was. Running the same as_of again changes nothing. An as_of earlier than the last successful run is refused unless --rebuild. --from/--to/--every backfills point by point, one transaction each, and resumes where a failed backfill stopped.
+
+Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (connection, SQL, lock).`
+  static override examples = [
+    '<%= config.bin %> run',
+    '<%= config.bin %> run --as-of 2026-06-01T00:00:00Z --select win_back,at_risk --json',
+    '<%= config.bin %> run --from 2026-05-01 --to 2026-05-31 --every 1d',
+    '<%= config.bin %> run --as-of 2026-01-01 --rebuild',
+  ]
   static override flags = {
     target: Flags.string({description: 'target from segc.yaml (default: default_target)'}),
-    'as-of': Flags.string({description: 'the instant to evaluate at, ISO 8601 (default: now, to the second, UTC)'}),
-    select: Flags.string({description: 'comma-separated segments to run (with what they reference); others are untouched', delimiter: ',', multiple: true}),
+    'as-of': Flags.string({description: 'the instant to evaluate at, ISO 8601 (default: now, to the second, UTC)', exclusive: ['from', 'to', 'every']}),
+    from: Flags.string({description: 'backfill: first as_of', dependsOn: ['to', 'every']}),
+    to: Flags.string({description: 'backfill: last as_of (included)', dependsOn: ['from', 'every']}),
+    every: Flags.string({description: 'backfill: step between points, a duration like 1d or 6h', dependsOn: ['from', 'to']}),
+    select: Flags.string({description: 'comma-separated segments to run (with what they reference and their whole groups); others are untouched', delimiter: ',', multiple: true}),
+    rebuild: Flags.boolean({description: 'recompute history from an empty state (membership, history, transitions, sizes, definitions)', default: false}),
+    wait: Flags.boolean({description: 'if another run holds the target, wait for it instead of failing', default: false}),
+    'wait-timeout': Flags.integer({description: 'with --wait, give up after this many seconds', default: 3600, min: 1}),
   }
 
-  async run(): Promise<RunResult> {
+  async run(): Promise<RunResult | {status: 'success'; runs: RunResult[]}> {
     const {flags} = await this.parse(Run)
-    const result = await runProject({
+    const opts = {
       ...this.projectOpts(flags),
       ...(flags.target ? {target: flags.target} : {}),
       ...(flags['as-of'] ? {asOf: flags['as-of']} : {}),
       ...(flags.select ? {select: flags.select} : {}),
-    })
+      rebuild: flags.rebuild,
+      wait: flags.wait,
+      waitTimeoutSeconds: flags['wait-timeout'],
+    }
+    if (flags.from && flags.to && flags.every) {
+      const runs = await backfill({...opts, from: flags.from, to: flags.to, every: flags.every}, (r) => {
+        if (!this.jsonEnabled()) {
+          const moved = r.segments.reduce((n, s) => n + s.entered + s.exited, 0)
+          this.out(`${r.as_of}  ${r.status === 'unchanged' ? 'unchanged' : `run ${r.run_id}`}  ${moved} transitions`)
+        }
+      })
+      if (!this.jsonEnabled()) {
+        this.out(runs.length ? `\n${renderRun(runs.at(-1)!)}` : 'nothing to do: every point is before the last successful run')
+      }
+      return {status: 'success', runs}
+    }
+    const result = await runProject(opts)
     if (!this.jsonEnabled()) {
       this.warn_(result.warnings)
       this.out(renderRun(result))
@@ -29,6 +58,7 @@ export default class Run extends SegcCommand {
 }
 
 export function renderRun(result: RunResult): string {
-  const rows = result.segments.map((s) => [s.segment, s.entity, s.size, s.holdout_size, s.entered, s.exited])
-  return `run ${result.run_id} at ${result.as_of} on ${result.target}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited'], rows)}`
+  const rows = result.segments.map((s) => [s.segment, s.entity, s.size, s.holdout_size, s.entered, s.exited, s.cause])
+  const head = result.status === 'unchanged' ? `as_of ${result.as_of} on ${result.target} was already run: nothing changed, nothing written` : `run ${result.run_id} at ${result.as_of} on ${result.target}`
+  return `${head}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'cause'], rows)}`
 }

@@ -37,6 +37,10 @@ export interface Dialect {
   firstLast(which: 'first' | 'last', value: Sql, timestamp: Sql, when: Sql): Sql
   /** the most frequent value, ties broken by the smallest value */
   mostFrequent(value: Sql, when: Sql): Sql
+  /** a constant relation with named columns: one row per entry of `rows` */
+  values(columns: string[], rows: Sql[][]): Sql
+  /** statements that attach comments to a table and its columns, for BI tools */
+  comments(table: Sql, comment: string, columns: Array<{name: string; comment: string}>): Sql[]
   /** a session-scoped scratch table filled from a query (dropped at the end of the session) */
   createTempTable(name: string, query: Sql): Sql
   /** number of distinct period indexes holding at least minCount matching events */

@@ -1,12 +1,37 @@
 import {sql} from 'kysely'
 import type {Plan} from '../plan/plan-types.js'
-import {MEMBERSHIP, OUTPUT_TABLES, RUNS} from '../run/tables.js'
+import {DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OUTPUT_TABLES, RUNS, SIZES, STATE_TABLES, TRANSITIONS} from '../run/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 import {compilerFor, membershipQuery, render} from './generate-sql.js'
 import {createSchema, createTable, table} from './output-sql.js'
 
-export const NEW_MEMBERS = 'segc_new_membership'
-const NEXT_MEMBERS = 'segc_next_membership'
+// Scratch tables of one run (session-scoped, dropped with the connection).
+const NEW = 'segc_new_membership'
+const RUN_SEGMENTS = 'segc_run_segments'
+const GROUP_SEGMENTS = 'segc_group_segments'
+const CHANGES = 'segc_changes'
+const RUN_SIZES = 'segc_run_sizes'
+const NEXT = 'segc_next_membership'
+
+export type Cause = 'data' | 'definition' | 'segment_added' | 'segment_removed'
+
+export interface RunSegment {
+  segment: string
+  entity: string
+  cause: Cause
+}
+
+export interface DefinitionRow {
+  segment: string
+  entity: string
+  definition_hash: string
+  description: string | null
+  owner: string | null
+  tags: string
+  first_run_id: string
+  changed_run_id: string
+  removed_run_id: string | null
+}
 
 export interface RunContext {
   runId: string
@@ -15,53 +40,171 @@ export interface RunContext {
   target: string
   version: string
   startedAt: string
-  /** every segment this run writes (the plan's segments) */
-  segments: string[]
+  /** every segment this run writes, removed ones included, with the cause of its transitions */
+  segments: RunSegment[]
+  /** group → its segments, for the groups this run evaluates */
+  groups: Array<{group: string; segment: string}>
+  /** the segment_definitions rows of the run's segments after it */
+  definitions: DefinitionRow[]
 }
 
-/** The statements of one run, in order, as SQL text for the dialect. Executed in one transaction by run/. */
-export function runStatements(dialect: Dialect, plan: Plan, ctx: RunContext) {
-  const db = compilerFor(dialect)
-  const r = (s: Sql) => render(db, s)
-  const ts = (iso: string) => dialect.timestamp(iso)
-  const membership = table(ctx.schema, MEMBERSHIP.name)
-  const query = membershipQuery(db, dialect, plan)
-  const segmentList = sql.join(ctx.segments.map((s) => sql.lit(s)))
+/**
+ * The statements of runs, in order, as SQL text for one dialect. run/ executes them in one
+ * transaction; nothing here knows which warehouse it is.
+ */
+export class RunStatements {
+  private readonly db
+  private readonly t
 
-  const setup = [r(createSchema(ctx.schema)), ...OUTPUT_TABLES.map((t) => r(createTable(dialect, ctx.schema, t)))]
-  const compute = query ? [r(dialect.createTempTable(NEW_MEMBERS, sql`${query}`))] : []
-  const summary = query
-    ? r(sql`
-      SELECT s.segment AS segment,
-        COUNT(n.entity_key) AS size,
-        COUNT(CASE WHEN n.holdout THEN 1 END) AS holdout_size,
-        COUNT(CASE WHEN n.entity_key IS NOT NULL AND o.entity_key IS NULL THEN 1 END) AS entered,
-        COUNT(CASE WHEN n.entity_key IS NULL AND o.entity_key IS NOT NULL THEN 1 END) AS exited
-      FROM (SELECT segment, entity, entity_key FROM ${sql.id(NEW_MEMBERS)}
-            UNION ALL SELECT segment, entity, entity_key FROM ${membership} WHERE segment IN (${segmentList})) AS s
-      LEFT JOIN ${sql.id(NEW_MEMBERS)} AS n ON n.segment = s.segment AND n.entity = s.entity AND n.entity_key = s.entity_key
-      LEFT JOIN ${membership} AS o ON o.segment = s.segment AND o.entity = s.entity AND o.entity_key = s.entity_key
-      GROUP BY s.segment`)
-    : undefined
-  // Continuing members keep the entered_at of the run in which they entered.
-  const write = query
-    ? [
-        r(
-          dialect.createTempTable(
-            NEXT_MEMBERS,
-            sql`SELECT n.segment, n.entity, n.entity_key, COALESCE(o.entered_at, ${ts(ctx.asOf)}) AS entered_at, n.holdout, ${sql.lit(ctx.runId)} AS run_id
-              FROM ${sql.id(NEW_MEMBERS)} AS n
-              LEFT JOIN ${membership} AS o ON o.segment = n.segment AND o.entity = n.entity AND o.entity_key = n.entity_key`,
-          ),
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly schema: string,
+  ) {
+    this.db = compilerFor(dialect)
+    this.t = (name: string) => table(schema, name)
+  }
+
+  private r(s: Sql): string {
+    return render(this.db, s)
+  }
+
+  private ts(iso: string): Sql {
+    return this.dialect.timestamp(iso)
+  }
+
+  /** Schema, tables and their comments; idempotent. */
+  setup(): string[] {
+    const out = [this.r(createSchema(this.schema))]
+    for (const def of OUTPUT_TABLES) {
+      out.push(this.r(createTable(this.dialect, this.schema, def)))
+      out.push(...this.dialect.comments(this.t(def.name), def.comment, def.columns).map((s) => this.r(s)))
+    }
+    return out
+  }
+
+  lastSuccessfulAsOf(): string {
+    return this.r(sql`SELECT max(as_of) AS as_of FROM ${this.t(RUNS.name)} WHERE status = 'success'`)
+  }
+
+  definitions(): string {
+    return this.r(sql`SELECT * FROM ${this.t(DEFINITIONS.name)}`)
+  }
+
+  /** --rebuild: history starts again from an empty state (the run log stays). */
+  rebuild(): string[] {
+    return STATE_TABLES.map((def) => this.r(sql`DELETE FROM ${this.t(def.name)}`))
+  }
+
+  /** New membership, the diff against the current one, and sizes: all into scratch tables. */
+  compute(plan: Plan, ctx: RunContext): string[] {
+    const {dialect} = this
+    const membership = this.t(MEMBERSHIP.name)
+    const query = membershipQuery(this.db, dialect, plan)
+    const lit = (v: string) => sql.lit(v)
+    const empty = sql`SELECT CAST(NULL AS ${sql.raw(dialect.stringType)}) AS segment, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity_key, CAST(NULL AS ${sql.raw(dialect.booleanType)}) AS holdout WHERE 1 = 0`
+    const segRows = ctx.segments.map((s) => [lit(s.segment), lit(s.entity), lit(s.cause)])
+    const groupRows = ctx.groups.map((g) => [lit(g.group), lit(g.segment)])
+    const noRows = (cols: string[]) => sql`SELECT ${sql.join(cols.map((c) => sql`CAST(NULL AS ${sql.raw(dialect.stringType)}) AS ${sql.id(c)}`))} WHERE 1 = 0`
+    return [
+      this.r(dialect.createTempTable(NEW, query ? sql`${query}` : empty)),
+      this.r(dialect.createTempTable(RUN_SEGMENTS, segRows.length ? sql`SELECT * FROM ${dialect.values(['segment', 'entity', 'cause'], segRows)}` : noRows(['segment', 'entity', 'cause']))),
+      this.r(dialect.createTempTable(GROUP_SEGMENTS, groupRows.length ? sql`SELECT * FROM ${dialect.values(['group_name', 'segment'], groupRows)}` : noRows(['group_name', 'segment']))),
+      // entered / exited, and 'holdout' where a continuing member's holdout flag flipped
+      this.r(
+        dialect.createTempTable(
+          CHANGES,
+          sql`SELECT COALESCE(n.segment, o.segment) AS segment, COALESCE(n.entity, o.entity) AS entity, COALESCE(n.entity_key, o.entity_key) AS entity_key,
+                CASE WHEN o.entity_key IS NULL THEN 'entered' WHEN n.entity_key IS NULL THEN 'exited' ELSE 'holdout' END AS change,
+                n.holdout AS holdout
+              FROM ${sql.id(NEW)} AS n
+              FULL OUTER JOIN (SELECT m.* FROM ${membership} AS m JOIN ${sql.id(RUN_SEGMENTS)} AS s ON s.segment = m.segment) AS o
+                ON o.segment = n.segment AND o.entity = n.entity AND o.entity_key = n.entity_key
+              WHERE o.entity_key IS NULL OR n.entity_key IS NULL OR o.holdout <> n.holdout`,
         ),
-        r(sql`DELETE FROM ${membership} WHERE segment IN (${segmentList})`),
-        r(sql`INSERT INTO ${membership} (segment, entity, entity_key, entered_at, holdout, run_id) SELECT segment, entity, entity_key, entered_at, holdout, run_id FROM ${sql.id(NEXT_MEMBERS)}`),
-      ]
-    : []
-  const record = (status: 'success' | 'failed', error: string | null) =>
-    r(sql`INSERT INTO ${table(ctx.schema, RUNS.name)} (run_id, as_of, started_at, finished_at, status, target, segc_version, error)
-      VALUES (${sql.lit(ctx.runId)}, ${ts(ctx.asOf)}, ${ts(ctx.startedAt)}, ${ts(new Date().toISOString())}, ${sql.lit(status)}, ${sql.lit(ctx.target)}, ${sql.lit(ctx.version)}, ${error === null ? sql`NULL` : sql.lit(error)})`)
-  return {setup, compute, summary, write, record}
+      ),
+      this.r(
+        dialect.createTempTable(
+          RUN_SIZES,
+          sql`SELECT s.segment AS segment, s.entity AS entity, s.cause AS cause,
+                COALESCE(n.size, 0) AS size, COALESCE(n.holdout_size, 0) AS holdout_size,
+                COALESCE(c.entered, 0) AS entered, COALESCE(c.exited, 0) AS exited
+              FROM ${sql.id(RUN_SEGMENTS)} AS s
+              LEFT JOIN (SELECT segment, COUNT(*) AS size, COUNT(CASE WHEN holdout THEN 1 END) AS holdout_size FROM ${sql.id(NEW)} GROUP BY segment) AS n ON n.segment = s.segment
+              LEFT JOIN (SELECT segment, COUNT(CASE WHEN change = 'entered' THEN 1 END) AS entered, COUNT(CASE WHEN change = 'exited' THEN 1 END) AS exited
+                         FROM ${sql.id(CHANGES)} GROUP BY segment) AS c ON c.segment = s.segment`,
+        ),
+      ),
+    ]
+  }
+
+  /** segment, entity, cause, size, holdout_size, entered, exited of every run segment */
+  sizes(): string {
+    return this.r(sql`SELECT * FROM ${sql.id(RUN_SIZES)} ORDER BY segment`)
+  }
+
+  /** Appends transitions and history, replaces membership, records sizes and definitions. */
+  write(ctx: RunContext): string[] {
+    const {dialect} = this
+    const at = this.ts(ctx.asOf)
+    const run = sql.lit(ctx.runId)
+    const membership = this.t(MEMBERSHIP.name)
+    const history = this.t(HISTORY.name)
+    const inRun = sql`SELECT segment FROM ${sql.id(RUN_SEGMENTS)}`
+    const defs = ctx.definitions.map((d) => [
+      sql.lit(d.segment),
+      sql.lit(d.entity),
+      sql.lit(d.definition_hash),
+      d.description === null ? sql`NULL` : sql.lit(d.description),
+      d.owner === null ? sql`NULL` : sql.lit(d.owner),
+      sql.lit(d.tags),
+      sql.lit(d.first_run_id),
+      sql.lit(d.changed_run_id),
+      d.removed_run_id === null ? sql`NULL` : sql.lit(d.removed_run_id),
+    ])
+    const defColumns = DEFINITIONS.columns.map((c) => c.name)
+    return [
+      this.r(sql`INSERT INTO ${this.t(TRANSITIONS.name)} (run_id, transitioned_at, segment, entity, entity_key, change, cause)
+        SELECT ${run}, ${at}, c.segment, c.entity, c.entity_key, c.change, s.cause
+        FROM ${sql.id(CHANGES)} AS c JOIN ${sql.id(RUN_SEGMENTS)} AS s ON s.segment = c.segment
+        WHERE c.change <> 'holdout'`),
+      this.r(sql`INSERT INTO ${this.t(GROUP_TRANSITIONS.name)} (run_id, transitioned_at, group_name, entity, entity_key, from_segment, to_segment)
+        SELECT ${run}, ${at}, COALESCE(o.group_name, n.group_name), COALESCE(o.entity, n.entity), COALESCE(o.entity_key, n.entity_key), o.segment, n.segment
+        FROM (SELECT g.group_name, m.entity, m.entity_key, m.segment FROM ${membership} AS m JOIN ${sql.id(GROUP_SEGMENTS)} AS g ON g.segment = m.segment) AS o
+        FULL OUTER JOIN (SELECT g.group_name, x.entity, x.entity_key, x.segment FROM ${sql.id(NEW)} AS x JOIN ${sql.id(GROUP_SEGMENTS)} AS g ON g.segment = x.segment) AS n
+          ON n.group_name = o.group_name AND n.entity = o.entity AND n.entity_key = o.entity_key
+        WHERE o.segment IS NULL OR n.segment IS NULL OR o.segment <> n.segment`),
+      // SCD2: close the open interval of whoever exited or changed holdout, open one for whoever entered or changed
+      this.r(sql`UPDATE ${history} SET valid_to = ${at}
+        WHERE valid_to IS NULL AND EXISTS (
+          SELECT 1 FROM ${sql.id(CHANGES)} AS c
+          WHERE c.segment = ${history}.segment AND c.entity = ${history}.entity AND c.entity_key = ${history}.entity_key AND c.change <> 'entered')`),
+      this.r(sql`INSERT INTO ${history} (segment, entity, entity_key, valid_from, valid_to, holdout)
+        SELECT segment, entity, entity_key, ${at}, NULL, holdout FROM ${sql.id(CHANGES)} WHERE change <> 'exited'`),
+      // continuing members keep the entered_at of the run in which they entered
+      this.r(
+        dialect.createTempTable(
+          NEXT,
+          sql`SELECT n.segment, n.entity, n.entity_key, COALESCE(o.entered_at, ${at}) AS entered_at, n.holdout, ${run} AS run_id
+              FROM ${sql.id(NEW)} AS n
+              LEFT JOIN ${membership} AS o ON o.segment = n.segment AND o.entity = n.entity AND o.entity_key = n.entity_key`,
+        ),
+      ),
+      this.r(sql`DELETE FROM ${membership} WHERE segment IN (${inRun})`),
+      this.r(sql`INSERT INTO ${membership} (segment, entity, entity_key, entered_at, holdout, run_id)
+        SELECT segment, entity, entity_key, entered_at, holdout, run_id FROM ${sql.id(NEXT)}`),
+      this.r(sql`INSERT INTO ${this.t(SIZES.name)} (run_id, as_of, segment, size, holdout_size, entered, exited)
+        SELECT ${run}, ${at}, segment, size, holdout_size, entered, exited FROM ${sql.id(RUN_SIZES)}`),
+      this.r(sql`DELETE FROM ${this.t(DEFINITIONS.name)} WHERE segment IN (${inRun})`),
+      ...(defs.length
+        ? [this.r(sql`INSERT INTO ${this.t(DEFINITIONS.name)} (${sql.join(defColumns.map((c) => sql.id(c)))}) SELECT * FROM ${dialect.values(defColumns, defs)}`)]
+        : []),
+    ]
+  }
+
+  record(ctx: RunContext, status: 'success' | 'failed', error: string | null): string {
+    return this.r(sql`INSERT INTO ${this.t(RUNS.name)} (run_id, as_of, started_at, finished_at, status, target, segc_version, error)
+      VALUES (${sql.lit(ctx.runId)}, ${this.ts(ctx.asOf)}, ${this.ts(ctx.startedAt)}, ${this.ts(new Date().toISOString())}, ${sql.lit(status)}, ${sql.lit(ctx.target)}, ${sql.lit(ctx.version)}, ${error === null ? sql`NULL` : sql.lit(error)})`)
+  }
 }
 
 /** The read-only membership SELECT of `segc compile --membership`. */

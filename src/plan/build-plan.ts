@@ -13,7 +13,7 @@ const and = (items: PlanExpr[]): PlanExpr => (items.length === 1 ? items[0]! : {
 const or = (items: PlanExpr[]): PlanExpr => (items.length === 1 ? items[0]! : {k: 'or', items})
 const TRUE: PlanExpr = {k: 'lit', type: 'boolean', value: true}
 
-/** The segments a selection needs: the selected ones, what they reference, and the earlier members of their groups. */
+/** The segments a selection needs: the selected ones, what they reference, and the whole of their groups. */
 export function selectionClosure(project: Project, selected?: readonly string[]): string[] {
   const wanted = new Set<string>()
   const visit = (name: string) => {
@@ -23,7 +23,8 @@ export function selectionClosure(project: Project, selected?: readonly string[])
     wanted.add(name)
     for (const r of segmentRefs(s.rule)) visit(r)
     if (s.exclude) for (const r of segmentRefs(s.exclude)) visit(r)
-    if (s.group) for (const g of project.groups.get(s.group.name)!.segments.slice(0, s.group.position)) visit(g)
+    // A group runs whole: a partial group could leave an entity in two of its segments.
+    if (s.group) for (const g of project.groups.get(s.group.name)!.segments) visit(g)
   }
   for (const name of selected ?? [...project.segments.keys()]) visit(name)
   return [...project.segments.keys()].filter((n) => wanted.has(n))

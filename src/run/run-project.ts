@@ -1,16 +1,18 @@
 import {randomBytes} from 'node:crypto'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {adapterFor} from '../../adapters/index.js'
 import {diag, DiagnosticsError, hasErrors, type Diagnostic} from '../diagnostics/diagnostic.js'
+import {didYouMean} from '../diagnostics/did-you-mean.js'
+import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
 import {buildPlan} from '../plan/build-plan.js'
 import type {Plan} from '../plan/plan-types.js'
-import {runStatements} from '../generate/run-statements.js'
-import {parseAsOf} from '../resolve/time.js'
+import {definitionHashes} from '../resolve/definition-hash.js'
+import {parseAsOf, parseDuration} from '../resolve/time.js'
 import {validateProject, type Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
 import {redact} from './redact.js'
 import {resolveTarget} from './targets.js'
-import {WarehouseError, type Adapter, type TargetConfig, type WarehouseConnection} from './warehouse.js'
-import {didYouMean} from '../diagnostics/did-you-mean.js'
+import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from './warehouse.js'
 
 export interface RunOptions {
   cwd?: string
@@ -18,7 +20,12 @@ export interface RunOptions {
   target?: string
   asOf?: string
   select?: string[]
-  /** an already open connection (fixture tests and the demo share one in-memory database) */
+  /** recompute history from an empty state (allows an as_of earlier than the last run's) */
+  rebuild?: boolean
+  /** wait for another run holding the target instead of failing at once */
+  wait?: boolean
+  waitTimeoutSeconds?: number
+  /** an already open connection (fixture tests and the demo share one database) */
   connection?: WarehouseConnection
   env?: NodeJS.ProcessEnv
 }
@@ -26,6 +33,7 @@ export interface RunOptions {
 export interface SegmentSummary {
   segment: string
   entity: string
+  cause: Cause
   size: number
   holdout_size: number
   entered: number
@@ -36,82 +44,230 @@ export interface RunResult {
   run_id: string
   as_of: string
   target: string
-  status: 'success'
+  /** `unchanged`: the same as_of as the last run and nothing moved, so nothing was written */
+  status: 'success' | 'unchanged'
   segments: SegmentSummary[]
   warnings: Diagnostic[]
 }
 
-/** Validates, plans and compiles; throws DiagnosticsError (exit 1) on any invalid input. */
-export function prepareRun(opts: RunOptions): {v: Validated; target: TargetConfig; adapter: Adapter; plan: Plan; asOf: Date} {
+export interface Prepared {
+  v: Validated
+  target: TargetConfig
+  adapter: Adapter
+}
+
+const FLAG = (flag: string) => ({file: flag, line: 1, col: 1})
+
+/** Validates the project and picks the target; throws DiagnosticsError (exit 1) on any invalid input. */
+export function prepare(opts: RunOptions): Prepared {
   const v = validateProject({...(opts.cwd ? {cwd: opts.cwd} : {}), ...(opts.project ? {project: opts.project} : {})})
   if (hasErrors(v.diagnostics)) throw new DiagnosticsError(v.diagnostics)
   const target = resolveTarget(v, opts.target, opts.env)
   const adapter = adapterFor(target.type)
-  if (!adapter) throw new DiagnosticsError([diag('bad_value', {file: 'segc.yaml', line: 1, col: 1}, `target '${target.name}' has type '${target.type}', which this build of segc cannot run`)])
-  const asOf = parseAsOf(opts.asOf)
-  if (!asOf) throw new DiagnosticsError([diag('bad_flag', {file: '--as-of', line: 1, col: 1}, `--as-of '${opts.asOf}' is not an ISO timestamp or date, like 2026-06-01T00:00:00Z`)])
+  if (!adapter) throw new DiagnosticsError([diag('bad_value', FLAG('segc.yaml'), `target '${target.name}' has type '${target.type}', which this build of segc cannot run`)])
   checkSelection(v, opts.select)
-  return {v, target, adapter, plan: buildPlan(v.project, asOf, opts.select), asOf}
+  return {v, target, adapter}
 }
 
 export function checkSelection(v: Validated, select: string[] | undefined): void {
   const unknown = (select ?? []).filter((s) => !v.project.segments.has(s))
   if (unknown.length) {
     throw new DiagnosticsError(
-      unknown.map((s) => diag('unknown_selection', {file: '--select', line: 1, col: 1}, `no segment '${s}'${v.project.groups.has(s) ? ' (that is a group; select its segments)' : didYouMean(s, v.project.segments.keys())}`)),
+      unknown.map((s) => diag('unknown_selection', FLAG('--select'), `no segment '${s}'${v.project.groups.has(s) ? ' (that is a group; select its segments)' : didYouMean(s, v.project.segments.keys())}`)),
     )
   }
+}
+
+export function asOfFlag(text: string | undefined, flag = '--as-of'): Date {
+  const asOf = parseAsOf(text)
+  if (!asOf) throw new DiagnosticsError([diag('bad_flag', FLAG(flag), `${flag} '${text}' is not an ISO timestamp or date, like 2026-06-01T00:00:00Z`)])
+  return asOf
 }
 
 function newRunId(asOf: Date): string {
   return `${asOf.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`
 }
 
-/** One run: every selected segment at one as_of, in one transaction. */
-export async function runProject(opts: RunOptions = {}): Promise<RunResult> {
-  const {v, target, adapter, plan, asOf} = prepareRun(opts)
+/** Opens the target; with --wait, retries while another process holds it. */
+export async function connectTarget(p: Prepared, opts: RunOptions): Promise<WarehouseConnection> {
+  const deadline = Date.now() + (opts.waitTimeoutSeconds ?? 3600) * 1000
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await p.adapter.connect(p.target, p.v.root)
+    } catch (error) {
+      if (!(error instanceof WarehouseError && error.locked && opts.wait && Date.now() + delay < deadline)) throw error
+      await sleep(delay)
+    }
+  }
+}
+
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString())
+
+/** One run at one as_of, in one transaction, over an open connection. */
+export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
+  const {v, adapter, target} = p
+  const st = new RunStatements(adapter.dialect, v.project.outputSchema)
   const runId = newRunId(asOf)
-  const segments = plan.entities.flatMap((e) => e.segments.map((s) => s.segment))
-  const startedAt = new Date().toISOString()
-  const ctx = {runId, asOf: asOf.toISOString(), schema: v.project.outputSchema, target: target.name, version: SEGC_VERSION, startedAt, segments}
-  const statements = runStatements(adapter.dialect, plan, ctx)
-  const conn = opts.connection ?? (await adapter.connect(target, v.root))
+  const ctx: RunContext = {runId, asOf: asOf.toISOString(), schema: v.project.outputSchema, target: target.name, version: SEGC_VERSION, startedAt: new Date().toISOString(), segments: [], groups: [], definitions: []}
   let inTransaction = false
+  let started = false
   try {
     await conn.execute(adapter.begin)
     inTransaction = true
-    for (const s of [...statements.setup, ...statements.compute]) await conn.execute(s)
-    const sizes = statements.summary ? await conn.query(statements.summary) : []
-    for (const s of statements.write) await conn.execute(s)
-    await conn.execute(statements.record('success', null))
+    for (const s of st.setup()) await conn.execute(s)
+    started = true
+    const last = iso((await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of)
+    if (last !== null && asOf.toISOString() < last && !opts.rebuild) {
+      throw new DiagnosticsError([
+        diag('bad_flag', FLAG('--as-of'), `--as-of ${asOf.toISOString()} is earlier than the last successful run (${last}); pass --rebuild to recompute history from that point`),
+      ])
+    }
+    let previous = new Map<string, Row>((await conn.query(st.definitions())).map((r) => [String(r.segment), r]))
+    if (opts.rebuild) {
+      for (const s of st.rebuild()) await conn.execute(s)
+      previous = new Map()
+    }
+    const plan = buildPlan(v.project, asOf, opts.select)
+    const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined)
+    ctx.segments = segments
+    ctx.definitions = definitions
+    ctx.groups = runGroups(v, plan)
+
+    for (const s of st.compute(plan, ctx)) await conn.execute(s)
+    const sizes = await conn.query(st.sizes())
+    const summary: SegmentSummary[] = sizes.map((r) => ({
+      segment: String(r.segment),
+      entity: String(r.entity),
+      cause: r.cause as Cause,
+      size: Number(r.size),
+      holdout_size: Number(r.holdout_size),
+      entered: Number(r.entered),
+      exited: Number(r.exited),
+    }))
+    const order = new Map(segments.map((s, i) => [s.segment, i]))
+    summary.sort((a, b) => order.get(a.segment)! - order.get(b.segment)!)
+    const warnings = v.diagnostics.filter((d) => d.severity === 'warning')
+    const moved = summary.some((s) => s.entered + s.exited > 0)
+    if (!opts.rebuild && last === asOf.toISOString() && !moved && segments.every((s) => s.cause === 'data')) {
+      // Same as_of, same definitions, nobody moved: a retry of a run that already happened.
+      await conn.execute(adapter.rollback)
+      inTransaction = false
+      return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'unchanged', segments: summary, warnings}
+    }
+    for (const s of st.write(ctx)) await conn.execute(s)
+    await conn.execute(st.record(ctx, 'success', null))
     await conn.execute(adapter.commit)
     inTransaction = false
-    const bySegment = new Map(sizes.map((r) => [String(r.segment), r]))
-    return {
-      run_id: runId,
-      as_of: asOf.toISOString(),
-      target: target.name,
-      status: 'success',
-      segments: segments.map((name) => {
-        const r = bySegment.get(name)
-        return {
-          segment: name,
-          entity: v.project.segments.get(name)!.entity,
-          size: Number(r?.size ?? 0),
-          holdout_size: Number(r?.holdout_size ?? 0),
-          entered: Number(r?.entered ?? 0),
-          exited: Number(r?.exited ?? 0),
-        }
-      }),
-      warnings: v.diagnostics.filter((d) => d.severity === 'warning'),
-    }
+    return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', segments: summary, warnings}
   } catch (error) {
     if (inTransaction) await conn.execute(adapter.rollback).catch(() => undefined)
+    if (error instanceof DiagnosticsError) throw error
     const message = redact(error instanceof Error ? error.message : String(error))
-    // Record the failure in its own small transaction; if even that fails, the tables are as before.
-    await conn.execute(runStatements(adapter.dialect, plan, ctx).record('failed', message)).catch(() => undefined)
-    if (error instanceof WarehouseError) throw error
+    // Record the failure on its own; if even that fails, the tables are as they were.
+    if (started) await conn.execute(st.record(ctx, 'failed', message)).catch(() => undefined)
+    if (error instanceof WarehouseError) throw new WarehouseError(message, error.statement, error.locked)
     throw new WarehouseError(message)
+  }
+}
+
+/**
+ * The segments a run writes, each with the cause of its transitions, and their
+ * segment_definitions rows afterwards. `previous` holds the target's definitions rows.
+ */
+export function runSegments(v: Validated, plan: Plan, previous: ReadonlyMap<string, Row>, runId: string, fullRun: boolean): {segments: RunSegment[]; definitions: DefinitionRow[]} {
+  const hashes = definitionHashes(v.project)
+  const segments: RunSegment[] = []
+  const definitions: DefinitionRow[] = []
+  for (const name of plan.entities.flatMap((e) => e.segments.map((s) => s.segment))) {
+    const s = v.project.segments.get(name)!
+    const prev = previous.get(name)
+    const hash = hashes.get(name)!
+    const cause: Cause = !prev || prev.removed_run_id !== null ? 'segment_added' : prev.definition_hash !== hash ? 'definition' : 'data'
+    segments.push({segment: name, entity: s.entity, cause})
+    definitions.push({
+      segment: name,
+      entity: s.entity,
+      definition_hash: hash,
+      description: s.description ?? null,
+      owner: s.owner ?? null,
+      tags: JSON.stringify(s.tags),
+      first_run_id: prev ? String(prev.first_run_id) : runId,
+      changed_run_id: cause === 'data' ? String(prev!.changed_run_id) : runId,
+      removed_run_id: null,
+    })
+  }
+  // Segments that left the project exit whole; only a full run decides that.
+  if (fullRun) {
+    for (const [name, prev] of previous) {
+      if (v.project.segments.has(name) || prev.removed_run_id !== null) continue
+      segments.push({segment: name, entity: String(prev.entity), cause: 'segment_removed'})
+      definitions.push({
+        segment: name,
+        entity: String(prev.entity),
+        definition_hash: String(prev.definition_hash),
+        description: (prev.description as string | null) ?? null,
+        owner: (prev.owner as string | null) ?? null,
+        tags: String(prev.tags ?? '[]'),
+        first_run_id: String(prev.first_run_id),
+        changed_run_id: String(prev.changed_run_id),
+        removed_run_id: runId,
+      })
+    }
+  }
+  return {segments, definitions}
+}
+
+export function runGroups(v: Validated, plan: Plan): Array<{group: string; segment: string}> {
+  const planned = new Set(plan.entities.flatMap((e) => e.segments.map((s) => s.segment)))
+  return [...v.project.groups.values()].flatMap((g) => g.segments.filter((s) => planned.has(s)).map((segment) => ({group: g.name, segment})))
+}
+
+/** `segc run`: one as_of (default now). */
+export async function runProject(opts: RunOptions = {}): Promise<RunResult> {
+  const p = prepare(opts)
+  const asOf = asOfFlag(opts.asOf)
+  const conn = opts.connection ?? (await connectTarget(p, opts))
+  try {
+    return await runAt(p, conn, asOf, opts)
+  } finally {
+    if (!opts.connection) await conn.close()
+  }
+}
+
+export const MAX_BACKFILL_POINTS = 100_000
+
+/** The as_of points of a backfill: from, from + every, ... up to and including to. */
+export function backfillPoints(from: string, to: string, every: string): Date[] {
+  const start = asOfFlag(from, '--from')
+  const end = asOfFlag(to, '--to')
+  const step = parseDuration(every)
+  if (step === undefined || step === 0) throw new DiagnosticsError([diag('bad_duration', FLAG('--every'), `--every '${every}' is not a duration like 1d or 6h`)])
+  if (end < start) throw new DiagnosticsError([diag('bad_flag', FLAG('--to'), `--to ${end.toISOString()} is before --from ${start.toISOString()}`)])
+  const count = Math.floor((end.getTime() - start.getTime()) / (step * 1000)) + 1
+  if (count > MAX_BACKFILL_POINTS) throw new DiagnosticsError([diag('bad_flag', FLAG('--every'), `that backfill has ${count} points; segc runs at most ${MAX_BACKFILL_POINTS} in one call`)])
+  return Array.from({length: count}, (_, i) => new Date(start.getTime() + i * step * 1000))
+}
+
+/**
+ * `segc run --from --to --every`: point by point, one transaction each. Resumable: points
+ * before the last successful run are skipped, so rerunning a failed backfill continues it.
+ * With --rebuild, only the first point rebuilds.
+ */
+export async function backfill(opts: RunOptions & {from: string; to: string; every: string}, onPoint?: (r: RunResult) => void): Promise<RunResult[]> {
+  const p = prepare(opts)
+  const points = backfillPoints(opts.from, opts.to, opts.every)
+  const conn = opts.connection ?? (await connectTarget(p, opts))
+  try {
+    const st = new RunStatements(p.adapter.dialect, p.v.project.outputSchema)
+    const last = opts.rebuild ? null : await conn.query(st.lastSuccessfulAsOf()).then((r) => iso(r[0]?.as_of), () => null)
+    const results: RunResult[] = []
+    for (const [i, point] of points.entries()) {
+      if (last !== null && point.toISOString() < last) continue
+      const r = await runAt(p, conn, point, {...opts, rebuild: opts.rebuild === true && i === 0})
+      results.push(r)
+      onPoint?.(r)
+    }
+    return results
   } finally {
     if (!opts.connection) await conn.close()
   }

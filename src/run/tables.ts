@@ -1,4 +1,5 @@
-// The output tables of SPEC §5, as data: DDL for every dialect and docs/tables.md come from here.
+// The output tables of SPEC §5, as data: DDL for every dialect, table and column comments,
+// and docs/tables.md come from here.
 
 export type ColumnType = 'string' | 'timestamp' | 'boolean' | 'integer' | 'float' | 'text'
 
@@ -15,10 +16,11 @@ export interface TableDef {
 }
 
 const c = (name: string, type: ColumnType, comment: string): TableColumn => ({name, type, comment})
+const RUN_ID = c('run_id', 'string', 'the run that made this row (segment_runs.run_id)')
 
 export const MEMBERSHIP: TableDef = {
   name: 'segment_membership',
-  comment: 'Current members of every segment, one row per segment and entity, group-resolved; replaced by each successful run',
+  comment: 'Current members of every segment, group-resolved, one row per segment and entity; the selected segments are replaced by each successful run',
   columns: [
     c('segment', 'string', 'segment name'),
     c('entity', 'string', 'entity name from the models (customer, account, ...)'),
@@ -26,6 +28,61 @@ export const MEMBERSHIP: TableDef = {
     c('entered_at', 'timestamp', 'as_of of the run in which this membership began (UTC)'),
     c('holdout', 'boolean', 'TRUE for members in the control group; syncs leave them out'),
     c('run_id', 'string', 'the run that last wrote this row'),
+  ],
+}
+
+export const HISTORY: TableDef = {
+  name: 'segment_membership_history',
+  comment: 'Every membership interval (SCD type 2): one row per stretch of time an entity was in a segment with one holdout flag',
+  columns: [
+    c('segment', 'string', 'segment name'),
+    c('entity', 'string', 'entity name'),
+    c('entity_key', 'string', 'the entity key, as a string'),
+    c('valid_from', 'timestamp', 'as_of of the run that opened the interval (UTC)'),
+    c('valid_to', 'timestamp', 'as_of of the run that closed it; NULL while current'),
+    c('holdout', 'boolean', 'holdout flag during the interval'),
+  ],
+}
+
+export const TRANSITIONS: TableDef = {
+  name: 'segment_transitions',
+  comment: 'Every entry into and exit from a segment, with the reason',
+  columns: [
+    RUN_ID,
+    c('transitioned_at', 'timestamp', 'as_of of the run (UTC)'),
+    c('segment', 'string', 'segment name'),
+    c('entity', 'string', 'entity name'),
+    c('entity_key', 'string', 'the entity key, as a string'),
+    c('change', 'string', 'entered or exited'),
+    c('cause', 'string', 'data (same definition), definition (definition changed), segment_added (first run), segment_removed (left the project)'),
+  ],
+}
+
+export const GROUP_TRANSITIONS: TableDef = {
+  name: 'segment_group_transitions',
+  comment: 'Moves between the segments of a group (lifecycle stages): one row per entity whose group segment changed',
+  columns: [
+    RUN_ID,
+    c('transitioned_at', 'timestamp', 'as_of of the run (UTC)'),
+    c('group_name', 'string', 'group name'),
+    c('entity', 'string', 'entity name'),
+    c('entity_key', 'string', 'the entity key, as a string'),
+    c('from_segment', 'string', 'segment before; NULL for none'),
+    c('to_segment', 'string', 'segment after; NULL for none'),
+  ],
+}
+
+export const SIZES: TableDef = {
+  name: 'segment_sizes',
+  comment: 'Segment sizes and churn per run, for size-over-time charts',
+  columns: [
+    RUN_ID,
+    c('as_of', 'timestamp', 'as_of of the run (UTC)'),
+    c('segment', 'string', 'segment name'),
+    c('size', 'integer', 'members after the run, holdout included'),
+    c('holdout_size', 'integer', 'members in the holdout'),
+    c('entered', 'integer', 'entities that entered in this run'),
+    c('exited', 'integer', 'entities that exited in this run'),
   ],
 }
 
@@ -44,4 +101,40 @@ export const RUNS: TableDef = {
   ],
 }
 
-export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, RUNS]
+export const DEFINITIONS: TableDef = {
+  name: 'segment_definitions',
+  comment: 'Every segment segc has run, with the hash of what decides its membership',
+  columns: [
+    c('segment', 'string', 'segment name'),
+    c('entity', 'string', 'entity name'),
+    c('definition_hash', 'string', 'sha256 of the canonical definition: rule, the traits, events and entities it reaches, exclude, consent, holdout, refresh, group position'),
+    c('description', 'text', 'description from the YAML'),
+    c('owner', 'string', 'owner from the YAML'),
+    c('tags', 'text', 'tags from the YAML, as a JSON array'),
+    c('first_run_id', 'string', 'the run that first evaluated the segment'),
+    c('changed_run_id', 'string', 'the run that first used the current definition_hash'),
+    c('removed_run_id', 'string', 'the run that found the segment gone from the project; NULL while it exists'),
+  ],
+}
+
+/**
+ * The lease that serialises runs on warehouses without a file lock (Snowflake, BigQuery):
+ * a run inserts its row if none is live, and deletes it when done. DuckDB does not need it:
+ * its database file admits one writing process at a time.
+ */
+export const LOCKS: TableDef = {
+  name: 'segment_locks',
+  comment: 'Who holds the target: at most one live lease per target',
+  columns: [
+    c('target', 'string', 'target name'),
+    c('holder', 'string', 'user@host:pid of the segc process'),
+    c('run_id', 'string', 'the run holding the lease'),
+    c('acquired_at', 'timestamp', 'when the lease was taken (UTC)'),
+    c('expires_at', 'timestamp', 'when a crashed holder stops counting; renewed while running'),
+  ],
+}
+
+export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, LOCKS]
+
+/** Tables a --rebuild empties (the run log and the lease stay). */
+export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS]

@@ -6,6 +6,8 @@ export type Row = Record<string, unknown>
 export interface WarehouseConnection {
   execute(sql: string): Promise<void>
   query(sql: string): Promise<Row[]>
+  /** whether an output table exists yet (read-only commands must not create it) */
+  tableExists(schema: string, table: string): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -23,7 +25,8 @@ export interface Adapter {
   readonly begin: string
   readonly commit: string
   readonly rollback: string
-  connect(target: TargetConfig, projectRoot: string): Promise<WarehouseConnection>
+  /** readOnly: for commands that only look (plan); must not create anything */
+  connect(target: TargetConfig, projectRoot: string, opts?: {readOnly?: boolean}): Promise<WarehouseConnection>
 }
 
 /** A failure while talking to the warehouse: exit code 2, message safe to print. */
@@ -31,6 +34,8 @@ export class WarehouseError extends Error {
   constructor(
     message: string,
     readonly statement?: string,
+    /** another process holds the target: `--wait` retries these */
+    readonly locked = false,
   ) {
     super(message)
   }

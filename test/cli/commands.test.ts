@@ -1,9 +1,9 @@
-import {existsSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {DuckDBInstance} from '@duckdb/node-api'
 import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
-import {exampleCopy, noStackTrace, segc} from '../helpers/cli.js'
+import {exampleCopy, noStackTrace, REPO, segc} from '../helpers/cli.js'
 
 const AS_OF = '2026-06-01T00:00:00Z'
 
@@ -22,7 +22,7 @@ describe('segc CLI', () => {
     const r = segc(['demo', '--customers', '800'], {cwd: dir})
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/800 customers/)
-    expect(r.stdout).toMatch(/^segment\s+entity\s+size\s+holdout\s+entered\s+exited$/m)
+    expect(r.stdout).toMatch(/^segment\s+entity\s+size\s+holdout\s+entered\s+exited\s+cause$/m)
     for (const s of ['win_back', 'at_risk', 'champions', 'expansion_ready_account']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+\\w+\\s+\\d+`, 'm'))
   })
 
@@ -50,17 +50,15 @@ describe('segc CLI', () => {
   it('run writes membership and runs; the same as_of again changes nothing', async () => {
     const dir = exampleCopy()
     expect(segc(['demo', '--customers', '300', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
-    const first = JSON.parse(segc(['run', '--as-of', AS_OF, '--json'], {cwd: dir}).stdout)
-    expect(first.status).toBe('success')
-    expect(first.segments.every((s: {entered: number; exited: number}) => s.entered === 0 && s.exited === 0)).toBe(true)
+    const again = segc(['run', '--as-of', AS_OF, '--json'], {cwd: dir})
+    expect(again.code, again.stderr).toBe(0)
+    const second = JSON.parse(again.stdout)
+    expect(second.status).toBe('unchanged')
+    expect(second.segments.every((s: {entered: number; exited: number}) => s.entered === 0 && s.exited === 0)).toBe(true)
     const db = join(dir, '.segc/warehouse.duckdb')
-    const runs = await rows(db, 'SELECT status, as_of FROM segments.segment_runs ORDER BY started_at')
-    expect(runs).toEqual([
-      {status: 'success', as_of: '2026-06-01T00:00:00.000Z'},
-      {status: 'success', as_of: '2026-06-01T00:00:00.000Z'},
-    ])
-    const entered = await rows(db, "SELECT DISTINCT entered_at FROM segments.segment_membership")
-    expect(entered).toEqual([{entered_at: '2026-06-01T00:00:00.000Z'}])
+    expect(await rows(db, 'SELECT status, as_of FROM segments.segment_runs')).toEqual([{status: 'success', as_of: '2026-06-01T00:00:00.000Z'}])
+    expect(await rows(db, 'SELECT DISTINCT entered_at FROM segments.segment_membership')).toEqual([{entered_at: '2026-06-01T00:00:00.000Z'}])
+    expect(segc(['run', '--as-of', AS_OF], {cwd: dir}).stdout).toMatch(/was already run: nothing changed, nothing written/)
   })
 
   it('a later run keeps entered_at for continuing members and counts entries and exits', async () => {
@@ -116,6 +114,22 @@ describe('segc CLI', () => {
     }
   })
 
+  it('--wait waits for the holder to let go, then runs', async () => {
+    const dir = exampleCopy()
+    expect(segc(['demo', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    const holder = await DuckDBInstance.create(join(dir, '.segc/warehouse.duckdb'))
+    const {spawn} = await import('node:child_process')
+    const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), 'run', '--as-of', '2026-06-02T00:00:00Z', '--wait', '--wait-timeout', '60'], {cwd: dir})
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(child.exitCode).toBe(null) // still waiting
+    holder.closeSync()
+    const code = await new Promise((r) => child.on('exit', r))
+    expect(code).toBe(0)
+    expect(out).toMatch(/^run \S+ at 2026-06-02/m)
+  })
+
   it('validate, schema, init and help', () => {
     expect(segc(['validate']).code).toBe(0)
     const schema = JSON.parse(segc(['schema', '--kind', 'segment']).stdout)
@@ -127,10 +141,30 @@ describe('segc CLI', () => {
     const empty = segc(['run'], {cwd: dir})
     expect(empty.code).toBe(2)
     expect(empty.stderr).toMatch(/^error: table '\w+' named in the models does not exist in .*warehouse\.duckdb; .*segc demo/m)
-    for (const c of ['validate', 'compile', 'run', 'demo', 'init', 'schema']) {
+    for (const c of ['validate', 'compile', 'run', 'demo', 'init', 'schema', 'plan', 'test']) {
       const h = segc([c, '--help'])
       expect(h.code).toBe(0)
       expect(h.stdout).toMatch(/USAGE/)
     }
+  })
+})
+
+describe('segc plan', () => {
+  it('lists added, changed, removed and unchanged segments against the target, writing nothing', () => {
+    const dir = exampleCopy()
+    const fresh = JSON.parse(segc(['plan', '--json'], {cwd: dir}).stdout)
+    expect(fresh.added).toHaveLength(15)
+    expect(existsSync(join(dir, '.segc/warehouse.duckdb'))).toBe(false) // looking creates nothing
+    expect(segc(['demo', '--customers', '100', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    const seg = join(dir, 'segments/growth.yaml')
+    writeFileSync(seg, readFileSync(seg, 'utf8').replace('gte: 500', 'gte: 600').replace('owner: sales@acme.example', 'owner: bdr@acme.example'))
+    writeFileSync(join(dir, 'segments/accounts.yaml'), '')
+    writeFileSync(join(dir, 'segments/new.yaml'), 'segment: brand_new\nentity: customer\nrule: {attribute: country, eq: US}\n')
+    const r = segc(['plan', '--json'], {cwd: dir})
+    expect(r.code, r.stderr).toBe(0)
+    const plan = JSON.parse(r.stdout)
+    expect(plan).toMatchObject({added: ['brand_new'], changed: ['high_value_at_risk'], removed: ['expansion_ready_account']})
+    expect(plan.unchanged).toHaveLength(13)
+    expect(segc(['plan'], {cwd: dir}).stdout).toMatch(/1 to add, 1 changed, 1 to remove, 13 unchanged/)
   })
 })

@@ -1,0 +1,36 @@
+import {RunStatements} from '../generate/run-statements.js'
+import {definitionHashes} from '../resolve/definition-hash.js'
+import {DEFINITIONS} from './tables.js'
+import {prepare, type RunOptions} from './run-project.js'
+
+export interface PlanChanges {
+  target: string
+  added: string[]
+  changed: string[]
+  removed: string[]
+  unchanged: string[]
+}
+
+/** `segc plan`: the project's segments against the definitions the target recorded. Writes nothing. */
+export async function planChanges(opts: RunOptions): Promise<PlanChanges> {
+  const p = prepare(opts)
+  const conn = opts.connection ?? (await p.adapter.connect(p.target, p.v.root, {readOnly: true}))
+  try {
+    const schema = p.v.project.outputSchema
+    const recorded = (await conn.tableExists(schema, DEFINITIONS.name))
+      ? (await conn.query(new RunStatements(p.adapter.dialect, schema).definitions())).filter((r) => r.removed_run_id === null)
+      : []
+    const before = new Map(recorded.map((r) => [String(r.segment), String(r.definition_hash)]))
+    const hashes = definitionHashes(p.v.project)
+    const out: PlanChanges = {target: p.target.name, added: [], changed: [], removed: [], unchanged: []}
+    for (const [name, hash] of hashes) {
+      const prev = before.get(name)
+      ;(prev === undefined ? out.added : prev === hash ? out.unchanged : out.changed).push(name)
+    }
+    out.removed = [...before.keys()].filter((n) => !hashes.has(n))
+    for (const list of [out.added, out.changed, out.removed, out.unchanged]) list.sort()
+    return out
+  } finally {
+    if (!opts.connection) await conn.close()
+  }
+}
