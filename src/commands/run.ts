@@ -6,7 +6,9 @@ export default class Run extends SegcCommand {
   static override summary = 'Run the segments in the warehouse and materialize membership, history and transitions.'
   static override description = `Evaluates every selected segment at one as_of inside the target warehouse and, in one transaction, appends transitions (with their cause) and group transitions, updates membership history, replaces current membership, and records sizes, definitions and the run. A failed or killed run leaves every table as it was. Running the same as_of again changes nothing. An as_of earlier than the last successful run is refused unless --rebuild. --from/--to/--every backfills point by point, one transaction each, and resumes where a failed backfill stopped.
 
-Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (connection, SQL, lock).`
+Segments' expect guards (min_size, max_size, max_share, max_change) are checked at every run: a broken guard is a warning, or with --strict fails the run.
+
+Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (connection, SQL, lock), 3 expectations failed under --strict.`
   static override examples = [
     '<%= config.bin %> run',
     '<%= config.bin %> run --as-of 2026-06-01T00:00:00Z --select win_back,at_risk --json',
@@ -20,6 +22,7 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
     to: Flags.string({description: 'backfill: last as_of (included)', dependsOn: ['from', 'every']}),
     every: Flags.string({description: 'backfill: step between points, a duration like 1d or 6h', dependsOn: ['from', 'to']}),
     select: Flags.string({description: 'comma-separated segments to run (with what they reference and their whole groups); others are untouched', delimiter: ',', multiple: true}),
+    strict: Flags.boolean({description: 'fail the run (exit 3, nothing committed) when a segment breaks its expect guards', default: false}),
     rebuild: Flags.boolean({description: 'recompute history from an empty state (membership, history, transitions, sizes, definitions)', default: false}),
     wait: Flags.boolean({description: 'if another run holds the target, wait for it instead of failing', default: false}),
     'wait-timeout': Flags.integer({description: 'with --wait, give up after this many seconds', default: 3600, min: 1}),
@@ -33,6 +36,7 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
       ...(flags['as-of'] ? {asOf: flags['as-of']} : {}),
       ...(flags.select ? {select: flags.select} : {}),
       rebuild: flags.rebuild,
+      strict: flags.strict,
       wait: flags.wait,
       waitTimeoutSeconds: flags['wait-timeout'],
     }
@@ -40,6 +44,7 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
       const runs = await backfill({...opts, from: flags.from, to: flags.to, every: flags.every}, (r) => {
         if (!this.jsonEnabled()) {
           const moved = r.segments.reduce((n, s) => n + s.entered + s.exited, 0)
+          this.warn_(r.warnings.filter((w) => w.code === 'expectation_failed'))
           this.out(`${r.as_of}  ${r.status === 'unchanged' ? 'unchanged' : `run ${r.run_id}`}  ${moved} transitions`)
         }
       })
@@ -58,7 +63,7 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
 }
 
 export function renderRun(result: RunResult): string {
-  const rows = result.segments.map((s) => [s.segment, s.entity, s.size, s.holdout_size, s.entered, s.exited, s.cause])
+  const rows = result.segments.map((s) => [s.segment, s.entity, s.size, s.holdout_size, s.entered, s.exited, s.cause, s.warnings.join('; ')])
   const head = result.status === 'unchanged' ? `as_of ${result.as_of} on ${result.target} was already run: nothing changed, nothing written` : `run ${result.run_id} at ${result.as_of} on ${result.target}`
-  return `${head}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'cause'], rows)}`
+  return `${head}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'cause', 'warnings'], rows)}`
 }

@@ -35,6 +35,7 @@ export const CODES = {
   env_missing: {severity: 'error', meaning: 'a ${env:NAME} whose variable is not set'},
   unsupported: {severity: 'error', meaning: 'a construct this version of segc cannot compile yet'},
   // warnings
+  expectation_failed: {severity: 'warning', meaning: "a run's segment size broke the segment's expect guard (an error with --strict: exit 3)"},
   review_overdue: {severity: 'warning', meaning: 'a segment whose review_by date has passed'},
   no_segments: {severity: 'warning', meaning: 'the project defines no segment'},
   // usage

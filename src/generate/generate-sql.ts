@@ -1,6 +1,6 @@
 import {DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, sql, type SelectQueryBuilder} from 'kysely'
 import {format} from 'sql-formatter'
-import {attrColumn, KEY_COLUMN} from '../plan/build-plan.js'
+import {attrColumn, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import type {Dialect, Sql} from './dialect.js'
@@ -155,6 +155,18 @@ function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityP
   q = q.with(cte(e.entity, 'base'), (db: AnyDb) => {
     let b = db.selectFrom(relationSql(e.relation).as('ent')).select(sql.id('ent', e.key).as(KEY_COLUMN))
     b = b.select(e.attributes.map((a) => sql.id('ent', a.column).as(attrColumn(a.name))))
+    if (e.stored) {
+      // one join however many frozen segments: a row per stored member, a column per segment
+      const stored = e.stored
+      const storedRows = db
+        .selectFrom(sql.id(...stored.table).as('m'))
+        .select(sql.id('m', 'entity_key').as('entity_key'))
+        .select(stored.segments.map((seg) => sql`MAX(CASE WHEN ${sql.id('m', 'segment')} = ${sql.lit(seg)} THEN 1 END)`.as(storedColumn(seg))))
+        .where(sql<boolean>`${sql.id('m', 'entity')} = ${sql.lit(e.entity)} AND ${sql.id('m', 'segment')} IN (${sql.join(stored.segments.map((seg) => sql.lit(seg)))})`)
+        .groupBy(sql.id('m', 'entity_key'))
+      b = b.leftJoin(storedRows.as('stored'), (j: any) => j.on(sql`${sql.id('stored', 'entity_key')} = CAST(${sql.id('ent', e.key)} AS ${sql.raw(dialect.stringType)})`))
+      b = b.select(stored.segments.map((seg) => sql.id('stored', storedColumn(seg)).as(storedColumn(seg))))
+    }
     for (const s of e.sources) {
       const alias = s.id
       b = b.leftJoin(sql.id(cte(e.entity, s.id)).as(alias), (j: any) => j.on(sql`${sql.id(alias, KEY_COLUMN)} = ${sql.id('ent', e.key)}`))

@@ -2,7 +2,8 @@ import {sql} from 'kysely'
 import type {Plan} from '../plan/plan-types.js'
 import {DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OUTPUT_TABLES, RUNS, SIZES, STATE_TABLES, TRANSITIONS} from '../run/tables.js'
 import type {Dialect, Sql} from './dialect.js'
-import {compilerFor, membershipQuery, render} from './generate-sql.js'
+import type {Relation} from '../resolve/model.js'
+import {compilerFor, membershipQuery, relationSql, render} from './generate-sql.js'
 import {createSchema, createTable, table} from './output-sql.js'
 
 // Scratch tables of one run (session-scoped, dropped with the connection).
@@ -135,6 +136,11 @@ export class RunStatements {
         ),
       ),
     ]
+  }
+
+  /** rows of an entity relation (the universe max_share divides by) */
+  universe(relation: Relation): string {
+    return this.r(sql`SELECT COUNT(*) AS n FROM ${relationSql(relation)} AS e`)
   }
 
   /** segment, entity, cause, size, holdout_size, entered, exited of every run segment */

@@ -45,7 +45,17 @@ export function segmentRefs(c: Condition): string[] {
 }
 
 /** Plans one run at `asOf` of the given segments (all when none are named). */
-export function buildPlan(project: Project, asOf: Date, selected?: readonly string[]): Plan {
+export interface PlanOptions {
+  /**
+   * Static segments already evaluated under their current definition: their membership is
+   * read back from this table (schema, name) instead of being evaluated again.
+   */
+  frozen?: {segments: ReadonlySet<string>; table: string[]}
+}
+
+export const storedColumn = (segment: string) => `stored__${segment}`
+
+export function buildPlan(project: Project, asOf: Date, selected?: readonly string[], opts: PlanOptions = {}): Plan {
   const names = selectionClosure(project, selected)
   const byEntity = new Map<string, Segment[]>()
   for (const n of names) {
@@ -54,7 +64,7 @@ export function buildPlan(project: Project, asOf: Date, selected?: readonly stri
   }
   const entities = [...byEntity.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([entity, segments]) => new EntityPlanner(project, project.entities.get(entity)!, asOf).plan(segments))
+    .map(([entity, segments]) => new EntityPlanner(project, project.entities.get(entity)!, asOf, opts).plan(segments))
   return {asOf: asOf.toISOString(), entities}
 }
 
@@ -70,7 +80,14 @@ class EntityPlanner {
     private readonly project: Project,
     private readonly entity: Entity,
     private readonly asOf: Date,
+    private readonly opts: PlanOptions,
   ) {}
+
+  private readonly stored: string[] = []
+
+  private isFrozen(s: Segment): boolean {
+    return this.opts.frozen?.segments.has(s.name) === true
+  }
 
   plan(segments: Segment[]): EntityPlan {
     const outputs: SegmentOutput[] = []
@@ -86,6 +103,7 @@ class EntityPlanner {
       sources: [...this.sources.values()].map(({lowerBounds: _, ...s}) => ({...s, filter: this.sourceFilter(s.id)})),
       layers: this.layers(),
       segments: outputs,
+      ...(this.stored.length ? {stored: {table: this.opts.frozen!.table, segments: this.stored}} : {}),
     }
   }
 
@@ -269,6 +287,11 @@ class EntityPlanner {
   /** rule AND NOT exclude AND consent, before group resolution. */
   private segmentOwn(s: Segment): PlanExpr {
     return this.define(ownColumn(s.name), () => {
+      if (this.isFrozen(s)) {
+        // frozen: exactly the stored (already group-resolved) members that still exist
+        this.stored.push(s.name)
+        return {k: 'is_null', value: col(storedColumn(s.name)), negated: true}
+      }
       const parts = [this.condition(s.rule)]
       if (s.exclude) parts.push({k: 'not', operand: this.condition(s.exclude)})
       for (const a of s.consent) parts.push({k: 'truth', operand: {k: 'cmp', op: '=', left: this.attribute(a), right: {k: 'lit', type: 'boolean', value: true}}})
@@ -278,7 +301,7 @@ class EntityPlanner {
 
   /** Membership as everything else sees it: in a group, only if no earlier group member holds. */
   private segmentMember(s: Segment): PlanExpr {
-    if (!s.group) return this.segmentOwn(s)
+    if (!s.group || this.isFrozen(s)) return this.segmentOwn(s)
     const group = s.group
     return this.define(memberColumn(s.name), () => {
       const own = this.segmentOwn(s)

@@ -74,6 +74,8 @@ export interface EntityPlan {
   /** computed columns in dependency layers: a layer reads only columns of earlier layers */
   layers: DerivedColumn[][]
   segments: SegmentOutput[]
+  /** frozen static segments: base columns `stored__<segment>` (non-NULL for stored members) read from this table */
+  stored?: {table: string[]; segments: string[]}
 }
 
 export interface Plan {

@@ -131,7 +131,7 @@ export interface Segment extends SegmentMeta {
   consent: string[]
   holdout?: {percent: number; salt: string}
   refresh: 'dynamic' | 'static'
-  expect?: {minSize?: number; maxSize?: number; maxShare?: number; maxChange?: number}
+  expect?: {minSize?: number; maxSize?: number; maxShare?: number; maxChange?: number; loc: Position}
   measure?: {event: string; where: PropertyFilter[]; withinSeconds: number}
   /** the group this segment belongs to and its position there (0 = highest priority) */
   group?: {name: string; position: number}

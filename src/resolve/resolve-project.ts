@@ -467,7 +467,7 @@ class Resolver {
     if (holdout) segment.holdout = {percent: holdout.percent as number, salt: holdout.salt === undefined ? '' : String(holdout.salt)}
     const expect = raw.expect as Raw | undefined
     if (expect) {
-      segment.expect = {}
+      segment.expect = {loc: site.child('expect').keyAt}
       if (expect.min_size !== undefined) segment.expect.minSize = expect.min_size as number
       if (expect.max_size !== undefined) segment.expect.maxSize = expect.max_size as number
       if (expect.max_share !== undefined) segment.expect.maxShare = expect.max_share as number

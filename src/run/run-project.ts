@@ -10,7 +10,9 @@ import {definitionHashes} from '../resolve/definition-hash.js'
 import {parseAsOf, parseDuration} from '../resolve/time.js'
 import {validateProject, type Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
+import {checkExpectations, ExpectationsFailed} from './expectations.js'
 import {redact} from './redact.js'
+import {MEMBERSHIP} from './tables.js'
 import {resolveTarget} from './targets.js'
 import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from './warehouse.js'
 
@@ -25,6 +27,8 @@ export interface RunOptions {
   /** wait for another run holding the target instead of failing at once */
   wait?: boolean
   waitTimeoutSeconds?: number
+  /** an `expect` guard that fails fails the run: nothing is committed (exit 3) */
+  strict?: boolean
   /** an already open connection (fixture tests and the demo share one database) */
   connection?: WarehouseConnection
   env?: NodeJS.ProcessEnv
@@ -38,6 +42,8 @@ export interface SegmentSummary {
   holdout_size: number
   entered: number
   exited: number
+  /** expect guards this run broke */
+  warnings: string[]
 }
 
 export interface RunResult {
@@ -127,8 +133,15 @@ export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, 
       for (const s of st.rebuild()) await conn.execute(s)
       previous = new Map()
     }
-    const plan = buildPlan(v.project, asOf, opts.select)
-    const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined)
+    const hashes = definitionHashes(v.project)
+    // static segments evaluated under their current definition keep their members
+    const frozen = new Set(
+      [...v.project.segments.values()]
+        .filter((s) => s.refresh === 'static' && previous.get(s.name)?.removed_run_id === null && previous.get(s.name)?.definition_hash === hashes.get(s.name))
+        .map((s) => s.name),
+    )
+    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}})
+    const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
     ctx.segments = segments
     ctx.definitions = definitions
     ctx.groups = runGroups(v, plan)
@@ -143,10 +156,23 @@ export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, 
       holdout_size: Number(r.holdout_size),
       entered: Number(r.entered),
       exited: Number(r.exited),
+      warnings: [],
     }))
     const order = new Map(segments.map((s, i) => [s.segment, i]))
     summary.sort((a, b) => order.get(a.segment)! - order.get(b.segment)!)
-    const warnings = v.diagnostics.filter((d) => d.severity === 'warning')
+    const universe = new Map<string, number>()
+    for (const entity of new Set(summary.filter((s) => v.project.segments.get(s.segment)?.expect?.maxShare !== undefined).map((s) => s.entity))) {
+      universe.set(entity, Number((await conn.query(st.universe(v.project.entities.get(entity)!.relation)))[0]!.n))
+    }
+    const broken = checkExpectations(v.project, summary, universe)
+    for (const d of broken) summary.find((s) => s.segment === d.data!.segment)!.warnings.push(d.message.replace(/^segment '[^']+': /, ''))
+    const warnings = [...v.diagnostics.filter((d) => d.severity === 'warning'), ...broken]
+    if (opts.strict && broken.length) {
+      await conn.execute(adapter.rollback)
+      inTransaction = false
+      const result: RunResult = {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', segments: summary, warnings}
+      throw new ExpectationsFailed(`${broken.length} expectation${broken.length === 1 ? '' : 's'} failed under --strict; nothing was committed:\n${broken.map((d) => `  ${d.message}`).join('\n')}`, result)
+    }
     const moved = summary.some((s) => s.entered + s.exited > 0)
     if (!opts.rebuild && last === asOf.toISOString() && !moved && segments.every((s) => s.cause === 'data')) {
       // Same as_of, same definitions, nobody moved: a retry of a run that already happened.
@@ -161,7 +187,7 @@ export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, 
     return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', segments: summary, warnings}
   } catch (error) {
     if (inTransaction) await conn.execute(adapter.rollback).catch(() => undefined)
-    if (error instanceof DiagnosticsError) throw error
+    if (error instanceof DiagnosticsError || error instanceof ExpectationsFailed) throw error
     const message = redact(error instanceof Error ? error.message : String(error))
     // Record the failure on its own; if even that fails, the tables are as they were.
     if (started) await conn.execute(st.record(ctx, 'failed', message)).catch(() => undefined)
@@ -174,8 +200,14 @@ export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, 
  * The segments a run writes, each with the cause of its transitions, and their
  * segment_definitions rows afterwards. `previous` holds the target's definitions rows.
  */
-export function runSegments(v: Validated, plan: Plan, previous: ReadonlyMap<string, Row>, runId: string, fullRun: boolean): {segments: RunSegment[]; definitions: DefinitionRow[]} {
-  const hashes = definitionHashes(v.project)
+export function runSegments(
+  v: Validated,
+  plan: Plan,
+  previous: ReadonlyMap<string, Row>,
+  runId: string,
+  fullRun: boolean,
+  hashes: ReadonlyMap<string, string> = definitionHashes(v.project),
+): {segments: RunSegment[]; definitions: DefinitionRow[]} {
   const segments: RunSegment[] = []
   const definitions: DefinitionRow[] = []
   for (const name of plan.entities.flatMap((e) => e.segments.map((s) => s.segment))) {

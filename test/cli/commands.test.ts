@@ -22,7 +22,7 @@ describe('segc CLI', () => {
     const r = segc(['demo', '--customers', '800'], {cwd: dir})
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/800 customers/)
-    expect(r.stdout).toMatch(/^segment\s+entity\s+size\s+holdout\s+entered\s+exited\s+cause$/m)
+    expect(r.stdout).toMatch(/^segment\s+entity\s+size\s+holdout\s+entered\s+exited\s+cause\s+warnings$/m)
     for (const s of ['win_back', 'at_risk', 'champions', 'expansion_ready_account']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+\\w+\\s+\\d+`, 'm'))
   })
 
@@ -112,6 +112,22 @@ describe('segc CLI', () => {
     } finally {
       holder.closeSync()
     }
+  })
+
+  it('--strict: a broken expect guard exits 3 and commits nothing; without it, a warning', async () => {
+    const dir = exampleCopy()
+    expect(segc(['demo', '--customers', '200', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    const seg = join(dir, 'segments/accounts.yaml')
+    writeFileSync(seg, readFileSync(seg, 'utf8').replace('tags: [expansion]', 'tags: [expansion]\nexpect: {min_size: 1000000}'))
+    const strict = segc(['run', '--as-of', '2026-06-02', '--strict'], {cwd: dir})
+    expect(strict.code).toBe(3)
+    expect(strict.stderr).toMatch(/segment 'expansion_ready_account': size \d+ is below min_size 1000000/)
+    expect(strict.stderr).toMatch(/nothing was committed/)
+    expect(await rows(join(dir, '.segc/warehouse.duckdb'), 'SELECT count(*) AS n FROM segments.segment_runs')).toEqual([{n: 1}])
+    const loose = segc(['run', '--as-of', '2026-06-02'], {cwd: dir})
+    expect(loose.code).toBe(0)
+    expect(loose.stderr).toMatch(/^segments\/accounts\.yaml:\d+:1: warning\[expectation_failed\]/m)
+    expect(loose.stdout).toMatch(/expansion_ready_account .* is below min_size 1000000/)
   })
 
   it('--wait waits for the holder to let go, then runs', async () => {
