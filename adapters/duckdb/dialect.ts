@@ -19,6 +19,7 @@ export const duckdbDialect: Dialect = {
   // epoch_us counts microseconds since 1970 for TIMESTAMP and DATE alike; the difference is
   // exact elapsed time, unlike date_diff, which counts calendar boundaries.
   secondsUntil: (value, iso) => sql`((epoch_us(${sql.lit(isoToLiteral(iso))}::TIMESTAMP) - epoch_us(CAST(${value} AS TIMESTAMP))) / 1000000.0)`,
+  minusSeconds: (value, seconds) => sql`(${value} - to_seconds(CAST(${sql.lit(seconds)} AS BIGINT)))`,
   divide: (a, b) => sql`(CAST(${a} AS DOUBLE) / NULLIF(${b}, 0))`,
   // strpos / starts_with / suffix compare literally; LIKE would treat % and _ as wildcards.
   match: (mode, value, pattern) =>

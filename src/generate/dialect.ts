@@ -27,6 +27,8 @@ export interface Dialect {
   date(ymd: string): Sql
   /** elapsed seconds from `value` (a timestamp or date column) to the instant `iso`, as a number */
   secondsUntil(value: Sql, iso: string): Sql
+  /** a timestamp `seconds` earlier than `value` */
+  minusSeconds(value: Sql, seconds: number): Sql
   /** real-valued division; NULL when the divisor is 0 */
   divide(numerator: Sql, denominator: Sql): Sql
   /** case-sensitive literal substring tests: % and _ are ordinary characters */

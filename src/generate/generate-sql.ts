@@ -152,6 +152,25 @@ function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityP
         .groupBy(sql.id(s.key)),
     )
   }
+  for (const seq of e.sequences) {
+    seq.steps.forEach((step, i) => {
+      const w = new ExprWriter(dialect, asOf)
+      const previous = i > 0 ? cte(e.entity, `${seq.id}_s${i}`) : undefined
+      q = q.with(cte(e.entity, `${seq.id}_s${i + 1}`), (db: AnyDb) => {
+        const ts = sql.id('c', step.timestamp)
+        let b = db
+          .selectFrom(relationSql(step.relation).as('c'))
+          .select([sql.id('c', step.key).as('k'), ts.as('t')])
+          .where(w.write(step.filter))
+        if (previous) {
+          // a reachable previous step strictly earlier, and no further back than max_gap
+          const gap = seq.maxGapSeconds !== undefined ? sql` AND p.t >= ${dialect.minusSeconds(ts, seq.maxGapSeconds)}` : sql``
+          b = b.where(sql<boolean>`EXISTS (SELECT 1 FROM ${sql.id(previous)} AS p WHERE p.k = ${sql.id('c', step.key)} AND p.t < ${ts}${gap})`)
+        }
+        return b
+      })
+    })
+  }
   q = q.with(cte(e.entity, 'base'), (db: AnyDb) => {
     let b = db.selectFrom(relationSql(e.relation).as('ent')).select(sql.id('ent', e.key).as(KEY_COLUMN))
     b = b.select(e.attributes.map((a) => sql.id('ent', a.column).as(attrColumn(a.name))))
@@ -166,6 +185,11 @@ function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityP
         .groupBy(sql.id('m', 'entity_key'))
       b = b.leftJoin(storedRows.as('stored'), (j: any) => j.on(sql`${sql.id('stored', 'entity_key')} = CAST(${sql.id('ent', e.key)} AS ${sql.raw(dialect.stringType)})`))
       b = b.select(stored.segments.map((seg) => sql.id('stored', storedColumn(seg)).as(storedColumn(seg))))
+    }
+    for (const seq of e.sequences) {
+      const done = db.selectFrom(sql.id(cte(e.entity, `${seq.id}_s${seq.steps.length}`)).as('d')).select(sql.id('d', 'k').as('k')).distinct()
+      b = b.leftJoin(done.as(seq.id), (j: any) => j.on(sql`${sql.id(seq.id, 'k')} = ${sql.id('ent', e.key)}`))
+      b = b.select(sql.id(seq.id, 'k').as(seq.id))
     }
     for (const s of e.sources) {
       const alias = s.id

@@ -1,6 +1,6 @@
 import type {AggregateSpec, Comparison, Condition, Entity, Expr, Project, PropertyFilter, Scalar, Segment, Trait, ValueType, Window} from '../resolve/model.js'
 import {resolveTime} from '../resolve/time.js'
-import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, Plan, PlanExpr, SegmentOutput, SourcePlan} from './plan-types.js'
+import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, Plan, PlanExpr, SegmentOutput, SequencePlan, SourcePlan} from './plan-types.js'
 
 export const KEY_COLUMN = 'segc_key'
 export const attrColumn = (name: string) => `attr__${name}`
@@ -73,6 +73,8 @@ class EntityPlanner {
   /** per source, each event's window lower bounds (null = unbounded), for pruning the scan */
   private readonly sources = new Map<string, SourcePlan & {lowerBounds: Map<string, Array<number | null>>}>()
   private readonly aggregateIds = new Map<string, string>()
+  private readonly sequenceIds = new Map<string, string>()
+  private readonly sequences: SequencePlan[] = []
   /** derived column → its expression and the columns it reads */
   private readonly derived = new Map<string, {expr: PlanExpr; deps: string[]}>()
 
@@ -101,6 +103,7 @@ class EntityPlanner {
       key: this.entity.key,
       attributes: [...this.attributes.entries()].map(([name, column]) => ({name, column})),
       sources: [...this.sources.values()].map(({lowerBounds: _, ...s}) => ({...s, filter: this.sourceFilter(s.id)})),
+      sequences: this.sequences,
       layers: this.layers(),
       segments: outputs,
       ...(this.stored.length ? {stored: {table: this.opts.frozen!.table, segments: this.stored}} : {}),
@@ -180,6 +183,24 @@ class EntityPlanner {
       if (spec.minCount !== undefined) agg.minCount = spec.minCount
       source.aggregates.push(agg)
       source.lowerBounds.set(event.name, [...(source.lowerBounds.get(event.name) ?? []), spec.window.from])
+    }
+    return col(id)
+  }
+
+  /** The column of a sequence condition; identical sequences share one. */
+  private sequence(c: Extract<Condition, {kind: 'sequence'}>): PlanExpr {
+    const identity = JSON.stringify([c.steps, c.window, c.maxGapSeconds ?? null])
+    let id = this.sequenceIds.get(identity)
+    if (!id) {
+      id = `seq__${this.sequenceIds.size + 1}`
+      this.sequenceIds.set(identity, id)
+      const steps = c.steps.map((step) => {
+        const event = this.project.events.get(step.event)!
+        const ts = col(event.timestamp)
+        const filter = and([...[...event.where, ...step.where].map((f) => this.propertyFilter(f)), ...this.windowBounds(ts, c.window)])
+        return {relation: event.relation, key: event.key, timestamp: event.timestamp, filter}
+      })
+      this.sequences.push({id, steps, ...(c.maxGapSeconds !== undefined ? {maxGapSeconds: c.maxGapSeconds} : {})})
     }
     return col(id)
   }
@@ -280,7 +301,7 @@ class EntityPlanner {
       case 'not':
         return {k: 'not', operand: this.condition(c.item)}
       case 'sequence':
-        throw new Error('sequence conditions are planned by the language issue')
+        return {k: 'is_null', value: this.sequence(c), negated: true}
     }
   }
 

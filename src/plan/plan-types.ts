@@ -52,6 +52,17 @@ export interface SourcePlan {
   aggregates: AggregatePlan[]
 }
 
+/**
+ * An ordered sequence of events: step k's events that follow a reachable step k−1 event
+ * (strictly later, within max_gap). Sequences need events, not aggregates, so each step
+ * reads its event relation once per distinct sequence.
+ */
+export interface SequencePlan {
+  id: string
+  steps: Array<{relation: Relation; key: string; timestamp: string; filter: PlanExpr}>
+  maxGapSeconds?: number
+}
+
 export interface DerivedColumn {
   name: string
   expr: PlanExpr
@@ -71,6 +82,8 @@ export interface EntityPlan {
   /** attributes read from the entity relation: output column → source column */
   attributes: Array<{name: string; column: string}>
   sources: SourcePlan[]
+  /** base columns `seq__<id>`: non-NULL for entities that performed the sequence */
+  sequences: SequencePlan[]
   /** computed columns in dependency layers: a layer reads only columns of earlier layers */
   layers: DerivedColumn[][]
   segments: SegmentOutput[]

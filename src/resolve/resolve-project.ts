@@ -572,7 +572,7 @@ class Resolver {
         return {kind: 'event', spec: agg.spec, type: agg.type, comparisons, loc}
       }
       case 'sequence': {
-        const steps: Array<{event: string; where: never[] | ReturnType<typeof resolveWhere>}> = []
+        const steps: Array<{event: string; where: ReturnType<typeof resolveWhere>}> = []
         let ok = true
         ;(r.sequence as Raw[]).forEach((step, i) => {
           const at = site.child('sequence').child(i)
@@ -584,9 +584,7 @@ class Resolver {
         let maxGapSeconds: number | undefined
         if (r.max_gap !== undefined) maxGapSeconds = this.duration(r.max_gap, site.child('max_gap'))
         if (!ok || !window || (r.max_gap !== undefined && maxGapSeconds === undefined)) return undefined
-        // Type-checked above so authors see every other problem; compiling it comes with the language issue.
-        this.out.push(diag('unsupported', loc, 'sequence conditions are not compiled by this version of segc yet'))
-        return undefined
+        return {kind: 'sequence', steps, window, ...(maxGapSeconds !== undefined ? {maxGapSeconds} : {}), loc}
       }
       case 'segment': {
         const name = r.segment as string

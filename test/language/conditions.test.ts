@@ -54,6 +54,17 @@ const CASES: Array<[string, string, string[]]> = [
   ['event-level where', '{event: visit}', ['c1', 'c2']],
   ['literal % and _ in starts_with', '{event: visit, where: {path: {contains: "%_"}}}', ['c2']],
   ['where eq string', '{event: visit, where: {path: /pricing}}', ['c1']],
+  // sequences: e1 < e2 strictly, all in the window, each within max_gap of the one before
+  ['sequence', '{sequence: [{event: visit}, {event: order}]}', ['c1', 'c2']],
+  ['sequence with max_gap', '{sequence: [{event: visit}, {event: order}], max_gap: 2d}', ['c1']],
+  ['sequence the other way round', '{sequence: [{event: order}, {event: visit}]}', ['c1', 'c2']],
+  ['sequence inside a window', '{sequence: [{event: order}, {event: visit}], within: 30d}', ['c1']],
+  ['the same event twice needs two events', '{sequence: [{event: order}, {event: order}]}', ['c1', 'c2']],
+  ['max_gap edge is included', '{sequence: [{event: order}, {event: order}], max_gap: 1s}', ['c1']],
+  ['steps with where', '{sequence: [{event: order, where: {category: books}}, {event: order, where: {category: shoes}}]}', ['c1']],
+  ['equal timestamps are not a sequence', '{sequence: [{event: visit}, {event: visit}]}', []],
+  ['three steps', '{sequence: [{event: order}, {event: visit}, {event: order}]}', ['c1', 'c2']],
+  ['sequence before', '{sequence: [{event: order}, {event: visit}], before: 2d}', ['c1', 'c2']],
   // traits
   ['sum trait', '{trait: revenue_365d, gte: 500}', ['c2']],
   ['expr division', '{trait: avg_value, gt: 100}', ['c2']],

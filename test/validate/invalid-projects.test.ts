@@ -55,7 +55,7 @@ const CASES: Case[] = [
     text: 'segment: a\nentity: customer\nrule: {attribute: age, eq: 1}\n---\nsegment: a\nentity: customer\nrule: {attribute: age, eq: 2}\n',
     expect: [['duplicate_name', 5, 1]],
   },
-  {name: 'sequence is refused until it compiles', file: 'segments/a.yaml', text: 'segment: a\nentity: customer\nrule: {sequence: [{event: order}, {event: visit}]}\n', expect: [['unsupported', 3, 8]]},
+  {name: 'sequence with an unknown step event and a bad max_gap', file: 'segments/a.yaml', text: 'segment: a\nentity: customer\nrule: {sequence: [{event: order}, {event: ordr}], max_gap: 1 day}\n', expect: [['unknown_event', 3, 43], ['bad_duration', 3, 60]]},
   {name: 'unknown kind', file: 'segments/a.yaml', text: 'segmant: a\nentity: customer\n', expect: [['unknown_kind', 1, 1]]},
   {name: 'expression that does not parse', file: 'models/x.yaml', text: 'traits:\n  bad: { expr: "age * (2 +" }\n', expect: [['expr_syntax', 2, 27]]},
   {name: 'unknown function', file: 'models/x.yaml', text: 'traits:\n  bad: { expr: "sqrt(age)" }\n', expect: [['unknown_function', 2, 17]]},
