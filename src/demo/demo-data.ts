@@ -6,13 +6,23 @@
 /** The instant the demo data is anchored at, and the as_of `segc demo` runs at. */
 export const DEMO_AS_OF = '2026-06-01T00:00:00Z'
 
-/** A pseudo-random number in [0, 1) from an integer SQL expression and a salt. */
-const rnd = (n: string, salt: number) => `((hash(${n}, ${salt}) % 1000003) / 1000003.0)`
-const pick = (n: string, salt: number, values: string[]) => `(['${values.join("', '")}'])[1 + CAST(floor(${rnd(n, salt)} * ${values.length}) AS INTEGER)]`
+export interface DemoOptions {
+  /** another seed, another warehouse (same shape) */
+  seed?: number
+  /** mean product events per customer (default 16) */
+  eventsPerCustomer?: number
+}
+
 const anchor = `TIMESTAMP '${DEMO_AS_OF.replace('T', ' ').replace('Z', '')}'`
 const daysBefore = (days: string) => `${anchor} - to_microseconds(CAST(${days} * 86400000000 AS BIGINT))`
 
-export function demoStatements(customers: number): string[] {
+export function demoStatements(customers: number, opts: DemoOptions = {}): string[] {
+  const seed = Math.floor(opts.seed ?? 0)
+  /** A pseudo-random number in [0, 1) from an integer SQL expression and a salt. */
+  const rnd = (n: string, salt: number) => `((hash(${n}, ${salt + seed * 1000}) % 1000003) / 1000003.0)`
+  const pick = (n: string, salt: number, values: string[]) => `(['${values.join("', '")}'])[1 + CAST(floor(${rnd(n, salt)} * ${values.length}) AS INTEGER)]`
+  // each customer gets floor(r * span) events, so the mean is span / 2
+  const span = Math.max(1, Math.round(2 * (opts.eventsPerCustomer ?? 16)))
   const n = Math.max(1, Math.floor(customers))
   const accounts = Math.max(1, Math.floor(n / 20))
   return [
@@ -49,18 +59,18 @@ export function demoStatements(customers: number): string[] {
       FROM range(${n}) AS c(i), range(16) AS o(j)
       WHERE j < floor(${rnd('c.i', 20)} * ${rnd('c.i', 20)} * 16)`,
     `CREATE OR REPLACE TABLE main.events AS
-      SELECT 'e' || (c.i * 32 + j) AS event_id,
+      SELECT 'e' || (c.i * ${span} + j) AS event_id,
         'c' || lpad(CAST(c.i AS VARCHAR), 8, '0') AS customer_id,
         'a' || lpad(CAST(c.i % ${accounts} AS VARCHAR), 7, '0') AS account_id,
-        ${daysBefore(`(${rnd('c.i * 32 + j', 31)} * ${rnd('c.i * 32 + j', 31)} * 60)`)} AS ts,
+        ${daysBefore(`(${rnd(`c.i * ${span} + j`, 31)} * ${rnd(`c.i * ${span} + j`, 31)} * 60)`)} AS ts,
         -- a third of customers never use a key feature: the trials that never activate
-        CASE WHEN ${rnd('c.i * 32 + j', 32)} < 0.55 THEN 'page_view'
-             WHEN ${rnd('c.i * 32 + j', 32)} < 0.65 THEN 'add_to_cart'
-             WHEN ${rnd('c.i * 32 + j', 32)} < 0.85 THEN 'login'
-             WHEN ${rnd('c.i * 32 + j', 32)} < 0.95 THEN CASE WHEN ${rnd('c.i', 34)} < 0.33 THEN 'page_view' ELSE 'feature_used' END
+        CASE WHEN ${rnd(`c.i * ${span} + j`, 32)} < 0.55 THEN 'page_view'
+             WHEN ${rnd(`c.i * ${span} + j`, 32)} < 0.65 THEN 'add_to_cart'
+             WHEN ${rnd(`c.i * ${span} + j`, 32)} < 0.85 THEN 'login'
+             WHEN ${rnd(`c.i * ${span} + j`, 32)} < 0.95 THEN CASE WHEN ${rnd('c.i', 34)} < 0.33 THEN 'page_view' ELSE 'feature_used' END
              ELSE 'trial_started' END AS event_type,
-        ${pick('c.i * 32 + j', 33, ['/', '/pricing', '/pricing/teams', '/product/shoes', '/product/books', '/docs', '/blog'])} AS path
-      FROM range(${n}) AS c(i), range(32) AS e(j)
-      WHERE j < floor(${rnd('c.i', 30)} * 32)`,
+        ${pick(`c.i * ${span} + j`, 33, ['/', '/pricing', '/pricing/teams', '/product/shoes', '/product/books', '/docs', '/blog'])} AS path
+      FROM range(${n}) AS c(i), range(${span}) AS e(j)
+      WHERE j < floor(${rnd('c.i', 30)} * ${span})`,
   ]
 }

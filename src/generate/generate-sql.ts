@@ -1,7 +1,7 @@
 import {DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, sql, type SelectQueryBuilder} from 'kysely'
 import {format} from 'sql-formatter'
 import {attrColumn, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
-import type {AggregatePlan, EntityPlan, Plan, PlanExpr} from '../plan/plan-types.js'
+import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import type {Dialect, Sql} from './dialect.js'
 
@@ -115,6 +115,16 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
   }
 }
 
+/** One GROUP BY scan of an event relation computing every aggregate on it. */
+export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: string, s: SourcePlan): any {
+  return db
+    .selectFrom(relationSql(s.relation).as('ev'))
+    .select(sql.id(s.key).as(KEY_COLUMN))
+    .select(s.aggregates.map((a) => aggregateSql(dialect, w, a, asOf).as(a.id)))
+    .where(w.write(s.filter))
+    .groupBy(sql.id(s.key))
+}
+
 /** CTE names of one entity's part of the query. */
 const cte = (entity: string, part: string) => `${entity}__${part}`
 
@@ -143,14 +153,7 @@ function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityP
   let q = creator
   for (const s of e.sources) {
     const w = new ExprWriter(dialect, asOf)
-    q = q.with(cte(e.entity, s.id), (db: AnyDb) =>
-      db
-        .selectFrom(relationSql(s.relation).as('ev'))
-        .select(sql.id(s.key).as(KEY_COLUMN))
-        .select(s.aggregates.map((a) => aggregateSql(dialect, w, a, asOf).as(a.id)))
-        .where(w.write(s.filter))
-        .groupBy(sql.id(s.key)),
-    )
+    q = q.with(cte(e.entity, s.id), (db: AnyDb) => sourceScan(db, dialect, w, asOf, s))
   }
   for (const seq of e.sequences) {
     seq.steps.forEach((step, i) => {

@@ -1,0 +1,140 @@
+// `npm run bench`: how a segc run's cost compares with the floor the engine sets and with the
+// one-query-per-segment plan, and how it grows with events and segments. Prints one table.
+// Flags: --customers N (1,000,000)  --events N (50,000,000)  --reps N (3)  --quick (100k / 2M, for a smoke run)
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, rmSync} from 'node:fs'
+import {cpus, totalmem} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+import {duckdbAdapter} from '../adapters/duckdb/index.js'
+import {demoStatements} from '../src/demo/demo-data.js'
+import {membershipQuery, compilerFor} from '../src/generate/generate-sql.js'
+import {RunStatements} from '../src/generate/run-statements.js'
+import {buildPlan} from '../src/plan/build-plan.js'
+import {runGroups, runSegments} from '../src/run/run-project.js'
+import {validateProject} from '../src/validate/validate-project.js'
+import {writeBenchProject} from './project.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repo = join(here, '..', '..')
+const dataDir = join(repo, 'bench', '.data')
+const {values: flags} = parseArgs({
+  options: {customers: {type: 'string'}, events: {type: 'string'}, reps: {type: 'string'}, quick: {type: 'boolean'}, 'skip-growth': {type: 'boolean'}},
+})
+const quick = flags.quick === true
+const customers = Number(flags.customers ?? (quick ? 100_000 : 1_000_000))
+const events = Number(flags.events ?? (quick ? 2_000_000 : 50_000_000))
+const reps = Number(flags.reps ?? 3)
+const DUCKDB = {threads: cpus().length, memoryLimit: '3GB'}
+const DAY = 86_400_000
+const AS_OF = Date.parse('2026-06-01T00:00:00Z')
+const rows: Array<[string, string, string]> = []
+const log = (s: string) => process.stderr.write(`${s}\n`)
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`)
+
+async function warehouse(nCustomers: number, nEvents: number): Promise<string> {
+  mkdirSync(dataDir, {recursive: true})
+  const path = join(dataDir, `shop-${nCustomers}-${nEvents}.duckdb`)
+  if (existsSync(path)) return path
+  log(`generating ${nCustomers} customers and ~${nEvents} events into ${path} ...`)
+  const conn = await duckdbAdapter.connect({name: 'gen', type: 'duckdb', path: `${path}.tmp`, threads: DUCKDB.threads}, dataDir)
+  for (const s of demoStatements(nCustomers, {seed: 1, eventsPerCustomer: nEvents / nCustomers})) await conn.execute(s)
+  await conn.execute('CHECKPOINT')
+  await conn.close()
+  spawnSync('mv', [`${path}.tmp`, path])
+  return path
+}
+
+function measure(kind: 'run' | 'floor' | 'naive', project: string, asOf: number): {ms: number; maxRssMb: number} & Record<string, unknown> {
+  const r = spawnSync(process.execPath, [join(here, 'measure.js'), JSON.stringify({kind, project, asOf: new Date(asOf).toISOString()})], {encoding: 'utf8', maxBuffer: 1 << 24})
+  if (r.status !== 0) throw new Error(`${kind} failed: ${r.stderr}`)
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+}
+
+/** A project of `segments` segments over `database`, with its own output schema. */
+function project(segments: number, database: string): string {
+  const dir = join(dataDir, `project-${segments}-${database.split('/').at(-1)}`)
+  rmSync(dir, {recursive: true, force: true})
+  writeBenchProject(dir, segments, database, {...DUCKDB, schema: `bench_${segments}`})
+  return dir
+}
+
+/** Steady-state daily runs: one unmeasured run, then `reps` measured runs a day apart. */
+function dailyRuns(dir: string): {ms: number; rss: number; transitions: number} {
+  measure('run', dir, AS_OF - 30 * DAY)
+  const runs = Array.from({length: reps}, (_, i) => measure('run', dir, AS_OF - (29 - i) * DAY))
+  return {ms: median(runs.map((r) => r.ms)), rss: Math.max(...runs.map((r) => r.maxRssMb)), transitions: median(runs.map((r) => Number(r.transitions)))}
+}
+
+function compileTime(segments: number): number {
+  const dir = join(dataDir, `compile-${segments}`)
+  rmSync(dir, {recursive: true, force: true})
+  writeBenchProject(dir, segments, ':memory:')
+  const times: number[] = []
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now()
+    const v = validateProject({project: dir})
+    const plan = buildPlan(v.project, new Date(AS_OF))
+    const st = new RunStatements(duckdbAdapter.dialect, v.project.outputSchema)
+    const {segments: segs, definitions} = runSegments(v, plan, new Map(), 'bench', true)
+    const ctx = {runId: 'bench', asOf: plan.asOf, schema: 'segments', target: 'bench', version: '0', startedAt: plan.asOf, segments: segs, definitions, groups: runGroups(v, plan)}
+    const statements = [...st.compute(plan, ctx), ...st.write(ctx)]
+    if (!statements.length || !membershipQuery(compilerFor(duckdbAdapter.dialect), duckdbAdapter.dialect, plan)) throw new Error('nothing compiled')
+    times.push(performance.now() - t)
+  }
+  return median(times)
+}
+
+function validateColdStart(): number {
+  const times: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now()
+    const r = spawnSync(process.execPath, [join(repo, 'bin', 'run.js'), 'validate'], {cwd: repo, encoding: 'utf8'})
+    if (r.status !== 0) throw new Error(r.stderr)
+    times.push(performance.now() - t)
+  }
+  return median(times)
+}
+
+const started = Date.now()
+const main = await warehouse(customers, events)
+const mainProject = project(45, main)
+log(`segc run, ${reps} daily runs of 45 segments ...`)
+const run = dailyRuns(mainProject)
+log('floor ...')
+const floor = median(Array.from({length: reps}, () => measure('floor', mainProject, AS_OF).ms))
+log('naive: one query per segment ...')
+const naive = measure('naive', mainProject, AS_OF)
+rows.push(['segc run, 45 segments (daily run, median)', fmt(run.ms), `${run.transitions} transitions written`])
+rows.push(['floor: one aggregate scan per event table', fmt(floor), `run / floor = ${(run.ms / floor).toFixed(2)}×`])
+rows.push(['naive: one query per segment', fmt(naive.ms), `naive / run = ${(naive.ms / run.ms).toFixed(1)}×`])
+rows.push(['peak RSS of a run', `${run.rss.toFixed(0)} MB`, `DuckDB memory_limit ${DUCKDB.memoryLimit}, ${DUCKDB.threads} threads`])
+
+if (!flags['skip-growth']) {
+  const base10 = dailyRuns(project(10, main)).ms
+  rows.push(['run, 10 segments', fmt(base10), ''])
+  rows.push(['run, 50 segments', fmt(dailyRuns(project(50, main)).ms), ''])
+  const s200 = dailyRuns(project(200, main)).ms
+  rows.push(['run, 200 segments', fmt(s200), `200 / 10 segments = ${(s200 / base10).toFixed(2)}×`])
+  const points = quick ? [events / 5, events / 2] : [10_000_000, 25_000_000]
+  const byEvents: Array<[number, number]> = []
+  for (const n of points) {
+    const t = dailyRuns(project(45, await warehouse(customers, n))).ms
+    byEvents.push([n, t])
+    rows.push([`run, 45 segments, ${(n / 1e6).toFixed(0)}M events`, fmt(t), `${((t / n) * 1e6).toFixed(0)} ms per M events`])
+  }
+  rows.push([`run, 45 segments, ${(events / 1e6).toFixed(0)}M events`, fmt(run.ms), `${((run.ms / events) * 1e6).toFixed(0)} ms per M events`])
+}
+rows.push(['compile 1,000 segments', fmt(compileTime(1000)), 'validate + plan + generate'])
+rows.push(['compile 10,000 segments', fmt(compileTime(10_000)), 'validate + plan + generate'])
+rows.push(['segc validate, cold start (example project)', fmt(validateColdStart()), 'a new process, median of 5'])
+
+const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))]
+console.log(`segc benchmark: ${customers.toLocaleString('en')} customers, ~${events.toLocaleString('en')} events; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`)
+console.log('')
+console.log(`${'measure'.padEnd(w[0]!)}  ${'time'.padStart(w[1]!)}  note`)
+for (const [a, b, c] of rows) console.log(`${a.padEnd(w[0]!)}  ${b.padStart(w[1]!)}  ${c}`)
+console.log(`\n(${((Date.now() - started) / 1000).toFixed(0)} s in all)`)
