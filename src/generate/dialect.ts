@@ -43,6 +43,11 @@ export interface Dialect {
   values(columns: string[], rows: Sql[][]): Sql
   /** statements that attach comments to a table and its columns, for BI tools */
   comments(table: Sql, comment: string, columns: Array<{name: string; comment: string}>): Sql[]
+  /**
+   * DELETE the rows of `table` that match a row of `source` (aliased `alias`) under `on`;
+   * dialects differ (DELETE ... USING vs a semi-join in WHERE).
+   */
+  deleteJoined(table: Sql, source: Sql, alias: string, on: Sql): Sql
   /** a session-scoped scratch table filled from a query (dropped at the end of the session) */
   createTempTable(name: string, query: Sql): Sql
   /** number of distinct period indexes holding at least minCount matching events */

@@ -12,7 +12,6 @@ const RUN_SEGMENTS = 'segc_run_segments'
 const GROUP_SEGMENTS = 'segc_group_segments'
 const CHANGES = 'segc_changes'
 const RUN_SIZES = 'segc_run_sizes'
-const NEXT = 'segc_next_membership'
 
 export type Cause = 'data' | 'definition' | 'segment_added' | 'segment_removed'
 
@@ -173,31 +172,37 @@ export class RunStatements {
         SELECT ${run}, ${at}, c.segment, c.entity, c.entity_key, c.change, s.cause
         FROM ${sql.id(CHANGES)} AS c JOIN ${sql.id(RUN_SEGMENTS)} AS s ON s.segment = c.segment
         WHERE c.change <> 'holdout'`),
+      // Within a group an entity is in at most one segment before and after, so its move is
+      // its exit from one group segment and its entry into another: read off the changes.
       this.r(sql`INSERT INTO ${this.t(GROUP_TRANSITIONS.name)} (run_id, transitioned_at, group_name, entity, entity_key, from_segment, to_segment)
-        SELECT ${run}, ${at}, COALESCE(o.group_name, n.group_name), COALESCE(o.entity, n.entity), COALESCE(o.entity_key, n.entity_key), o.segment, n.segment
-        FROM (SELECT g.group_name, m.entity, m.entity_key, m.segment FROM ${membership} AS m JOIN ${sql.id(GROUP_SEGMENTS)} AS g ON g.segment = m.segment) AS o
-        FULL OUTER JOIN (SELECT g.group_name, x.entity, x.entity_key, x.segment FROM ${sql.id(NEW)} AS x JOIN ${sql.id(GROUP_SEGMENTS)} AS g ON g.segment = x.segment) AS n
-          ON n.group_name = o.group_name AND n.entity = o.entity AND n.entity_key = o.entity_key
-        WHERE o.segment IS NULL OR n.segment IS NULL OR o.segment <> n.segment`),
+        SELECT ${run}, ${at}, g.group_name, c.entity, c.entity_key,
+          MAX(CASE WHEN c.change = 'exited' THEN c.segment END), MAX(CASE WHEN c.change = 'entered' THEN c.segment END)
+        FROM ${sql.id(CHANGES)} AS c JOIN ${sql.id(GROUP_SEGMENTS)} AS g ON g.segment = c.segment
+        WHERE c.change <> 'holdout'
+        GROUP BY g.group_name, c.entity, c.entity_key`),
       // SCD2: close the open interval of whoever exited or changed holdout, open one for whoever entered or changed
       this.r(sql`UPDATE ${history} SET valid_to = ${at}
-        WHERE valid_to IS NULL AND EXISTS (
-          SELECT 1 FROM ${sql.id(CHANGES)} AS c
-          WHERE c.segment = ${history}.segment AND c.entity = ${history}.entity AND c.entity_key = ${history}.entity_key AND c.change <> 'entered')`),
+        FROM ${sql.id(CHANGES)} AS c
+        WHERE ${history}.valid_to IS NULL AND c.change <> 'entered'
+          AND c.segment = ${history}.segment AND c.entity = ${history}.entity AND c.entity_key = ${history}.entity_key`),
       this.r(sql`INSERT INTO ${history} (segment, entity, entity_key, valid_from, valid_to, holdout)
         SELECT segment, entity, entity_key, ${at}, NULL, holdout FROM ${sql.id(CHANGES)} WHERE change <> 'exited'`),
-      // continuing members keep the entered_at of the run in which they entered
+      // Membership changes in place: only the rows that moved are touched, so a daily run
+      // costs what changed, not the size of every segment. Continuing members keep
+      // entered_at and the run_id of the run that last wrote them.
       this.r(
-        dialect.createTempTable(
-          NEXT,
-          sql`SELECT n.segment, n.entity, n.entity_key, COALESCE(o.entered_at, ${at}) AS entered_at, n.holdout, ${run} AS run_id
-              FROM ${sql.id(NEW)} AS n
-              LEFT JOIN ${membership} AS o ON o.segment = n.segment AND o.entity = n.entity AND o.entity_key = n.entity_key`,
+        dialect.deleteJoined(
+          membership,
+          sql.id(CHANGES),
+          'c',
+          sql`c.change = 'exited' AND c.segment = ${membership}.segment AND c.entity = ${membership}.entity AND c.entity_key = ${membership}.entity_key`,
         ),
       ),
-      this.r(sql`DELETE FROM ${membership} WHERE segment IN (${inRun})`),
+      this.r(sql`UPDATE ${membership} SET holdout = c.holdout, run_id = ${run}
+        FROM ${sql.id(CHANGES)} AS c
+        WHERE c.change = 'holdout' AND c.segment = ${membership}.segment AND c.entity = ${membership}.entity AND c.entity_key = ${membership}.entity_key`),
       this.r(sql`INSERT INTO ${membership} (segment, entity, entity_key, entered_at, holdout, run_id)
-        SELECT segment, entity, entity_key, entered_at, holdout, run_id FROM ${sql.id(NEXT)}`),
+        SELECT segment, entity, entity_key, ${at}, holdout, ${run} FROM ${sql.id(CHANGES)} WHERE change = 'entered'`),
       this.r(sql`INSERT INTO ${this.t(SIZES.name)} (run_id, as_of, segment, size, holdout_size, entered, exited)
         SELECT ${run}, ${at}, segment, size, holdout_size, entered, exited FROM ${sql.id(RUN_SIZES)}`),
       this.r(sql`DELETE FROM ${this.t(DEFINITIONS.name)} WHERE segment IN (${inRun})`),
