@@ -13,6 +13,7 @@ interface Job {
   kind: 'run' | 'floor' | 'naive'
   project: string
   asOf: string
+  rebuild?: boolean
 }
 
 const job = JSON.parse(process.argv[2]!) as Job
@@ -20,7 +21,7 @@ const started = performance.now()
 let detail: Record<string, unknown> = {}
 
 if (job.kind === 'run') {
-  const r = await runProject({project: job.project, asOf: job.asOf})
+  const r = await runProject({project: job.project, asOf: job.asOf, rebuild: job.rebuild === true})
   detail = {segments: r.segments.length, transitions: r.segments.reduce((n, s) => n + s.entered + s.exited, 0)}
 } else {
   const v = validateProject({project: job.project})

@@ -46,6 +46,10 @@ const EXTRA: Seg[] = [
   {segment: 'idle_accounts', entity: 'account', description: 'Accounts without a login in 30 days', rule: {trait: 'logins_30d', eq: 0}},
 ]
 
+/** The segments of a project smaller than the example: orders and product events both read. */
+const SMALL: Seg[] = ['browsers_no_buy', 'pricing_researchers', 'trial_engaged', 'weekly_visitors', 'shoes_buyers_90d']
+  .map((name) => EXTRA.find((e) => e.segment === name)!)
+
 /** Variants beyond the listed segments: other categories, windows and thresholds. */
 function variant(i: number): Seg {
   const cats = ['shoes', 'apparel', 'books', 'electronics', 'home']
@@ -71,12 +75,21 @@ export function writeBenchProject(dir: string, segments: number, database: strin
   const repo = exampleProjectRoot()
   copyFileSync(join(repo, 'models/shop.yaml'), join(dir, 'models/shop.yaml'))
   const exampleDir = join(repo, 'segments')
-  const example = readdirSync(exampleDir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
-  // the example's 15 segments always come first (they include groups, which run whole)
-  for (const f of example) copyFileSync(join(exampleDir, f), join(dir, 'segments', f))
-  const names: string[] = []
   const extra: Seg[] = []
-  for (let i = 0; 15 + extra.length < segments; i++) extra.push(i < EXTRA.length ? EXTRA[i]! : variant(i - EXTRA.length))
+  let base: number
+  if (segments >= 15) {
+    // the example's 15 segments come first (they include groups, which run whole)
+    const example = readdirSync(exampleDir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
+    for (const f of example) copyFileSync(join(exampleDir, f), join(dir, 'segments', f))
+    base = 15
+  } else {
+    // a small project still reads both event relations: the lifecycle group (orders) and event segments
+    copyFileSync(join(exampleDir, 'lifecycle.yaml'), join(dir, 'segments', 'lifecycle.yaml'))
+    base = 5
+    extra.push(...SMALL.slice(0, Math.max(0, segments - base)))
+  }
+  for (let i = 0; base + extra.length < segments; i++) extra.push(i < EXTRA.length ? EXTRA[i]! : variant(i - EXTRA.length))
+  const names: string[] = []
   writeFileSync(
     join(dir, 'segments/bench.yaml'),
     extra.map((s) => stringify({segment: s.segment, entity: s.entity ?? 'customer', description: s.description, owner: 'bench@acme.example', rule: s.rule, ...(s.exclude ? {exclude: s.exclude} : {}), ...(s.consent ? {consent: s.consent} : {})})).join('---\n') || '',

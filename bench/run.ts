@@ -48,8 +48,8 @@ async function warehouse(nCustomers: number, nEvents: number): Promise<string> {
   return path
 }
 
-function measure(kind: 'run' | 'floor' | 'naive', project: string, asOf: number): {ms: number; maxRssMb: number} & Record<string, unknown> {
-  const r = spawnSync(process.execPath, [join(here, 'measure.js'), JSON.stringify({kind, project, asOf: new Date(asOf).toISOString()})], {encoding: 'utf8', maxBuffer: 1 << 24})
+function measure(kind: 'run' | 'floor' | 'naive', project: string, asOf: number, rebuild = false): {ms: number; maxRssMb: number} & Record<string, unknown> {
+  const r = spawnSync(process.execPath, [join(here, 'measure.js'), JSON.stringify({kind, project, asOf: new Date(asOf).toISOString(), rebuild})], {encoding: 'utf8', maxBuffer: 1 << 24})
   if (r.status !== 0) throw new Error(`${kind} failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!)
 }
@@ -62,9 +62,9 @@ function project(segments: number, database: string): string {
   return dir
 }
 
-/** Steady-state daily runs: one unmeasured run, then `reps` measured runs a day apart. */
+/** Steady-state daily runs: one unmeasured run from an empty state, then `reps` measured runs a day apart. */
 function dailyRuns(dir: string): {ms: number; rss: number; transitions: number} {
-  measure('run', dir, AS_OF - 30 * DAY)
+  measure('run', dir, AS_OF - 30 * DAY, true)
   const runs = Array.from({length: reps}, (_, i) => measure('run', dir, AS_OF - (29 - i) * DAY))
   return {ms: median(runs.map((r) => r.ms)), rss: Math.max(...runs.map((r) => r.maxRssMb)), transitions: median(runs.map((r) => Number(r.transitions)))}
 }

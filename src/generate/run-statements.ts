@@ -82,8 +82,12 @@ export class RunStatements {
     return out
   }
 
+  /**
+   * The as_of history has reached: read from segment_sizes, which every committed run writes
+   * and --rebuild empties (segment_runs keeps runs from before a rebuild).
+   */
   lastSuccessfulAsOf(): string {
-    return this.r(sql`SELECT max(as_of) AS as_of FROM ${this.t(RUNS.name)} WHERE status = 'success'`)
+    return this.r(sql`SELECT max(as_of) AS as_of FROM ${this.t(SIZES.name)}`)
   }
 
   definitions(): string {

@@ -164,6 +164,9 @@ describe('materialization (SPEC §5, §6)', () => {
       expect(await invariantViolations(conn)).toEqual([])
       expect(Number((await conn.query('SELECT count(DISTINCT transitioned_at) AS n FROM segments.segment_transitions'))[0]!.n)).toBe(1)
       expect(Number((await conn.query('SELECT count(*) AS n FROM segments.segment_runs'))[0]!.n)).toBe(3)
+      // history now ends at the rebuilt as_of: the next day is accepted, though older runs went further
+      expect((await runProject({project: dir, asOf: day(8), connection: conn})).status).toBe('success')
+      expect(await invariantViolations(conn)).toEqual([])
     } finally {
       await conn.close()
     }
