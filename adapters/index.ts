@@ -2,6 +2,8 @@ import type {Dialect} from '../src/generate/dialect.js'
 import type {Adapter} from '../src/run/warehouse.js'
 import {duckdbAdapter} from './duckdb/index.js'
 import {duckdbDialect} from './duckdb/dialect.js'
+import {bigqueryDialect} from './bigquery/dialect.js'
+import {snowflakeDialect} from './snowflake/dialect.js'
 
 /** Target `type` → adapter. A warehouse is added here and in its own folder, nowhere else. */
 export const ADAPTERS: Record<string, Adapter> = {
@@ -11,6 +13,8 @@ export const ADAPTERS: Record<string, Adapter> = {
 /** Dialects that `segc compile --dialect` offers; compiling needs no SDK. */
 export const DIALECTS: Record<string, Dialect> = {
   duckdb: duckdbDialect,
+  snowflake: snowflakeDialect,
+  bigquery: bigqueryDialect,
 }
 
 export function adapterFor(type: string): Adapter | undefined {

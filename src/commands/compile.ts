@@ -4,6 +4,7 @@ import {Flags} from '@oclif/core'
 import {adapterFor, DIALECTS} from '../../adapters/index.js'
 import {SegcCommand} from '../cli/segc-command.js'
 import {diag, DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
+import {checkDialect} from '../generate/check-dialect.js'
 import {formatSql} from '../generate/generate-sql.js'
 import {membershipSelect, RunStatements} from '../generate/run-statements.js'
 import {buildPlan} from '../plan/build-plan.js'
@@ -40,6 +41,8 @@ export default class Compile extends SegcCommand {
     const asOf = parseAsOf(flags['as-of'])
     if (!asOf) throw new DiagnosticsError([diag('bad_flag', {file: '--as-of', line: 1, col: 1}, `--as-of '${flags['as-of']}' is not an ISO timestamp or date`)])
     checkSelection(v, flags.select)
+    const unsupported = checkDialect(v.project, dialect, flags.select)
+    if (unsupported.length) throw new DiagnosticsError(unsupported)
     const plan = buildPlan(v.project, asOf, flags.select)
     const files: Record<string, string> = {}
     const membership = membershipSelect(dialect, plan)

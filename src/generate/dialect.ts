@@ -1,4 +1,7 @@
 import type {QueryCompiler, RawBuilder} from 'kysely'
+import type {ValueType} from '../resolve/model.js'
+
+export type Unsupported = 'most_frequent' | 'active_periods_min_count'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Sql = RawBuilder<any>
@@ -20,6 +23,8 @@ export interface Dialect {
   readonly booleanType: string
   readonly integerType: string
   readonly floatType: string
+  /** constructs this warehouse cannot express exactly: reported as diagnostics, never approximated */
+  readonly unsupported: ReadonlySet<Unsupported>
 
   /** an instant (ISO 8601, UTC) as a timestamp literal without zone, in UTC */
   timestamp(iso: string): Sql
@@ -36,7 +41,7 @@ export interface Dialect {
   /** int(first 8 hex digits of md5(text), 16) % 10000 */
   holdoutBucket(text: Sql): Sql
   /** the value at the earliest (first) or latest (last) event, ties broken by the smallest value */
-  firstLast(which: 'first' | 'last', value: Sql, timestamp: Sql, when: Sql): Sql
+  firstLast(which: 'first' | 'last', value: Sql, timestamp: Sql, when: Sql, type: ValueType): Sql
   /** the most frequent value, ties broken by the smallest value */
   mostFrequent(value: Sql, when: Sql): Sql
   /** a constant relation with named columns: one row per entry of `rows` */
@@ -44,10 +49,10 @@ export interface Dialect {
   /** statements that attach comments to a table and its columns, for BI tools */
   comments(table: Sql, comment: string, columns: Array<{name: string; comment: string}>): Sql[]
   /**
-   * DELETE the rows of `table` that match a row of `source` (aliased `alias`) under `on`;
-   * dialects differ (DELETE ... USING vs a semi-join in WHERE).
+   * DELETE the rows of `table` (aliased `alias`) that match a row of `source` (aliased
+   * `sourceAlias`) under `on`; dialects differ (DELETE ... USING vs a semi-join in WHERE).
    */
-  deleteJoined(table: Sql, source: Sql, alias: string, on: Sql): Sql
+  deleteJoined(table: Sql, alias: string, source: Sql, sourceAlias: string, on: Sql): Sql
   /** a session-scoped scratch table filled from a query (dropped at the end of the session) */
   createTempTable(name: string, query: Sql): Sql
   /** number of distinct period indexes holding at least minCount matching events */

@@ -105,7 +105,7 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
       return sql`max(${gated})`
     case 'first':
     case 'last':
-      return dialect.firstLast(a.kind, v, w.write(a.timestamp), when)
+      return dialect.firstLast(a.kind, v, w.write(a.timestamp), when, a.valueType ?? 'string')
     case 'most_frequent':
       return dialect.mostFrequent(v, when)
     case 'active_periods': {
@@ -239,7 +239,8 @@ function unpivoted(db: AnyDb, dialect: Dialect, e: EntityPlan): any {
   return db
     .selectFrom(from.as('u'))
     .select([
-      sql.id('u', 'segment').as('segment'),
+      // LOWER: Snowflake names the unpivoted columns as it stores them, upper case
+      sql`LOWER(${sql.id('u', 'segment')})`.as('segment'),
       sql.lit(e.entity).as('entity'),
       sql`CAST(${sql.id('u', KEY_COLUMN)} AS ${sql.raw(dialect.stringType)})`.as('entity_key'),
       sql`(${sql.id('u', 'segc_m')} = 2)`.as('holdout'),

@@ -105,10 +105,12 @@ export class RunStatements {
     const membership = this.t(MEMBERSHIP.name)
     const query = membershipQuery(this.db, dialect, plan)
     const lit = (v: string) => sql.lit(v)
-    const empty = sql`SELECT CAST(NULL AS ${sql.raw(dialect.stringType)}) AS segment, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity_key, CAST(NULL AS ${sql.raw(dialect.booleanType)}) AS holdout WHERE 1 = 0`
+    // a FROM keeps the WHERE legal everywhere (BigQuery refuses WHERE without FROM)
+    const none = sql`FROM (SELECT 1 AS one) AS z WHERE 1 = 0`
+    const empty = sql`SELECT CAST(NULL AS ${sql.raw(dialect.stringType)}) AS segment, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity_key, CAST(NULL AS ${sql.raw(dialect.booleanType)}) AS holdout ${none}`
     const segRows = ctx.segments.map((s) => [lit(s.segment), lit(s.entity), lit(s.cause)])
     const groupRows = ctx.groups.map((g) => [lit(g.group), lit(g.segment)])
-    const noRows = (cols: string[]) => sql`SELECT ${sql.join(cols.map((c) => sql`CAST(NULL AS ${sql.raw(dialect.stringType)}) AS ${sql.id(c)}`))} WHERE 1 = 0`
+    const noRows = (cols: string[]) => sql`SELECT ${sql.join(cols.map((c) => sql`CAST(NULL AS ${sql.raw(dialect.stringType)}) AS ${sql.id(c)}`))} ${none}`
     return [
       this.r(dialect.createTempTable(NEW, query ? sql`${query}` : empty)),
       this.r(dialect.createTempTable(RUN_SEGMENTS, segRows.length ? sql`SELECT * FROM ${dialect.values(['segment', 'entity', 'cause'], segRows)}` : noRows(['segment', 'entity', 'cause']))),
@@ -185,26 +187,19 @@ export class RunStatements {
         WHERE c.change <> 'holdout'
         GROUP BY g.group_name, c.entity, c.entity_key`),
       // SCD2: close the open interval of whoever exited or changed holdout, open one for whoever entered or changed
-      this.r(sql`UPDATE ${history} SET valid_to = ${at}
+      this.r(sql`UPDATE ${history} AS h SET valid_to = ${at}
         FROM ${sql.id(CHANGES)} AS c
-        WHERE ${history}.valid_to IS NULL AND c.change <> 'entered'
-          AND c.segment = ${history}.segment AND c.entity = ${history}.entity AND c.entity_key = ${history}.entity_key`),
+        WHERE h.valid_to IS NULL AND c.change <> 'entered'
+          AND c.segment = h.segment AND c.entity = h.entity AND c.entity_key = h.entity_key`),
       this.r(sql`INSERT INTO ${history} (segment, entity, entity_key, valid_from, valid_to, holdout)
         SELECT segment, entity, entity_key, ${at}, NULL, holdout FROM ${sql.id(CHANGES)} WHERE change <> 'exited'`),
       // Membership changes in place: only the rows that moved are touched, so a daily run
       // costs what changed, not the size of every segment. Continuing members keep
       // entered_at and the run_id of the run that last wrote them.
-      this.r(
-        dialect.deleteJoined(
-          membership,
-          sql.id(CHANGES),
-          'c',
-          sql`c.change = 'exited' AND c.segment = ${membership}.segment AND c.entity = ${membership}.entity AND c.entity_key = ${membership}.entity_key`,
-        ),
-      ),
-      this.r(sql`UPDATE ${membership} SET holdout = c.holdout, run_id = ${run}
+      this.r(dialect.deleteJoined(membership, 'm', sql.id(CHANGES), 'c', sql`c.change = 'exited' AND c.segment = m.segment AND c.entity = m.entity AND c.entity_key = m.entity_key`)),
+      this.r(sql`UPDATE ${membership} AS m SET holdout = c.holdout, run_id = ${run}
         FROM ${sql.id(CHANGES)} AS c
-        WHERE c.change = 'holdout' AND c.segment = ${membership}.segment AND c.entity = ${membership}.entity AND c.entity_key = ${membership}.entity_key`),
+        WHERE c.change = 'holdout' AND c.segment = m.segment AND c.entity = m.entity AND c.entity_key = m.entity_key`),
       this.r(sql`INSERT INTO ${membership} (segment, entity, entity_key, entered_at, holdout, run_id)
         SELECT segment, entity, entity_key, ${at}, holdout, ${run} FROM ${sql.id(CHANGES)} WHERE change = 'entered'`),
       this.r(sql`INSERT INTO ${this.t(SIZES.name)} (run_id, as_of, segment, size, holdout_size, entered, exited)

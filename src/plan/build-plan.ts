@@ -178,7 +178,10 @@ class EntityPlanner {
         when: and([...filters, ...this.windowBounds(ts, spec.window)]),
         emptyValue: ['count', 'count_distinct', 'sum', 'active_periods'].includes(spec.aggregate) ? 0 : null,
       }
-      if (spec.of) agg.value = col(spec.of.column)
+      if (spec.of) {
+        agg.value = col(spec.of.column)
+        agg.valueType = spec.of.type
+      }
       if (spec.periodSeconds !== undefined) agg.periodSeconds = spec.periodSeconds
       if (spec.minCount !== undefined) agg.minCount = spec.minCount
       source.aggregates.push(agg)

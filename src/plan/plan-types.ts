@@ -1,6 +1,6 @@
 // The logical plan: plain, serialisable data. It names no warehouse and holds no SQL;
 // generate/ turns it into SQL for one dialect. Tests print it as JSON.
-import type {AggregateKind, Relation} from '../resolve/model.js'
+import type {AggregateKind, Relation, ValueType} from '../resolve/model.js'
 
 export type LiteralType = 'string' | 'number' | 'boolean' | 'timestamp' | 'date'
 
@@ -33,6 +33,8 @@ export interface AggregatePlan {
   id: string
   kind: AggregateKind
   value?: PlanExpr
+  /** type of `value` */
+  valueType?: ValueType
   /** event timestamp column, for first/last and active_periods */
   timestamp: PlanExpr
   when: PlanExpr

@@ -4,6 +4,7 @@ import {adapterFor} from '../../adapters/index.js'
 import {diag, DiagnosticsError, hasErrors, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
+import {checkDialect} from '../generate/check-dialect.js'
 import {buildPlan} from '../plan/build-plan.js'
 import type {Plan} from '../plan/plan-types.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
@@ -72,6 +73,8 @@ export function prepare(opts: RunOptions): Prepared {
   const adapter = adapterFor(target.type)
   if (!adapter) throw new DiagnosticsError([diag('bad_value', FLAG('segc.yaml'), `target '${target.name}' has type '${target.type}', which this build of segc cannot run`)])
   checkSelection(v, opts.select)
+  const unsupported = checkDialect(v.project, adapter.dialect, opts.select)
+  if (unsupported.length) throw new DiagnosticsError(unsupported)
   return {v, target, adapter}
 }
 

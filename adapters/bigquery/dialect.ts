@@ -1,0 +1,46 @@
+import {sql} from 'kysely'
+import type {Dialect} from '../../src/generate/dialect.js'
+import {BigQueryQueryCompiler} from './query-compiler.js'
+
+const literal = (iso: string) => iso.replace('T', ' ').replace(/Z$/, '+00')
+const TYPES = {string: 'STRING', number: 'FLOAT64', integer: 'INT64', boolean: 'BOOL', timestamp: 'TIMESTAMP', date: 'DATE'} as const
+
+export const bigqueryDialect: Dialect = {
+  name: 'bigquery',
+  formatterLanguage: 'bigquery',
+  createQueryCompiler: () => new BigQueryQueryCompiler(),
+  stringType: 'STRING',
+  timestampType: 'TIMESTAMP',
+  booleanType: 'BOOL',
+  integerType: 'INT64',
+  floatType: 'FLOAT64',
+  unsupported: new Set(['most_frequent', 'active_periods_min_count']),
+
+  timestamp: (iso) => sql`TIMESTAMP ${sql.lit(literal(iso))}`,
+  date: (ymd) => sql`DATE ${sql.lit(ymd)}`,
+  // https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp_diff
+  secondsUntil: (value, iso) => sql`(TIMESTAMP_DIFF(TIMESTAMP ${sql.lit(literal(iso))}, CAST(${value} AS TIMESTAMP), MICROSECOND) / 1000000)`,
+  minusSeconds: (value, seconds) => sql`TIMESTAMP_SUB(${value}, INTERVAL ${sql.lit(seconds)} SECOND)`,
+  divide: (a, b) => sql`SAFE_DIVIDE(${a}, ${b})`,
+  match: (mode, value, pattern) =>
+    mode === 'contains' ? sql`(STRPOS(${value}, ${sql.lit(pattern)}) > 0)` : mode === 'starts_with' ? sql`STARTS_WITH(${value}, ${sql.lit(pattern)})` : sql`ENDS_WITH(${value}, ${sql.lit(pattern)})`,
+  holdoutBucket: (text) => sql`MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(${text})), 1, 8)) AS INT64), 10000)`,
+  firstLast: (which, value, ts, when) =>
+    sql`ARRAY_AGG(IF(${when}, ${value}, NULL) IGNORE NULLS ORDER BY ${ts} ${sql.raw(which === 'first' ? 'ASC' : 'DESC')}, ${value} ASC LIMIT 1)[SAFE_OFFSET(0)]`,
+  mostFrequent: () => {
+    throw new Error('most_frequent is not available for BigQuery')
+  },
+  activePeriods: (index, when) => sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
+  // BigQuery has no VALUES list in FROM; an array of structs is its constant relation
+  values: (columns, rows) =>
+    sql`UNNEST([${sql.join(rows.map((r) => sql`STRUCT<${sql.join(columns.map((c) => sql`${sql.id(c)} STRING`))}>(${sql.join(r)})`))}])`,
+  // https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_table_set_options_statement
+  comments: (table, comment, columns) => [
+    sql`ALTER TABLE ${table} SET OPTIONS (description = ${sql.lit(comment)})`,
+    ...columns.map((c) => sql`ALTER TABLE ${table} ALTER COLUMN ${sql.id(c.name)} SET OPTIONS (description = ${sql.lit(c.comment)})`),
+  ],
+  // no DELETE ... USING in BigQuery: a semi-join in WHERE
+  deleteJoined: (table, alias, source, sourceAlias, on) => sql`DELETE FROM ${table} AS ${sql.id(alias)} WHERE EXISTS (SELECT 1 FROM ${source} AS ${sql.id(sourceAlias)} WHERE ${on})`,
+  createTempTable: (name, query) => sql`CREATE OR REPLACE TEMP TABLE ${sql.id(name)} AS ${query}`,
+}
+export {TYPES as BIGQUERY_TYPES}
