@@ -34,13 +34,12 @@ export const bigqueryDialect: Dialect = {
   // BigQuery has no VALUES list in FROM; an array of structs is its constant relation
   values: (columns, rows) =>
     sql`UNNEST([${sql.join(rows.map((r) => sql`STRUCT<${sql.join(columns.map((c) => sql`${sql.id(c)} STRING`))}>(${sql.join(r)})`))}])`,
-  // https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_table_set_options_statement
-  comments: (table, comment, columns) => [
-    sql`ALTER TABLE ${table} SET OPTIONS (description = ${sql.lit(comment)})`,
-    ...columns.map((c) => sql`ALTER TABLE ${table} ALTER COLUMN ${sql.id(c.name)} SET OPTIONS (description = ${sql.lit(c.comment)})`),
+  // descriptions inline in the DDL (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_table_statement)
+  createTable: (table, comment, columns) => [
+    sql`CREATE TABLE IF NOT EXISTS ${table} (${sql.join(columns.map((c) => sql`${sql.id(c.name)} ${sql.raw(c.type)} OPTIONS (description = ${sql.lit(c.comment)})`))}) OPTIONS (description = ${sql.lit(comment)})`,
   ],
   // no DELETE ... USING in BigQuery: a semi-join in WHERE
-  deleteJoined: (table, alias, source, sourceAlias, on) => sql`DELETE FROM ${table} AS ${sql.id(alias)} WHERE EXISTS (SELECT 1 FROM ${source} AS ${sql.id(sourceAlias)} WHERE ${on})`,
+  deleteJoined: (table, source, alias, on) => sql`DELETE FROM ${table} AS t WHERE EXISTS (SELECT 1 FROM ${source} AS ${sql.id(alias)} WHERE ${on(sql`t`)})`,
   createTempTable: (name, query) => sql`CREATE OR REPLACE TEMP TABLE ${sql.id(name)} AS ${query}`,
 }
 export {TYPES as BIGQUERY_TYPES}

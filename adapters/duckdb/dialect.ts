@@ -39,13 +39,14 @@ export const duckdbDialect: Dialect = {
     // sorting {-count, value} structs puts the most frequent first, the smallest value among equals
     sql`(list_sort(list_transform(map_entries(histogram(${value}) FILTER (WHERE ${when} AND ${value} IS NOT NULL)), e -> {'c': -e.value, 'v': e.key}))[1]).v`,
   values: (columns, rows) => sql`(VALUES ${sql.join(rows.map((r) => sql`(${sql.join(r)})`))}) AS ${sql.id('v')}(${sql.join(columns.map((c) => sql.id(c)))})`,
-  // https://duckdb.org/docs/sql/statements/comment_on
-  comments: (table, comment, columns) => [
+  // comments go on with COMMENT ON (https://duckdb.org/docs/sql/statements/comment_on)
+  createTable: (table, comment, columns) => [
+    sql`CREATE TABLE IF NOT EXISTS ${table} (${sql.join(columns.map((c) => sql`${sql.id(c.name)} ${sql.raw(c.type)}`))})`,
     sql`COMMENT ON TABLE ${table} IS ${sql.lit(comment)}`,
     ...columns.map((c) => sql`COMMENT ON COLUMN ${table}.${sql.id(c.name)} IS ${sql.lit(c.comment)}`),
   ],
   // DELETE ... USING joins once; a correlated EXISTS here was 8× slower on 5M members
-  deleteJoined: (table, alias, source, sourceAlias, on) => sql`DELETE FROM ${table} AS ${sql.id(alias)} USING ${source} AS ${sql.id(sourceAlias)} WHERE ${on}`,
+  deleteJoined: (table, source, alias, on) => sql`DELETE FROM ${table} AS t USING ${source} AS ${sql.id(alias)} WHERE ${on(sql`t`)}`,
   createTempTable: (name, query) => sql`CREATE OR REPLACE TEMP TABLE ${sql.id(name)} AS ${query}`,
   activePeriods: (index, when, minCount) =>
     minCount <= 1

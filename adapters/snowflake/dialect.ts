@@ -36,11 +36,11 @@ export const snowflakeDialect: Dialect = {
   },
   activePeriods: (index, when) => sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
   values: (columns, rows) => sql`(VALUES ${sql.join(rows.map((r) => sql`(${sql.join(r)})`))}) AS ${sql.id('v')}(${sql.join(columns.map((c) => sql.id(c)))})`,
-  // https://docs.snowflake.com/en/sql-reference/sql/comment
-  comments: (table, comment, columns) => [
-    sql`COMMENT ON TABLE ${table} IS ${sql.lit(comment)}`,
-    ...columns.map((c) => sql`COMMENT ON COLUMN ${table}.${sql.id(c.name)} IS ${sql.lit(c.comment)}`),
+  // comments inline in the DDL: one statement per table (https://docs.snowflake.com/en/sql-reference/sql/create-table)
+  createTable: (table, comment, columns) => [
+    sql`CREATE TABLE IF NOT EXISTS ${table} (${sql.join(columns.map((c) => sql`${sql.id(c.name)} ${sql.raw(c.type)} COMMENT ${sql.lit(c.comment)}`))}) COMMENT = ${sql.lit(comment)}`,
   ],
-  deleteJoined: (table, alias, source, sourceAlias, on) => sql`DELETE FROM ${table} AS ${sql.id(alias)} USING ${source} AS ${sql.id(sourceAlias)} WHERE ${on}`,
+  // the target is named in full rather than aliased (https://docs.snowflake.com/en/sql-reference/sql/delete)
+  deleteJoined: (table, source, alias, on) => sql`DELETE FROM ${table} USING ${source} AS ${sql.id(alias)} WHERE ${on(table)}`,
   createTempTable: (name, query) => sql`CREATE OR REPLACE TEMPORARY TABLE ${sql.id(name)} AS ${query}`,
 }

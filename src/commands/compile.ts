@@ -6,15 +6,13 @@ import {SegcCommand} from '../cli/segc-command.js'
 import {diag, DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
 import {checkDialect} from '../generate/check-dialect.js'
 import {formatSql} from '../generate/generate-sql.js'
-import {membershipSelect, RunStatements} from '../generate/run-statements.js'
 import {buildPlan} from '../plan/build-plan.js'
 import {parseAsOf} from '../resolve/time.js'
-import {checkSelection, runGroups, runSegments} from '../run/run-project.js'
+import {compileRun} from '../run/compile-run.js'
+import {checkSelection} from '../run/run-project.js'
 import {resolveTarget} from '../run/targets.js'
 import {validateProject} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
-
-const RUN_ID = '{{run_id}}'
 
 export default class Compile extends SegcCommand {
   static override summary = 'Print (or write) the SQL a run would execute.'
@@ -45,17 +43,12 @@ export default class Compile extends SegcCommand {
     if (unsupported.length) throw new DiagnosticsError(unsupported)
     const plan = buildPlan(v.project, asOf, flags.select)
     const files: Record<string, string> = {}
-    const membership = membershipSelect(dialect, plan)
-    files['membership.sql'] = membership ? formatSql(dialect, membership) + ';\n' : '-- no segments selected\n'
+    const compiled = compileRun(v, dialect, plan, flags.target ?? 'compile')
+    files['membership.sql'] = compiled.membership ? formatSql(dialect, compiled.membership) + ';\n' : '-- no segments selected\n'
     if (!flags.membership) {
-      // Causes and definitions depend on the target's state; compile shows a first run's.
-      const {segments, definitions} = runSegments(v, plan, new Map(), RUN_ID, true)
-      const ctx = {runId: RUN_ID, asOf: asOf.toISOString(), schema: v.project.outputSchema, target: flags.target ?? 'compile', version: SEGC_VERSION, startedAt: asOf.toISOString(), segments, definitions, groups: runGroups(v, plan)}
-      const st = new RunStatements(dialect, v.project.outputSchema)
-      const all = [...st.setup(), st.lastSuccessfulAsOf(), st.definitions(), ...st.compute(plan, ctx), st.sizes(), ...st.write(ctx), st.record(ctx, 'success', null)]
       files['run.sql'] =
         `-- segc ${SEGC_VERSION}: the statements of one run at ${asOf.toISOString()} (as a first run on an empty target), executed in one transaction\n` +
-        all.map((s) => formatSql(dialect, s) + ';').join('\n\n') +
+        compiled.run.map((s) => formatSql(dialect, s) + ';').join('\n\n') +
         '\n'
     }
     if (flags.out) {

@@ -46,13 +46,14 @@ export interface Dialect {
   mostFrequent(value: Sql, when: Sql): Sql
   /** a constant relation with named columns: one row per entry of `rows` */
   values(columns: string[], rows: Sql[][]): Sql
-  /** statements that attach comments to a table and its columns, for BI tools */
-  comments(table: Sql, comment: string, columns: Array<{name: string; comment: string}>): Sql[]
   /**
-   * DELETE the rows of `table` (aliased `alias`) that match a row of `source` (aliased
-   * `sourceAlias`) under `on`; dialects differ (DELETE ... USING vs a semi-join in WHERE).
+   * DELETE the rows of `table` that match a row of `source` (aliased `sourceAlias`) under
+   * `on(target)`, where `target` is how the statement names the table's rows; dialects
+   * differ (DELETE ... USING vs a semi-join in WHERE, with or without a target alias).
    */
-  deleteJoined(table: Sql, alias: string, source: Sql, sourceAlias: string, on: Sql): Sql
+  deleteJoined(table: Sql, source: Sql, sourceAlias: string, on: (target: Sql) => Sql): Sql
+  /** CREATE TABLE IF NOT EXISTS with the table's and columns' comments, in as many statements as the dialect needs */
+  createTable(table: Sql, comment: string, columns: Array<{name: string; type: string; comment: string}>): Sql[]
   /** a session-scoped scratch table filled from a query (dropped at the end of the session) */
   createTempTable(name: string, query: Sql): Sql
   /** number of distinct period indexes holding at least minCount matching events */

@@ -4,7 +4,7 @@ import {DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OUTPUT_TABLES, RUNS
 import type {Dialect, Sql} from './dialect.js'
 import type {Relation} from '../resolve/model.js'
 import {compilerFor, membershipQuery, relationSql, render} from './generate-sql.js'
-import {createSchema, createTable, table} from './output-sql.js'
+import {columnType, createSchema, table} from './output-sql.js'
 
 // Scratch tables of one run (session-scoped, dropped with the connection).
 const NEW = 'segc_new_membership'
@@ -76,8 +76,8 @@ export class RunStatements {
   setup(): string[] {
     const out = [this.r(createSchema(this.schema))]
     for (const def of OUTPUT_TABLES) {
-      out.push(this.r(createTable(this.dialect, this.schema, def)))
-      out.push(...this.dialect.comments(this.t(def.name), def.comment, def.columns).map((s) => this.r(s)))
+      const columns = def.columns.map((c) => ({name: c.name, type: columnType(this.dialect, c.type), comment: c.comment}))
+      out.push(...this.dialect.createTable(this.t(def.name), def.comment, columns).map((s) => this.r(s)))
     }
     return out
   }
@@ -196,7 +196,9 @@ export class RunStatements {
       // Membership changes in place: only the rows that moved are touched, so a daily run
       // costs what changed, not the size of every segment. Continuing members keep
       // entered_at and the run_id of the run that last wrote them.
-      this.r(dialect.deleteJoined(membership, 'm', sql.id(CHANGES), 'c', sql`c.change = 'exited' AND c.segment = m.segment AND c.entity = m.entity AND c.entity_key = m.entity_key`)),
+      this.r(
+        dialect.deleteJoined(membership, sql.id(CHANGES), 'c', (m) => sql`c.change = 'exited' AND c.segment = ${m}.segment AND c.entity = ${m}.entity AND c.entity_key = ${m}.entity_key`),
+      ),
       this.r(sql`UPDATE ${membership} AS m SET holdout = c.holdout, run_id = ${run}
         FROM ${sql.id(CHANGES)} AS c
         WHERE c.change = 'holdout' AND c.segment = m.segment AND c.entity = m.entity AND c.entity_key = m.entity_key`),

@@ -20,7 +20,7 @@ const RUN_ID = c('run_id', 'string', 'the run that made this row (segment_runs.r
 
 export const MEMBERSHIP: TableDef = {
   name: 'segment_membership',
-  comment: 'Current members of every segment, group-resolved, one row per segment and entity; the selected segments are replaced by each successful run',
+  comment: 'Current members of every segment, group-resolved, one row per segment and entity; kept current by each successful run',
   columns: [
     c('segment', 'string', 'segment name'),
     c('entity', 'string', 'entity name from the models (customer, account, ...)'),

@@ -1,0 +1,22 @@
+import type {Dialect} from '../generate/dialect.js'
+import {membershipSelect, RunStatements} from '../generate/run-statements.js'
+import type {Plan} from '../plan/plan-types.js'
+import type {Validated} from '../validate/validate-project.js'
+import {SEGC_VERSION} from '../version.js'
+import {runGroups, runSegments} from './run-project.js'
+
+export const COMPILE_RUN_ID = '{{run_id}}'
+
+/**
+ * Every statement a run would execute for this plan, in order, as a first run on an empty
+ * target (causes and definitions depend on the target's state, which compile never reads),
+ * plus the read-only membership SELECT.
+ */
+export function compileRun(v: Validated, dialect: Dialect, plan: Plan, target = 'compile'): {run: string[]; membership: string | undefined} {
+  const {segments, definitions} = runSegments(v, plan, new Map(), COMPILE_RUN_ID, true)
+  const ctx = {runId: COMPILE_RUN_ID, asOf: plan.asOf, schema: v.project.outputSchema, target, version: SEGC_VERSION, startedAt: plan.asOf, segments, definitions, groups: runGroups(v, plan)}
+  const st = new RunStatements(dialect, v.project.outputSchema)
+  const universe = [...new Set(plan.entities.map((e) => e.entity))].map((e) => st.universe(v.project.entities.get(e)!.relation))
+  const run = [...st.setup(), st.lastSuccessfulAsOf(), st.definitions(), ...st.compute(plan, ctx), st.sizes(), ...universe, ...st.write(ctx), st.record(ctx, 'success', null)]
+  return {run, membership: membershipSelect(dialect, plan)}
+}
