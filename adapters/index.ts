@@ -1,6 +1,8 @@
 import type {Dialect} from '../src/generate/dialect.js'
 import type {Adapter} from '../src/run/warehouse.js'
+import {bigqueryAdapter} from './bigquery/index.js'
 import {duckdbAdapter} from './duckdb/index.js'
+import {snowflakeAdapter} from './snowflake/index.js'
 import {duckdbDialect} from './duckdb/dialect.js'
 import {bigqueryDialect} from './bigquery/dialect.js'
 import {snowflakeDialect} from './snowflake/dialect.js'
@@ -8,6 +10,8 @@ import {snowflakeDialect} from './snowflake/dialect.js'
 /** Target `type` → adapter. A warehouse is added here and in its own folder, nowhere else. */
 export const ADAPTERS: Record<string, Adapter> = {
   duckdb: duckdbAdapter,
+  snowflake: snowflakeAdapter,
+  bigquery: bigqueryAdapter,
 }
 
 /** Dialects that `segc compile --dialect` offers; compiling needs no SDK. */

@@ -72,6 +72,8 @@ export function prepare(opts: RunOptions): Prepared {
   const target = resolveTarget(v, opts.target, opts.env)
   const adapter = adapterFor(target.type)
   if (!adapter) throw new DiagnosticsError([diag('bad_value', FLAG('segc.yaml'), `target '${target.name}' has type '${target.type}', which this build of segc cannot run`)])
+  // BigQuery's dataset is the output schema (SPEC §2)
+  if (target.type === 'bigquery' && typeof target.dataset === 'string') v.project.outputSchema = target.dataset
   checkSelection(v, opts.select)
   const unsupported = checkDialect(v.project, adapter.dialect, opts.select)
   if (unsupported.length) throw new DiagnosticsError(unsupported)

@@ -46,3 +46,28 @@ describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () =
     expect(held).toEqual(duck.holdout)
   })
 })
+
+describe('BigQuery behavioural recipes (sequences, active periods, first times)', () => {
+  it('give the same members as DuckDB on the recipe fixtures', async () => {
+    const {readFileSync} = await import('node:fs')
+    const {parse} = await import('yaml')
+    const root = new URL('../conformance/recipes/', import.meta.url)
+    const models = readFileSync(new URL('models/app.yaml', root), 'utf8').replaceAll('table: main.', 'table: ')
+    const segments = readFileSync(new URL('segments/cohorts.yaml', root), 'utf8')
+    const fixture = parse(readFileSync(new URL('segments/cohorts.test.yaml', root), 'utf8').split('\n---\n')[0]!) as {
+      as_of: string
+      given: Record<string, Array<Record<string, unknown>>>
+      expect: Record<string, string[]>
+    }
+    const rows = Object.fromEntries(Object.entries(fixture.given).map(([k, v]) => [k.replace('main.', ''), v]))
+    const dir = writeProject({'models/m.yaml': models, 'segments/s.yaml': segments})
+    const duck = await membership(dir, fixture.as_of, rows)
+    expect(duck.members).toMatchObject(fixture.expect)
+    const v = validOrThrow(dir)
+    const result = await evaluateBigQuery(v.project, rows, membershipSelect(bigqueryDialect, buildPlan(v.project, new Date(fixture.as_of)))!)
+    const bq: Record<string, string[]> = Object.fromEntries(Object.keys(duck.members).map((k) => [k, []]))
+    for (const r of result) bq[String(r.segment)]!.push(String(r.entity_key))
+    for (const k of Object.keys(bq)) bq[k]!.sort()
+    expect(bq).toEqual(duck.members)
+  })
+})

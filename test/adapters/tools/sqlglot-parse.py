@@ -7,6 +7,8 @@ import json
 import sys
 
 import sqlglot
+
+sys.setrecursionlimit(100000)
 from sqlglot.errors import ErrorLevel
 
 dialect = sys.argv[1]
