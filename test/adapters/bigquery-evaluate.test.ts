@@ -4,7 +4,7 @@ import {membershipSelect} from '../../src/generate/run-statements.js'
 import {buildPlan} from '../../src/plan/build-plan.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS as SHOP_MODELS, ROWS as SHOP_ROWS} from '../language/fixture-shop.js'
-import {membership, validOrThrow, writeProject} from '../helpers/project.js'
+import {groupMembership, membership, validOrThrow, writeProject} from '../helpers/project.js'
 import {evaluateBigQuery, startZetaSQL} from '../helpers/zetasql.js'
 
 // The BigQuery SQL segc generates, executed by ZetaSQL's reference implementation of
@@ -31,19 +31,10 @@ describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () =
     const v = validOrThrow(dir)
     const sql = membershipSelect(bigqueryDialect, buildPlan(v.project, new Date(AS_OF)))!
     const rows = await evaluateBigQuery(v.project, ROWS, sql)
-    const bq: Record<string, string[]> = Object.fromEntries(Object.keys(duck.members).map((k) => [k, []]))
-    const held: Record<string, string[]> = Object.fromEntries(Object.keys(duck.members).map((k) => [k, []]))
-    for (const r of rows) {
-      bq[String(r.segment)]!.push(String(r.entity_key))
-      if (r.holdout === true) held[String(r.segment)]!.push(String(r.entity_key))
-    }
-    for (const k of Object.keys(bq)) {
-      bq[k]!.sort()
-      held[k]!.sort()
-    }
+    const bq = groupMembership(rows, Object.keys(duck.members))
     expect(rows.length).toBeGreaterThan(100)
-    expect(bq).toEqual(duck.members)
-    expect(held).toEqual(duck.holdout)
+    expect(bq.members).toEqual(duck.members)
+    expect(bq.holdout).toEqual(duck.holdout)
   })
 })
 
@@ -65,9 +56,7 @@ describe('BigQuery behavioural recipes (sequences, active periods, first times)'
     expect(duck.members).toMatchObject(fixture.expect)
     const v = validOrThrow(dir)
     const result = await evaluateBigQuery(v.project, rows, membershipSelect(bigqueryDialect, buildPlan(v.project, new Date(fixture.as_of)))!)
-    const bq: Record<string, string[]> = Object.fromEntries(Object.keys(duck.members).map((k) => [k, []]))
-    for (const r of result) bq[String(r.segment)]!.push(String(r.entity_key))
-    for (const k of Object.keys(bq)) bq[k]!.sort()
-    expect(bq).toEqual(duck.members)
+    const bq = groupMembership(result, Object.keys(duck.members))
+    expect(bq.members).toEqual(duck.members)
   })
 })

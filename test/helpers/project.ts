@@ -48,22 +48,24 @@ export async function membership(dir: string, asOf: string, rows: Record<string,
     const plan = buildPlan(v.project, new Date(asOf), select)
     const sql = membershipSelect(duckdbAdapter.dialect, plan)!
     const result = await conn.query(sql)
-    const members: Record<string, string[]> = {}
-    const holdout: Record<string, string[]> = {}
-    for (const name of plan.entities.flatMap((e) => e.segments.map((s) => s.segment))) {
-      members[name] = []
-      holdout[name] = []
-    }
-    for (const r of result) {
-      members[String(r.segment)]!.push(String(r.entity_key))
-      if (r.holdout === true) holdout[String(r.segment)]!.push(String(r.entity_key))
-    }
-    for (const k of Object.keys(members)) {
-      members[k]!.sort()
-      holdout[k]!.sort()
-    }
+    const {members, holdout} = groupMembership(result, plan.entities.flatMap((e) => e.segments.map((s) => s.segment)))
     return {members, holdout, sql}
   } finally {
     await conn.close()
   }
+}
+
+/** Membership rows (segment, entity_key, holdout) as sorted keys per segment; every named segment present. */
+export function groupMembership(rows: ReadonlyArray<Record<string, unknown>>, segments: readonly string[]): {members: Record<string, string[]>; holdout: Record<string, string[]>} {
+  const members: Record<string, string[]> = Object.fromEntries(segments.map((s) => [s, []]))
+  const holdout: Record<string, string[]> = Object.fromEntries(segments.map((s) => [s, []]))
+  for (const r of rows) {
+    members[String(r.segment)]!.push(String(r.entity_key))
+    if (r.holdout === true) holdout[String(r.segment)]!.push(String(r.entity_key))
+  }
+  for (const k of segments) {
+    members[k]!.sort()
+    holdout[k]!.sort()
+  }
+  return {members, holdout}
 }
