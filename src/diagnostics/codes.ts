@@ -7,6 +7,7 @@ export const CODES = {
   file_unreadable: {severity: 'error', meaning: 'a project file could not be read'},
   yaml_syntax: {severity: 'error', meaning: 'the file is not valid YAML'},
   yaml_limit: {severity: 'error', meaning: 'a file is larger or deeper than segc accepts'},
+  nesting_limit: {severity: 'error', meaning: 'conditions nested deeper than segc accepts (200 levels)'},
   unknown_kind: {severity: 'error', meaning: 'a document whose first key is not a known definition kind'},
   misplaced_kind: {severity: 'error', meaning: 'a definition in the wrong folder (models vs segments)'},
   // schema

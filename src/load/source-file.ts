@@ -11,6 +11,8 @@ export interface SourceFile {
 }
 
 export const MAX_FILE_BYTES = 16 * 1024 * 1024
+/** all/any/not may nest this deep; the SQL of deeper rules would hit warehouses' expression depth limits */
+export const MAX_CONDITION_DEPTH = 200
 
 export function parseSource(path: string, text: string): {file: SourceFile; diagnostics: Diagnostic[]} {
   const lineCounter = new LineCounter()
@@ -27,7 +29,9 @@ export function parseSource(path: string, text: string): {file: SourceFile; diag
   for (const doc of docs) {
     for (const e of doc.errors) {
       const [line, col] = positionOf(lineCounter, e.pos[0])
-      diagnostics.push(diag('yaml_syntax', {file: path, line, col}, firstLine(e.message)))
+      // the yaml parser recurses per nesting level; absurd nesting ends there, not in a crash
+      if (/Maximum call stack size exceeded/.test(e.message)) diagnostics.push(diag('nesting_limit', {file: path, line, col}, `the YAML nests too deeply to read; conditions may nest at most ${MAX_CONDITION_DEPTH} levels`))
+      else diagnostics.push(diag('yaml_syntax', {file: path, line, col}, firstLine(e.message)))
     }
     if (doc.errors.length === 0) file.documents.push(doc)
   }

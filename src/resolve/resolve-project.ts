@@ -2,6 +2,7 @@ import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import type {LoadedDocument} from '../load/load-project.js'
 import {definitionId} from '../validate/check-schema.js'
+import {MAX_CONDITION_DEPTH} from '../load/source-file.js'
 import {hasComparison, isNumeric, isTime, resolveComparisons, resolveWhere} from './comparisons.js'
 import {findCycles} from './cycles.js'
 import {typeExpr} from './type-expr.js'
@@ -498,7 +499,11 @@ class Resolver {
     this.project.segments.set(name, segment)
   }
 
-  private condition(raw: unknown, site: Site, entity: Entity): Condition | undefined {
+  private condition(raw: unknown, site: Site, entity: Entity, depth = 1): Condition | undefined {
+    if (depth > MAX_CONDITION_DEPTH) {
+      this.out.push(diag('nesting_limit', site.at, `conditions nest more than ${MAX_CONDITION_DEPTH} levels deep here; split the rule into segments that reference each other`))
+      return undefined
+    }
     if (this.spoiled(site) && !this.spoiledBelowOnly(raw, site)) return undefined
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       this.out.push(diag('bad_condition', site.at, 'a condition is a mapping such as {attribute: country, eq: US}'))
@@ -604,11 +609,11 @@ class Resolver {
       }
       case 'all':
       case 'any': {
-        const items = (r[form] as unknown[]).map((c, i) => this.condition(c, site.child(form).child(i), entity))
+        const items = (r[form] as unknown[]).map((c, i) => this.condition(c, site.child(form).child(i), entity, depth + 1))
         return items.every((c) => c) ? {kind: form, items: items as Condition[], loc} : undefined
       }
       case 'not': {
-        const item = this.condition(r.not, site.child('not'), entity)
+        const item = this.condition(r.not, site.child('not'), entity, depth + 1)
         return item && {kind: 'not', item, loc}
       }
     }
