@@ -73,6 +73,10 @@ export class DuckDBWarehouse implements WarehouseConnection {
     }
   }
 
+  interrupt(): void {
+    this.connection.interrupt()
+  }
+
   async tableExists(schema: string, table: string): Promise<boolean> {
     const reader = await this.connection.runAndReadAll('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $schema AND table_name = $table', {schema, table})
     return Number(reader.getRowObjects()[0]!.n) > 0

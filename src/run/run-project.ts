@@ -114,8 +114,33 @@ export async function connectTarget(p: Prepared, opts: RunOptions): Promise<Ware
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString())
 
+/**
+ * The connection as a run uses it: SIGINT/SIGTERM interrupt the statement in flight and make
+ * every later statement fail, so the run rolls back and exits 2 instead of dying half-way.
+ */
+function interruptible(raw: WarehouseConnection): {conn: WarehouseConnection; interrupted: () => string | undefined; release: () => void} {
+  let signal: string | undefined
+  const onSignal = (s: NodeJS.Signals) => {
+    signal = s
+    raw.interrupt?.()
+  }
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+  for (const s of signals) process.on(s, onSignal)
+  const guard = () => {
+    if (signal) throw new WarehouseError(`interrupted by ${signal}`)
+  }
+  const conn: WarehouseConnection = {
+    execute: async (sql) => (guard(), raw.execute(sql)),
+    query: async (sql) => (guard(), raw.query(sql)),
+    tableExists: (schema, table) => raw.tableExists(schema, table),
+    close: () => raw.close(),
+  }
+  return {conn, interrupted: () => signal, release: () => signals.forEach((s) => process.off(s, onSignal))}
+}
+
 /** One run at one as_of, in one transaction, over an open connection. */
-export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
+export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
+  const {conn, interrupted, release} = interruptible(raw)
   const {v, adapter, target} = p
   const st = new RunStatements(adapter.dialect, v.project.outputSchema)
   const runId = newRunId(asOf)
@@ -173,7 +198,7 @@ export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, 
     for (const d of broken) summary.find((s) => s.segment === d.data!.segment)!.warnings.push(d.message.replace(/^segment '[^']+': /, ''))
     const warnings = [...v.diagnostics.filter((d) => d.severity === 'warning'), ...broken]
     if (opts.strict && broken.length) {
-      await conn.execute(adapter.rollback)
+      await raw.execute(adapter.rollback)
       inTransaction = false
       const result: RunResult = {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', segments: summary, warnings}
       throw new ExpectationsFailed(`${broken.length} expectation${broken.length === 1 ? '' : 's'} failed under --strict; nothing was committed:\n${broken.map((d) => `  ${d.message}`).join('\n')}`, result)
@@ -181,7 +206,7 @@ export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, 
     const moved = summary.some((s) => s.entered + s.exited > 0)
     if (!opts.rebuild && last === asOf.toISOString() && !moved && segments.every((s) => s.cause === 'data')) {
       // Same as_of, same definitions, nobody moved: a retry of a run that already happened.
-      await conn.execute(adapter.rollback)
+      await raw.execute(adapter.rollback)
       inTransaction = false
       return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'unchanged', segments: summary, warnings}
     }
@@ -191,13 +216,16 @@ export async function runAt(p: Prepared, conn: WarehouseConnection, asOf: Date, 
     inTransaction = false
     return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', segments: summary, warnings}
   } catch (error) {
-    if (inTransaction) await conn.execute(adapter.rollback).catch(() => undefined)
+    if (inTransaction) await raw.execute(adapter.rollback).catch(() => undefined)
     if (error instanceof DiagnosticsError || error instanceof ExpectationsFailed) throw error
-    const message = redact(error instanceof Error ? error.message : String(error))
+    const signal = interrupted()
+    const message = redact(signal ? `interrupted by ${signal}: the run stopped and nothing was committed` : error instanceof Error ? error.message : String(error))
     // Record the failure on its own; if even that fails, the tables are as they were.
-    if (started) await conn.execute(st.record(ctx, 'failed', message)).catch(() => undefined)
-    if (error instanceof WarehouseError) throw new WarehouseError(message, error.statement, error.locked)
+    if (started) await raw.execute(st.record(ctx, 'failed', message)).catch(() => undefined)
+    if (error instanceof WarehouseError && !signal) throw new WarehouseError(message, error.statement, error.locked)
     throw new WarehouseError(message)
+  } finally {
+    release()
   }
 }
 

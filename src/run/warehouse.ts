@@ -6,6 +6,8 @@ export type Row = Record<string, unknown>
 export interface WarehouseConnection {
   execute(sql: string): Promise<void>
   query(sql: string): Promise<Row[]>
+  /** stop the statement in flight (SIGINT/SIGTERM); optional */
+  interrupt?(): void
   /** whether an output table exists yet (read-only commands must not create it) */
   tableExists(schema: string, table: string): Promise<boolean>
   close(): Promise<void>

@@ -1,0 +1,72 @@
+import {spawn} from 'node:child_process'
+import {cpSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {duckdbAdapter} from '../../adapters/duckdb/index.js'
+import {exampleCopy, noStackTrace, REPO, segc} from '../helpers/cli.js'
+import {snapshot} from '../helpers/state.js'
+
+const DB = '.segc/warehouse.duckdb'
+const AS_OF = '2026-06-15T00:00:00Z'
+const dirs: string[] = []
+afterAll(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
+
+async function tables(dir: string) {
+  const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, DB)}, dir)
+  try {
+    return {state: await snapshot(conn), runs: await conn.query('SELECT status, error FROM segments.segment_runs ORDER BY started_at')}
+  } finally {
+    await conn.close()
+  }
+}
+
+function clone(base: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'segc-int-'))
+  dirs.push(dir)
+  cpSync(base, dir, {recursive: true})
+  return dir
+}
+
+/** Starts `segc run` and sends `signal` after `delayMs`; resolves with its exit code and stderr. */
+function signalledRun(dir: string, signal: NodeJS.Signals, delayMs: number): Promise<{code: number | null; stderr: string}> {
+  const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), 'run', '--as-of', AS_OF], {cwd: dir})
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+  const timer = setTimeout(() => child.kill(signal), delayMs)
+  return exited.then((code) => {
+    clearTimeout(timer)
+    return {code, stderr}
+  })
+}
+
+describe('SIGINT and SIGTERM during a run', () => {
+  it('stop the run cleanly: exit 2, a clear message, every table as it was', async () => {
+    const base = exampleCopy()
+    dirs.push(base)
+    expect(segc(['demo', '--customers', '200000', '--path', DB], {cwd: base}).code).toBe(0)
+    const before = await tables(base)
+    const ref = clone(base)
+    const t = Date.now()
+    expect(segc(['run', '--as-of', AS_OF], {cwd: ref}).code).toBe(0)
+    const duration = Date.now() - t
+    let handled = 0
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const dir = clone(base)
+      // late in the run, when segc is inside its transaction
+      const {code, stderr} = await signalledRun(dir, signal, Math.round(duration * 0.7))
+      if (code === 0) continue // finished before the signal: nothing to interrupt
+      expect(code, stderr).toBe(2)
+      handled++
+      expect(stderr).toMatch(new RegExp(`^error: interrupted by ${signal}: the run stopped and nothing was committed$`, 'm'))
+      expect(noStackTrace(stderr)).toBe(true)
+      const after = await tables(dir)
+      expect({...after.state, segment_runs: []}).toEqual({...before.state, segment_runs: []})
+      expect(after.runs.at(-1)).toEqual({status: 'failed', error: `interrupted by ${signal}: the run stopped and nothing was committed`})
+      // and the next run completes
+      expect(segc(['run', '--as-of', AS_OF], {cwd: dir}).code).toBe(0)
+    }
+    expect(handled).toBeGreaterThan(0)
+  }, 300_000)
+})
