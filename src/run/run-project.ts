@@ -138,6 +138,18 @@ function interruptible(raw: WarehouseConnection): {conn: WarehouseConnection; in
   return {conn, interrupted: () => signal, release: () => signals.forEach((s) => process.off(s, onSignal))}
 }
 
+/** Runs a step; a warehouse error says which step failed and keeps the failing statement. */
+async function step(what: string, f: () => Promise<void>): Promise<void> {
+  try {
+    await f()
+  } catch (error) {
+    if (error instanceof WarehouseError && !/^interrupted by /.test(error.message)) {
+      throw new WarehouseError(`${error.message}\n  while ${what}${error.statement ? `\n  in: ${error.statement.replace(/\s+/g, ' ').slice(0, 200)}${error.statement.length > 200 ? ' …' : ''}` : ''}`, error.statement, error.locked)
+    }
+    throw error
+  }
+}
+
 /** One run at one as_of, in one transaction, over an open connection. */
 export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
   const {conn, interrupted, release} = interruptible(raw)
@@ -150,7 +162,9 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   try {
     await conn.execute(adapter.begin)
     inTransaction = true
-    for (const s of st.setup()) await conn.execute(s)
+    await step('creating the output tables', async () => {
+      for (const s of st.setup()) await conn.execute(s)
+    })
     started = true
     const last = iso((await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of)
     if (last !== null && asOf.toISOString() < last && !opts.rebuild) {
@@ -176,7 +190,10 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     ctx.definitions = definitions
     ctx.groups = runGroups(v, plan)
 
-    for (const s of st.compute(plan, ctx)) await conn.execute(s)
+    const names = segments.filter((x) => x.cause !== 'segment_removed').map((x) => x.segment)
+    await step(`computing the membership of ${names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more segments` : names.join(', ')}`, async () => {
+      for (const s of st.compute(plan, ctx)) await conn.execute(s)
+    })
     const sizes = await conn.query(st.sizes())
     const summary: SegmentSummary[] = sizes.map((r) => ({
       segment: String(r.segment),
@@ -210,7 +227,9 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       inTransaction = false
       return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'unchanged', segments: summary, warnings}
     }
-    for (const s of st.write(ctx)) await conn.execute(s)
+    await step('writing transitions, history and membership', async () => {
+      for (const s of st.write(ctx)) await conn.execute(s)
+    })
     await conn.execute(st.record(ctx, 'success', null))
     await conn.execute(adapter.commit)
     inTransaction = false

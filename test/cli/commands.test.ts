@@ -130,6 +130,22 @@ describe('segc CLI', () => {
     expect(loose.stdout).toMatch(/expansion_ready_account .* is below min_size 1000000/)
   })
 
+  it('a warehouse error mid-run rolls back, exits 2 and says which step and statement failed', async () => {
+    const dir = exampleCopy()
+    expect(segc(['demo', '--customers', '200', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    const db = join(dir, '.segc/warehouse.duckdb')
+    const before = await rows(db, 'SELECT count(*) AS n, max(run_id) AS last FROM segments.segment_membership')
+    await rows(db, 'ALTER TABLE main.orders DROP COLUMN amount')
+    const r = segc(['run', '--as-of', '2026-06-02'], {cwd: dir})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/amount/)
+    expect(r.stderr).toMatch(/^ {2}while computing the membership of /m)
+    expect(r.stderr).toMatch(/^ {2}in: CREATE OR REPLACE TEMP TABLE "segc_new_membership"/m)
+    expect(noStackTrace(r.stderr)).toBe(true)
+    expect(await rows(db, 'SELECT count(*) AS n, max(run_id) AS last FROM segments.segment_membership')).toEqual(before)
+    expect(await rows(db, "SELECT status FROM segments.segment_runs ORDER BY started_at")).toEqual([{status: 'success'}, {status: 'failed'}])
+  })
+
   it('--wait waits for the holder to let go, then runs', async () => {
     const dir = exampleCopy()
     expect(segc(['demo', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
