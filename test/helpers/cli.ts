@@ -29,3 +29,10 @@ export function exampleCopy(): string {
 export function noStackTrace(text: string): boolean {
   return !/\n\s+at .+:\d+:\d+\)?/.test(text)
 }
+
+/** A copy of a project directory (its warehouse file included) in a new temp directory. */
+export function cloneProject(base: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'segc-clone-'))
+  cpSync(base, dir, {recursive: true})
+  return dir
+}

@@ -63,3 +63,14 @@ export async function invariantViolations(conn: WarehouseConnection, schema = 's
   )
   return problems
 }
+
+/** Opens a project's DuckDB file (default `.segc/warehouse.duckdb`) for `f`, then closes it. */
+export async function withProjectDb<T>(dir: string, f: (c: WarehouseConnection) => Promise<T>, path = '.segc/warehouse.duckdb'): Promise<T> {
+  const {duckdbAdapter} = await import('../../adapters/duckdb/index.js')
+  const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path}, dir)
+  try {
+    return await f(conn)
+  } finally {
+    await conn.close()
+  }
+}

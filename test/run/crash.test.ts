@@ -1,11 +1,9 @@
 import {spawn} from 'node:child_process'
-import {copyFileSync, cpSync, mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {copyFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {duckdbAdapter} from '../../adapters/duckdb/index.js'
-import {exampleCopy, REPO, segc} from '../helpers/cli.js'
-import {invariantViolations, snapshot} from '../helpers/state.js'
+import {cloneProject, exampleCopy, REPO, segc} from '../helpers/cli.js'
+import {invariantViolations, snapshot, withProjectDb} from '../helpers/state.js'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
@@ -13,19 +11,10 @@ afterAll(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
 const AS_OF = '2026-06-15T00:00:00Z'
 const DB = '.segc/warehouse.duckdb'
 
-async function withDb<T>(dir: string, f: (c: Awaited<ReturnType<typeof duckdbAdapter.connect>>) => Promise<T>): Promise<T> {
-  const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, DB)}, dir)
-  try {
-    return await f(conn)
-  } finally {
-    await conn.close()
-  }
-}
 
 function clone(base: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'segc-crash-'))
+  const dir = cloneProject(base)
   dirs.push(dir)
-  cpSync(base, dir, {recursive: true})
   return dir
 }
 
@@ -46,13 +35,13 @@ describe('a killed run leaves every table as it was (SPEC §6)', () => {
     const base = exampleCopy()
     dirs.push(base)
     expect(segc(['demo', '--customers', '15000', '--path', DB], {cwd: base}).code).toBe(0)
-    const before = await withDb(base, (c) => snapshot(c))
+    const before = await withProjectDb(base, (c) => snapshot(c))
 
     const ref = clone(base)
     const started = Date.now()
     expect(segc(['run', '--as-of', AS_OF], {cwd: ref}).code).toBe(0)
     const duration = Date.now() - started
-    const after = await withDb(ref, (c) => snapshot(c, 'segments', true))
+    const after = await withProjectDb(ref, (c) => snapshot(c, 'segments', true))
     expect(after.segment_transitions!.length).toBeGreaterThan(before.segment_transitions!.length)
 
     const outcomes = {before: 0, committed: 0}
@@ -61,17 +50,17 @@ describe('a killed run leaves every table as it was (SPEC §6)', () => {
       copyFileSync(join(base, DB), join(dir, DB))
       const delay = Math.round(duration * (0.25 + (0.8 * i) / 19))
       const {killed} = await killedRun(dir, delay)
-      const raw = await withDb(dir, (c) => snapshot(c))
+      const raw = await withProjectDb(dir, (c) => snapshot(c))
       if (JSON.stringify(raw) === JSON.stringify(before)) outcomes.before++
       else {
         // a kill after COMMIT: the whole run is there, nothing half-written
-        expect(await withDb(dir, (c) => snapshot(c, 'segments', true)), `trial ${i} (killed=${killed}, ${delay} ms)`).toEqual(after)
+        expect(await withProjectDb(dir, (c) => snapshot(c, 'segments', true)), `trial ${i} (killed=${killed}, ${delay} ms)`).toEqual(after)
         outcomes.committed++
       }
       const next = segc(['run', '--as-of', AS_OF], {cwd: dir})
       expect(next.code, next.stderr).toBe(0)
-      expect(await withDb(dir, (c) => snapshot(c, 'segments', true))).toEqual(after)
-      expect(await withDb(dir, (c) => invariantViolations(c))).toEqual([])
+      expect(await withProjectDb(dir, (c) => snapshot(c, 'segments', true))).toEqual(after)
+      expect(await withProjectDb(dir, (c) => invariantViolations(c))).toEqual([])
     }
     // the kills landed both before and during the transaction, not all after it
     expect(outcomes.before).toBeGreaterThan(5)

@@ -1,30 +1,21 @@
 import {spawn} from 'node:child_process'
-import {cpSync, mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {duckdbAdapter} from '../../adapters/duckdb/index.js'
-import {exampleCopy, noStackTrace, REPO, segc} from '../helpers/cli.js'
-import {snapshot} from '../helpers/state.js'
+import {cloneProject, exampleCopy, noStackTrace, REPO, segc} from '../helpers/cli.js'
+import {snapshot, withProjectDb} from '../helpers/state.js'
 
 const DB = '.segc/warehouse.duckdb'
 const AS_OF = '2026-06-15T00:00:00Z'
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
 
-async function tables(dir: string) {
-  const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, DB)}, dir)
-  try {
-    return {state: await snapshot(conn), runs: await conn.query('SELECT status, error FROM segments.segment_runs ORDER BY started_at')}
-  } finally {
-    await conn.close()
-  }
-}
+const tables = (dir: string) =>
+  withProjectDb(dir, async (conn) => ({state: await snapshot(conn), runs: await conn.query('SELECT status, error FROM segments.segment_runs ORDER BY started_at')}))
 
 function clone(base: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'segc-int-'))
+  const dir = cloneProject(base)
   dirs.push(dir)
-  cpSync(base, dir, {recursive: true})
   return dir
 }
 
