@@ -8,6 +8,7 @@ import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} f
  */
 export class BigQueryWarehouse implements WarehouseConnection {
   private sessionId: string | undefined
+  private runLabel: string | undefined
 
   private constructor(
     private readonly client: BigQuery,
@@ -27,16 +28,22 @@ export class BigQueryWarehouse implements WarehouseConnection {
     return options
   }
 
-  static async open(target: TargetConfig, projectRoot: string): Promise<BigQueryWarehouse> {
+  /** A client for the target, not yet connected (nothing is sent until the first query). */
+  static create(target: TargetConfig, projectRoot: string): BigQueryWarehouse {
     const options = BigQueryWarehouse.options(target, projectRoot)
-    const w = new BigQueryWarehouse(new BigQuery(options), String(target.project), options.location, target.maximum_bytes_billed as number | undefined)
+    return new BigQueryWarehouse(new BigQuery(options), String(target.project), options.location, target.maximum_bytes_billed as number | undefined)
+  }
+
+  static async open(target: TargetConfig, projectRoot: string): Promise<BigQueryWarehouse> {
+    const w = BigQueryWarehouse.create(target, projectRoot)
     await w.query('SELECT 1 AS ok') // opens the session and checks credentials before any work
     return w
   }
 
   /** The job options of a query in this run's session. Exported for tests. */
   jobOptions(sql: string): Query {
-    const options: Query = {query: sql, useLegacySql: false, labels: {tool: 'segc'}}
+    // label values: lower-case letters, digits, '-' and '_' (run ids are made of those)
+    const options: Query = {query: sql, useLegacySql: false, labels: {tool: 'segc', ...(this.runLabel ? {segc_run: this.runLabel} : {})}}
     if (this.location) options.location = this.location
     if (this.maximumBytesBilled) options.maximumBytesBilled = String(this.maximumBytesBilled)
     if (this.sessionId) options.connectionProperties = [{key: 'session_id', value: this.sessionId}]
@@ -53,6 +60,26 @@ export class BigQueryWarehouse implements WarehouseConnection {
     } catch (error) {
       throw new WarehouseError(`BigQuery (project ${this.project}): ${(error as Error).message}`, sql)
     }
+  }
+
+  /** A dry run: BigQuery validates the query and reports the bytes it would read, at no cost. Exported for tests. */
+  dryRunOptions(sql: string): Query {
+    const options: Query = {query: sql, useLegacySql: false, dryRun: true, labels: {tool: 'segc'}}
+    if (this.location) options.location = this.location
+    return options
+  }
+
+  async estimateBytes(sql: string): Promise<number> {
+    try {
+      const [job] = await this.client.createQueryJob(this.dryRunOptions(sql))
+      return Number(job.metadata?.statistics?.totalBytesProcessed ?? 0)
+    } catch (error) {
+      throw new WarehouseError(`BigQuery dry run (project ${this.project}): ${(error as Error).message}`, sql)
+    }
+  }
+
+  async nameRun(runId: string): Promise<void> {
+    this.runLabel = runId.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63)
   }
 
   async execute(sql: string): Promise<void> {

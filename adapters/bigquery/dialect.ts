@@ -14,7 +14,7 @@ export const bigqueryDialect: Dialect = {
   booleanType: 'BOOL',
   integerType: 'INT64',
   floatType: 'FLOAT64',
-  unsupported: new Set(['most_frequent', 'active_periods_min_count']),
+  unsupported: new Set(),
 
   timestamp: (iso) => sql`TIMESTAMP ${sql.lit(literal(iso))}`,
   date: (ymd) => sql`DATE ${sql.lit(ymd)}`,
@@ -27,10 +27,19 @@ export const bigqueryDialect: Dialect = {
   holdoutBucket: (text) => sql`MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(${text})), 1, 8)) AS INT64), 10000)`,
   firstLast: (which, value, ts, when) =>
     sql`ARRAY_AGG(IF(${when}, ${value}, NULL) IGNORE NULLS ORDER BY ${ts} ${sql.raw(which === 'first' ? 'ASC' : 'DESC')}, ${value} ASC LIMIT 1)[SAFE_OFFSET(0)]`,
-  mostFrequent: () => {
-    throw new Error('most_frequent is not available for BigQuery')
-  },
-  activePeriods: (index, when) => sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
+  // the group's values collected, then counted by a scalar subquery over the array (no
+  // aggregate may sit inside UNNEST): most frequent first, the smallest among equals
+  mostFrequent: (value, when) => ({
+    aggregate: sql`ARRAY_AGG(IF(${when}, ${value}, NULL) IGNORE NULLS)`,
+    finish: (values) => sql`(SELECT v FROM UNNEST(${values}) AS v GROUP BY v ORDER BY COUNT(*) DESC, v ASC LIMIT 1)`,
+  }),
+  activePeriods: (index, when, minCount) =>
+    minCount <= 1
+      ? sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`
+      : {
+          aggregate: sql`ARRAY_AGG(IF(${when}, ${index}, NULL) IGNORE NULLS)`,
+          finish: (periods) => sql`(SELECT COUNT(*) FROM (SELECT p FROM UNNEST(${periods}) AS p GROUP BY p HAVING COUNT(*) >= ${sql.lit(minCount)}))`,
+        },
   // BigQuery has no VALUES list in FROM; an array of structs is its constant relation
   values: (columns, rows) =>
     sql`UNNEST([${sql.join(rows.map((r) => sql`STRUCT<${sql.join(columns.map((c) => sql`${sql.id(c)} STRING`))}>(${sql.join(r)})`))}])`,

@@ -57,6 +57,11 @@ export class SnowflakeWarehouse implements WarehouseConnection {
     return w
   }
 
+  /** QUERY_HISTORY shows which segc run issued each statement. */
+  async nameRun(runId: string): Promise<void> {
+    if (/^[\w-]+$/.test(runId)) await this.execute(`ALTER SESSION SET QUERY_TAG = 'segc run ${runId}'`)
+  }
+
   private run(sqlText: string, attempt = 1): Promise<Row[]> {
     return new Promise((done, fail) => {
       this.connection.execute({

@@ -43,7 +43,7 @@ export interface Dialect {
   /** the value at the earliest (first) or latest (last) event, ties broken by the smallest value */
   firstLast(which: 'first' | 'last', value: Sql, timestamp: Sql, when: Sql, type: ValueType): Sql
   /** the most frequent value, ties broken by the smallest value */
-  mostFrequent(value: Sql, when: Sql): Sql
+  mostFrequent(value: Sql, when: Sql): Sql | TwoStep
   /** a constant relation with named columns: one row per entry of `rows` */
   values(columns: string[], rows: Sql[][]): Sql
   /**
@@ -57,5 +57,17 @@ export interface Dialect {
   /** a session-scoped scratch table filled from a query (dropped at the end of the session) */
   createTempTable(name: string, query: Sql): Sql
   /** number of distinct period indexes holding at least minCount matching events */
-  activePeriods(periodIndex: Sql, when: Sql, minCount: number): Sql
+  activePeriods(periodIndex: Sql, when: Sql, minCount: number): Sql | TwoStep
 }
+
+/**
+ * An aggregate some warehouses can only finish outside the GROUP BY: BigQuery allows no
+ * aggregate inside UNNEST, so the group's values are collected by `aggregate` and reduced
+ * by `finish`, applied to that column in a select over the scan (still one scan).
+ */
+export interface TwoStep {
+  aggregate: Sql
+  finish(column: Sql): Sql
+}
+
+export const isTwoStep = (x: Sql | TwoStep): x is TwoStep => typeof (x as TwoStep).finish === 'function'

@@ -3,7 +3,7 @@ import {format} from 'sql-formatter'
 import {attrColumn, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
-import type {Dialect, Sql} from './dialect.js'
+import {isTwoStep, type Dialect, type Sql, type TwoStep} from './dialect.js'
 
 /** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
 type NodeOf<K> = PlanExpr extends infer T ? (T extends {k: infer TK} ? (K extends TK ? T : never) : never) : never
@@ -86,7 +86,7 @@ export class ExprWriter {
   }
 }
 
-function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: string): Sql {
+function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: string): Sql | TwoStep {
   const when = w.write(a.when)
   const v = a.value ? w.write(a.value) : sql`1`
   const gated = sql`CASE WHEN ${when} THEN ${v} END`
@@ -117,12 +117,18 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
 
 /** One GROUP BY scan of an event relation computing every aggregate on it. */
 export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: string, s: SourcePlan): any {
-  return db
+  const parts = s.aggregates.map((a) => ({id: a.id, sql: aggregateSql(dialect, w, a, asOf)}))
+  const scan = db
     .selectFrom(relationSql(s.relation).as('ev'))
     .select(sql.id(s.key).as(KEY_COLUMN))
-    .select(s.aggregates.map((a) => aggregateSql(dialect, w, a, asOf).as(a.id)))
+    .select(parts.map((p) => (isTwoStep(p.sql) ? p.sql.aggregate : p.sql).as(p.id)))
     .where(w.write(s.filter))
     .groupBy(sql.id(s.key))
+  if (!parts.some((p) => isTwoStep(p.sql))) return scan
+  return db
+    .selectFrom(scan.as('agg'))
+    .select(sql.id('agg', KEY_COLUMN).as(KEY_COLUMN))
+    .select(parts.map((p) => (isTwoStep(p.sql) ? p.sql.finish(sql.id('agg', p.id)) : sql.id('agg', p.id)).as(p.id)))
 }
 
 /** CTE names of one entity's part of the query. */

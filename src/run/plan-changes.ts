@@ -1,4 +1,5 @@
-import {RunStatements} from '../generate/run-statements.js'
+import {membershipSelect, RunStatements} from '../generate/run-statements.js'
+import {buildPlan} from '../plan/build-plan.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS} from './tables.js'
 import {prepare, type RunOptions} from './run-project.js'
@@ -9,6 +10,8 @@ export interface PlanChanges {
   changed: string[]
   removed: string[]
   unchanged: string[]
+  /** where the warehouse can say without running it (BigQuery dry run): bytes the membership query would read */
+  estimated_bytes_processed?: number
 }
 
 /** `segc plan`: the project's segments against the definitions the target recorded. Writes nothing. */
@@ -29,6 +32,11 @@ export async function planChanges(opts: RunOptions): Promise<PlanChanges> {
     }
     out.removed = [...before.keys()].filter((n) => !hashes.has(n))
     for (const list of [out.added, out.changed, out.removed, out.unchanged]) list.sort()
+    if (conn.estimateBytes) {
+      // the scan of the sources is what a run pays for; segc's own tables are small beside it
+      const membership = membershipSelect(p.adapter.dialect, buildPlan(p.v.project, new Date()))
+      if (membership) out.estimated_bytes_processed = await conn.estimateBytes(membership)
+    }
     return out
   } finally {
     if (!opts.connection) await conn.close()

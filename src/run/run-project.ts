@@ -156,6 +156,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   const {v, adapter, target} = p
   const st = new RunStatements(adapter.dialect, v.project.outputSchema)
   const runId = newRunId(asOf)
+  await raw.nameRun?.(runId)
   const ctx: RunContext = {runId, asOf: asOf.toISOString(), schema: v.project.outputSchema, target: target.name, version: SEGC_VERSION, startedAt: new Date().toISOString(), segments: [], groups: [], definitions: []}
   let inTransaction = false
   let started = false

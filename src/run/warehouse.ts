@@ -11,6 +11,10 @@ export interface WarehouseConnection {
   /** whether an output table exists yet (read-only commands must not create it) */
   tableExists(schema: string, table: string): Promise<boolean>
   close(): Promise<void>
+  /** names the run in the warehouse's own query history (Snowflake query tag, BigQuery job label); optional */
+  nameRun?(runId: string): Promise<void>
+  /** bytes a query would read, without running it (BigQuery dry run); optional */
+  estimateBytes?(sql: string): Promise<number>
 }
 
 /** A target from segc.yaml after ${env:...} substitution (secrets are only ever held here). */

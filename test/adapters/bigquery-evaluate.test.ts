@@ -2,6 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {bigqueryDialect} from '../../adapters/bigquery/dialect.js'
 import {membershipSelect} from '../../src/generate/run-statements.js'
 import {buildPlan} from '../../src/plan/build-plan.js'
+import * as aggregates from '../language/aggregate-cases.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS as SHOP_MODELS, ROWS as SHOP_ROWS} from '../language/fixture-shop.js'
 import {groupMembership, membership, validOrThrow, writeProject} from '../helpers/project.js'
@@ -35,6 +36,19 @@ describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () =
     expect(rows.length).toBeGreaterThan(100)
     expect(bq.members).toEqual(duck.members)
     expect(bq.holdout).toEqual(duck.holdout)
+  })
+})
+
+describe('BigQuery aggregates (first, last, most_frequent, active_periods with min_count)', () => {
+  it('give the hand-derived members, as on DuckDB', async () => {
+    const segments = aggregates.CASES.map(([, rule], i) => `segment: agg_${i}\nentity: customer\nrule: ${rule}\n`).join('---\n')
+    const models = aggregates.MODELS.replaceAll('table: main.', 'table: ')
+    const rows = Object.fromEntries(Object.entries(aggregates.ROWS).map(([k, v]) => [k.replace('main.', ''), v]))
+    const dir = writeProject({'models/m.yaml': models, 'segments/s.yaml': segments})
+    const v = validOrThrow(dir)
+    const result = await evaluateBigQuery(v.project, rows, membershipSelect(bigqueryDialect, buildPlan(v.project, new Date(AS_OF)))!)
+    const bq = groupMembership(result, aggregates.CASES.map((_, i) => `agg_${i}`))
+    aggregates.CASES.forEach(([, , expected], i) => expect(bq.members[`agg_${i}`], aggregates.CASES[i]![0]).toEqual(expected))
   })
 })
 

@@ -98,4 +98,69 @@ describe('connection options from a target', () => {
     expect(BigQueryWarehouse.options({name: 'b', type: 'bigquery', project: 'p1', location: 'EU', key_file: 'k.json'}, '/proj')).toEqual({projectId: 'p1', location: 'EU', keyFilename: '/proj/k.json'})
     expect(BigQueryWarehouse.options({name: 'b', type: 'bigquery', project: 'p1'}, '/proj')).toEqual({projectId: 'p1'})
   })
+
+  it('BigQuery: every job carries the run id as a label; the estimate is a dry run outside the session', async () => {
+    const w = BigQueryWarehouse.create({name: 'b', type: 'bigquery', project: 'p1', location: 'EU'}, '/proj')
+    expect(w.jobOptions('SELECT 1')).toMatchObject({labels: {tool: 'segc'}, createSession: true, location: 'EU'})
+    await w.nameRun('20260601T000000Z-a1b2c3')
+    expect(w.jobOptions('SELECT 1').labels).toEqual({tool: 'segc', segc_run: '20260601t000000z-a1b2c3'})
+    const dry = w.dryRunOptions('SELECT 1')
+    expect(dry).toMatchObject({dryRun: true, useLegacySql: false, location: 'EU'})
+    expect(dry.createSession).toBeUndefined()
+    expect(dry.connectionProperties).toBeUndefined()
+  })
+})
+
+describe('Snowflake statements through the SDK connection (a recording connection in place of the network)', () => {
+  // the shape snowflake-sdk's Connection.execute takes: {sqlText, complete(err, stmt, rows)}
+  function recording(script: Array<string | null>) {
+    const seen: string[] = []
+    const connection = {
+      execute: ({sqlText, complete}: {sqlText: string; complete: (e: Error | undefined, s: unknown, rows: unknown[]) => void}) => {
+        seen.push(sqlText)
+        const failure = script.shift() ?? null
+        setImmediate(() => complete(failure ? new Error(failure) : undefined, {}, [{OK: 1}]))
+      },
+    }
+    const w = new (SnowflakeWarehouse as unknown as new (c: unknown, a: string) => SnowflakeWarehouse)(connection, 'xy1')
+    return {w, seen}
+  }
+
+  it('the run id becomes the query tag', async () => {
+    const {w, seen} = recording([])
+    await w.nameRun('20260601T000000Z-a1b2c3')
+    expect(seen).toEqual(["ALTER SESSION SET QUERY_TAG = 'segc run 20260601T000000Z-a1b2c3'"])
+    await w.nameRun("x'; DROP TABLE t; --")
+    expect(seen).toHaveLength(1)
+  })
+
+  it('transient errors are retried, others fail at once as warehouse errors (exit 2) with lower-case columns', async () => {
+    const {w, seen} = recording(['503 Service Unavailable', null])
+    expect(await w.query('SELECT 1')).toEqual([{ok: 1}])
+    expect(seen).toHaveLength(2)
+    const other = recording(['SQL compilation error: invalid identifier'])
+    await expect(other.w.query('SELECT x')).rejects.toThrow(/^Snowflake \(xy1\): SQL compilation error/)
+    expect(other.seen).toHaveLength(1)
+  })
+})
+
+describe('segc plan with a warehouse that estimates bytes (BigQuery dry run)', () => {
+  it('asks for the membership query once and reports the estimate', async () => {
+    const {planChanges} = await import('../../src/run/plan-changes.js')
+    const {duckdbAdapter} = await import('../../adapters/duckdb/index.js')
+    const dir = exampleCopy()
+    const duck = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: ':memory:'}, dir)
+    const asked: string[] = []
+    const connection = {...duck, query: duck.query.bind(duck), execute: duck.execute.bind(duck), tableExists: duck.tableExists.bind(duck), close: duck.close.bind(duck),
+      estimateBytes: async (sql: string) => (asked.push(sql), 1_234_567_890)}
+    try {
+      const r = await planChanges({project: dir, connection})
+      expect(r.estimated_bytes_processed).toBe(1_234_567_890)
+      expect(asked).toHaveLength(1)
+      expect(asked[0]).toMatch(/UNPIVOT/)
+      expect(asked[0]).toMatch(/from "main"\."orders"/i)
+    } finally {
+      await duck.close()
+    }
+  })
 })

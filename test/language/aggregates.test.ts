@@ -1,55 +1,6 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {membership, writeProject} from '../helpers/project.js'
-
-// as_of 2026-06-01T00:00:00Z. Orders per customer, worked out by hand below.
-const MODELS = `
-entities:
-  customer: { table: main.customers, key: id }
-events:
-  order:
-    entity: customer
-    table: main.orders
-    key: cid
-    timestamp: ts
-    properties: { amount: number, category: string }
-`
-const o = (cid: string, ts: string, amount: number | null, category: string | null) => ({cid, ts, amount, category})
-const ROWS = {
-  'main.customers': ['c1', 'c2', 'c3', 'c4'].map((id) => ({id})),
-  'main.orders': [
-    // c1: earliest day has two orders (tie → smallest value), latest single order
-    o('c1', '2026-01-01T00:00:00Z', 30, 'shoes'),
-    o('c1', '2026-01-01T00:00:00Z', 20, 'books'),
-    o('c1', '2026-05-01T00:00:00Z', 70, 'books'),
-    o('c1', '2026-06-02T00:00:00Z', 5, 'games'), // after as_of
-    // c2: most frequent tie between apparel and books (2 each) → smallest: apparel
-    o('c2', '2026-05-25T00:00:00Z', 10, 'books'),
-    o('c2', '2026-05-26T00:00:00Z', 10, 'books'),
-    o('c2', '2026-05-27T00:00:00Z', 10, 'apparel'),
-    o('c2', '2026-05-31T23:59:59Z', 10, 'apparel'),
-    o('c2', '2026-05-31T23:59:59Z', 40, 'zz'), // latest tie → smallest value 10
-    // c3: one order per week for three weeks: weeks 0, 1, 2 (period index = floor((as_of − ts) / 7d))
-    o('c3', '2026-05-31T00:00:00Z', 1, 'x'),
-    o('c3', '2026-05-30T00:00:00Z', 1, 'x'),
-    o('c3', '2026-05-24T00:00:00Z', 1, 'x'),
-    o('c3', '2026-05-17T00:00:00Z', 1, 'x'),
-    // c4: NULL-only values
-    o('c4', '2026-05-01T00:00:00Z', null, null),
-  ],
-}
-
-const CASES: Array<[string, string, string[]]> = [
-  ['first: earliest event, tie → smallest value', '{event: order, aggregate: first, of: amount, eq: 20}', ['c1']],
-  ['last: latest event at or before as_of', '{event: order, aggregate: last, of: amount, eq: 70}', ['c1']],
-  ['last: tie → smallest value', '{event: order, aggregate: last, of: amount, eq: 10}', ['c2']],
-  ['first over no events or only NULLs is NULL', '{event: order, aggregate: first, of: amount, is_null: true}', ['c4']],
-  ['most_frequent, tie → smallest value', '{event: order, aggregate: most_frequent, of: category, eq: apparel}', ['c2']],
-  ['most_frequent', '{event: order, aggregate: most_frequent, of: category, eq: books}', ['c1']],
-  ['most_frequent over no values is NULL', '{event: order, aggregate: most_frequent, of: category, is_null: true}', ['c4']],
-  ['active_periods counts weeks with an event', '{event: order, aggregate: active_periods, period: 7d, eq: 3}', ['c3']],
-  ['active_periods with min_count (c1: two orders on 2026-01-01)', '{event: order, aggregate: active_periods, period: 7d, min_count: 2, eq: 1}', ['c1', 'c2', 'c3']],
-  ['active_periods over no events is 0', '{event: order, aggregate: active_periods, period: 7d, within: 3d, eq: 0}', ['c1', 'c4']],
-]
+import {CASES, MODELS, ROWS} from './aggregate-cases.js'
 
 describe('first, last, most_frequent, active_periods', () => {
   let m: Record<string, string[]>
