@@ -11,15 +11,17 @@ import {parseAsOf} from '../resolve/time.js'
 import {compileRun} from '../run/compile-run.js'
 import {checkSelection} from '../run/run-project.js'
 import {resolveTarget} from '../run/targets.js'
-import {validateProject} from '../validate/validate-project.js'
+import {validateProject, type Validated} from '../validate/validate-project.js'
+import {Explainer} from '../explain/explain.js'
 import {SEGC_VERSION} from '../version.js'
 
 export default class Compile extends SegcCommand {
   static override summary = 'Print (or write) the SQL a run would execute.'
-  static override description = `Compiles the project for one warehouse dialect without connecting to it. By default prints every statement of a run in order; with --membership prints one read-only SELECT returning segment, entity_key and holdout of the selected segments at --as-of (group-resolved, exclude and consent applied), for previews in notebooks and BI tools. Relative times and windows are resolved against --as-of, so the SQL names concrete instants.`
+  static override description = `Compiles the project for one warehouse dialect without connecting to it. By default prints every statement of a run in order; with --membership prints one read-only SELECT returning segment, entity_key and holdout of the selected segments at --as-of (group-resolved, exclude and consent applied), for previews in notebooks and BI tools; with --explain prints each segment's rule in plain English (what segment_catalog.rule_text holds) and no SQL. Relative times and windows are resolved against --as-of, so the SQL names concrete instants.`
   static override examples = [
     '<%= config.bin %> compile --membership --as-of 2026-06-01',
     '<%= config.bin %> compile --dialect duckdb --select win_back --out build/sql',
+    '<%= config.bin %> compile --explain --select high_value_at_risk',
   ]
   static override flags = {
     target: Flags.string({description: 'compile for this target of segc.yaml (its dialect and output schema)', exclusive: ['dialect']}),
@@ -28,12 +30,14 @@ export default class Compile extends SegcCommand {
     'as-of': Flags.string({description: 'the instant to evaluate at, ISO 8601 (default: now, UTC)'}),
     out: Flags.directory({description: 'write the SQL into this directory instead of printing it'}),
     membership: Flags.boolean({description: 'only the read-only membership SELECT', default: false}),
+    explain: Flags.boolean({description: 'print each selected segment\'s rule in plain English instead of SQL', default: false, exclusive: ['membership', 'out']}),
   }
 
   async run() {
     const {flags} = await this.parse(Compile)
     const v = validateProject(this.projectOpts(flags))
     if (hasErrors(v.diagnostics)) throw new DiagnosticsError(v.diagnostics)
+    if (flags.explain) return this.explain(v, flags.select)
     const dialect = flags.dialect ? DIALECTS[flags.dialect]! : adapterFor(resolveTarget(v, flags.target, process.env, {substitute: false}).type)?.dialect
     if (!dialect) throw new DiagnosticsError([diag('bad_value', {file: 'segc.yaml', line: 1, col: 1}, `the target's type cannot be compiled by this build of segc (dialects: ${Object.keys(DIALECTS).join(', ')})`)])
     const asOf = parseAsOf(flags['as-of'])
@@ -60,5 +64,15 @@ export default class Compile extends SegcCommand {
       this.out(flags.membership ? files['membership.sql']! : files['run.sql']!)
     }
     return {status: 'ok', dialect: dialect.name, as_of: asOf.toISOString(), plan, sql: flags.membership ? {membership: files['membership.sql']} : files}
+  }
+
+  private explain(v: Validated, select: string[] | undefined) {
+    const {project} = v
+    checkSelection(v, select)
+    const explainer = new Explainer(project)
+    const segments = [...project.segments.values()].filter((s) => !select || select.includes(s.name)).map((s) => ({segment: s.name, entity: s.entity, rule_text: explainer.segment(s)}))
+    const groups = [...project.groups.values()].filter((g) => !select || g.segments.some((n) => select.includes(n))).map((g) => ({group: g.name, entity: g.entity, rule_text: explainer.group(g)}))
+    if (!this.jsonEnabled()) this.out([...segments.map((s) => `${s.segment}\n  ${s.rule_text}`), ...groups.map((g) => `group ${g.group}\n  ${g.rule_text}`)].join('\n\n'))
+    return {status: 'ok', segments, groups}
   }
 }

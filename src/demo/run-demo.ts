@@ -3,7 +3,7 @@ import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {findProjectRoot} from '../load/load-project.js'
-import {runProject, type RunResult} from '../run/run-project.js'
+import {backfill, runProject, type RunResult} from '../run/run-project.js'
 import {DEMO_AS_OF, demoStatements} from './demo-data.js'
 
 /** The example project shipped with segc (the package root holds segc.yaml, models/, segments/). */
@@ -18,11 +18,14 @@ export interface DemoResult {
   database: string
   customers: number
   rows: Record<string, number>
+  /** the run at the demo's as_of (the last one) */
   run: RunResult
+  /** runs made: one a week over the history, then the demo's as_of */
+  runs: number
 }
 
 /** Builds the synthetic warehouse in a fresh DuckDB file and runs the project on it. */
-export async function runDemo(opts: {project?: string; cwd?: string; customers: number; path?: string}): Promise<DemoResult> {
+export async function runDemo(opts: {project?: string; cwd?: string; customers: number; path?: string; weeks?: number}): Promise<DemoResult> {
   const project = opts.project ?? findProjectRoot(opts.cwd ?? process.cwd()) ?? exampleProjectRoot()
   const database = resolve(project, opts.path ?? '.segc/demo.duckdb')
   for (const f of [database, `${database}.wal`]) rmSync(f, {force: true})
@@ -33,8 +36,12 @@ export async function runDemo(opts: {project?: string; cwd?: string; customers: 
     for (const t of ['customers', 'accounts', 'orders', 'events']) {
       rows[t] = Number((await conn.query(`SELECT count(*) AS n FROM main.${t}`))[0]!.n)
     }
-    const run = await runProject({project, asOf: DEMO_AS_OF, connection: conn})
-    return {project, database, customers: opts.customers, rows, run}
+    // a weekly history before the demo's as_of gives sizes over time, flows and lift something to show
+    const weeks = opts.weeks ?? 8
+    if (weeks === 0) return {project, database, customers: opts.customers, rows, run: await runProject({project, asOf: DEMO_AS_OF, connection: conn}), runs: 1}
+    const from = new Date(Date.parse(DEMO_AS_OF) - weeks * 7 * 86400_000).toISOString()
+    const runs = await backfill({project, connection: conn, from, to: DEMO_AS_OF, every: '7d'})
+    return {project, database, customers: opts.customers, rows, run: runs.at(-1)!, runs: runs.length}
   } finally {
     await conn.close()
   }

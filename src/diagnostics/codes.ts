@@ -35,6 +35,8 @@ export const CODES = {
   cycle: {severity: 'error', meaning: 'definitions that reference each other in a loop'},
   env_missing: {severity: 'error', meaning: 'a ${env:NAME} whose variable is not set'},
   unsupported: {severity: 'error', meaning: 'a construct this version of segc cannot compile yet'},
+  measure_without_holdout: {severity: 'error', meaning: 'a segment with measure: but no holdout to compare its members against'},
+  no_runs: {severity: 'error', meaning: 'a command that reads run results (docs, stats, overlap, measure) on a target no run has written yet'},
   // warnings
   expectation_failed: {severity: 'warning', meaning: "a run's segment size broke the segment's expect guard (an error with --strict: exit 3)"},
   review_overdue: {severity: 'warning', meaning: 'a segment whose review_by date has passed'},

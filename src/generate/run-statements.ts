@@ -1,9 +1,11 @@
 import {sql} from 'kysely'
+import type {CatalogRow} from '../catalog/catalog.js'
+import type {LiftCounts, LiftStatistics} from '../catalog/lift.js'
 import type {Plan} from '../plan/plan-types.js'
-import {DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OUTPUT_TABLES, RUNS, SIZES, STATE_TABLES, TRANSITIONS} from '../run/tables.js'
+import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, LIFT, MEMBERSHIP, OUTPUT_TABLES, OVERLAP, RUNS, SIZES, STATE_TABLES, TRANSITIONS} from '../run/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 import type {Relation} from '../resolve/model.js'
-import {compilerFor, membershipQuery, relationSql, render} from './generate-sql.js'
+import {compilerFor, ExprWriter, membershipQuery, relationSql, render} from './generate-sql.js'
 import {columnType, createSchema, table} from './output-sql.js'
 
 // Scratch tables of one run (session-scoped, dropped with the connection).
@@ -211,6 +213,83 @@ export class RunStatements {
         ? [this.r(sql`INSERT INTO ${this.t(DEFINITIONS.name)} (${sql.join(defColumns.map((c) => sql.id(c)))}) SELECT * FROM ${dialect.values(defColumns, defs)}`)]
         : []),
     ]
+  }
+
+  /** The catalog holds exactly the project's current segments: rewritten whole. */
+  catalog(rows: CatalogRow[]): string[] {
+    const t = this.t(CATALOG.name)
+    const value = (v: string | number | null) => (v === null ? sql`NULL` : sql.lit(v))
+    const columns = CATALOG.columns.map((c) => c.name as keyof CatalogRow)
+    return [
+      this.r(sql`DELETE FROM ${t} WHERE 1 = 1`),
+      ...(rows.length
+        ? [this.r(sql`INSERT INTO ${t} (${sql.join(columns.map((c) => sql.id(c)))}) VALUES ${sql.join(rows.map((r) => sql`(${sql.join(columns.map((c) => value(r[c])))})`))}`)]
+        : []),
+    ]
+  }
+
+  /**
+   * Every pair of segments of one entity, from the membership just written, in one statement:
+   * a self-join of membership on the entity key counts `both`; sizes give the rest. Segments
+   * come from the catalog, so a pair of empty segments still gets its row.
+   */
+  overlap(ctx: RunContext): string {
+    const membership = this.t(MEMBERSHIP.name)
+    const sizes = sql`(SELECT c.segment AS segment, c.entity AS entity, COALESCE(n.size, 0) AS size
+      FROM ${this.t(CATALOG.name)} AS c
+      LEFT JOIN (SELECT segment, COUNT(*) AS size FROM ${membership} GROUP BY segment) AS n ON n.segment = c.segment)`
+    return this.r(sql`INSERT INTO ${this.t(OVERLAP.name)} (run_id, segment_a, segment_b, ${sql.id('both')}, only_a, only_b)
+      SELECT ${sql.lit(ctx.runId)}, a.segment, b.segment, COALESCE(p.n, 0), a.size - COALESCE(p.n, 0), b.size - COALESCE(p.n, 0)
+      FROM ${sizes} AS a
+      JOIN ${sizes} AS b ON b.entity = a.entity AND a.segment < b.segment
+      LEFT JOIN (SELECT x.segment AS segment_a, y.segment AS segment_b, COUNT(*) AS n
+                 FROM ${membership} AS x
+                 JOIN ${membership} AS y ON y.entity = x.entity AND y.entity_key = x.entity_key AND x.segment < y.segment
+                 GROUP BY x.segment, y.segment) AS p
+        ON p.segment_a = a.segment AND p.segment_b = b.segment`)
+  }
+
+  /**
+   * Per measured segment, every entity that ever entered it, once, from its first entry (so
+   * those the outcome moved out of the segment still count), among those whose window has
+   * closed by as_of: how many, in and out of the holdout, had the outcome event within the
+   * window after entering. One small row per segment comes back; the caller computes the
+   * statistics.
+   */
+  liftCounts(plan: Plan): string | undefined {
+    if (!plan.measures?.length) return undefined
+    const history = this.t(HISTORY.name)
+    const asOf = this.ts(plan.asOf)
+    const parts = plan.measures.map((m) => {
+      const w = new ExprWriter(this.dialect, plan.asOf)
+      const seg = sql.lit(m.segment)
+      const closed = this.ts(new Date(Date.parse(plan.asOf) - m.withinSeconds * 1000).toISOString())
+      const entries = sql`(SELECT h.entity_key AS entity_key, h.valid_from AS entered_at, h.holdout AS holdout
+          FROM ${history} AS h
+          JOIN (SELECT entity_key, MIN(valid_from) AS first_at FROM ${history} WHERE segment = ${seg} GROUP BY entity_key) AS fe
+            ON fe.entity_key = h.entity_key AND fe.first_at = h.valid_from
+          WHERE h.segment = ${seg} AND h.valid_from <= ${closed})`
+      // the event's columns are read in their own subquery, so none can clash with segc's
+      const outcomes = sql`(SELECT CAST(${sql.id(m.key)} AS ${sql.raw(this.dialect.stringType)}) AS k, ${sql.id(m.timestamp)} AS t FROM ${relationSql(m.relation)} AS ev WHERE ${w.write(m.filter)} AND ${sql.id(m.timestamp)} <= ${asOf})`
+      const converted = sql`(SELECT DISTINCT x.entity_key AS entity_key
+          FROM ${entries} AS x JOIN ${outcomes} AS e ON e.k = x.entity_key
+          WHERE e.t > x.entered_at AND ${this.dialect.minusSeconds(sql`e.t`, m.withinSeconds)} <= x.entered_at)`
+      return sql`SELECT ${seg} AS segment,
+          COUNT(CASE WHEN NOT f.holdout THEN 1 END) AS members,
+          COUNT(CASE WHEN NOT f.holdout AND o.entity_key IS NOT NULL THEN 1 END) AS members_converted,
+          COUNT(CASE WHEN f.holdout THEN 1 END) AS holdout,
+          COUNT(CASE WHEN f.holdout AND o.entity_key IS NOT NULL THEN 1 END) AS holdout_converted
+        FROM ${entries} AS f LEFT JOIN ${converted} AS o ON o.entity_key = f.entity_key`
+    })
+    return this.r(sql.join(parts, sql` UNION ALL `))
+  }
+
+  lift(ctx: RunContext, rows: Array<{segment: string} & LiftCounts & LiftStatistics>): string | undefined {
+    if (!rows.length) return undefined
+    const columns = LIFT.columns.map((c) => c.name).filter((c) => c !== 'run_id') as Array<keyof (typeof rows)[number]>
+    const value = (v: unknown) => (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? sql`NULL` : sql.lit(v as string | number))
+    return this.r(sql`INSERT INTO ${this.t(LIFT.name)} (run_id, ${sql.join(columns.map((c) => sql.id(c)))})
+      VALUES ${sql.join(rows.map((r) => sql`(${sql.lit(ctx.runId)}, ${sql.join(columns.map((c) => value(r[c])))})`))}`)
   }
 
   record(ctx: RunContext, status: 'success' | 'failed', error: string | null): string {

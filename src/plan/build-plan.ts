@@ -1,6 +1,6 @@
 import type {AggregateSpec, Comparison, Condition, Entity, Expr, Project, PropertyFilter, Scalar, Segment, Trait, ValueType, Window} from '../resolve/model.js'
 import {resolveTime} from '../resolve/time.js'
-import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, Plan, PlanExpr, SegmentOutput, SequencePlan, SourcePlan} from './plan-types.js'
+import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, MeasurePlan, Plan, PlanExpr, SegmentOutput, SequencePlan, SourcePlan} from './plan-types.js'
 
 export const KEY_COLUMN = 'segc_key'
 export const attrColumn = (name: string) => `attr__${name}`
@@ -65,7 +65,10 @@ export function buildPlan(project: Project, asOf: Date, selected?: readonly stri
   const entities = [...byEntity.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([entity, segments]) => new EntityPlanner(project, project.entities.get(entity)!, asOf, opts).plan(segments))
-  return {asOf: asOf.toISOString(), entities}
+  const measures = [...project.segments.values()]
+    .filter((s) => s.measure && s.holdout)
+    .map((s) => new EntityPlanner(project, project.entities.get(s.entity)!, asOf, opts).measure(s))
+  return {asOf: asOf.toISOString(), entities, ...(measures.length ? {measures} : {})}
 }
 
 class EntityPlanner {
@@ -89,6 +92,13 @@ class EntityPlanner {
 
   private isFrozen(s: Segment): boolean {
     return this.opts.frozen?.segments.has(s.name) === true
+  }
+
+  measure(s: Segment): MeasurePlan {
+    const m = s.measure!
+    const event = this.project.events.get(m.event)!
+    const filters = [...event.where, ...m.where].map((f) => this.propertyFilter(f))
+    return {segment: s.name, relation: event.relation, key: event.key, timestamp: event.timestamp, filter: filters.length ? and(filters) : TRUE, withinSeconds: m.withinSeconds}
   }
 
   plan(segments: Segment[]): EntityPlan {

@@ -93,7 +93,23 @@ export interface EntityPlan {
   stored?: {table: string[]; segments: string[]}
 }
 
+/**
+ * The outcome of a segment's `measure:`: rows of the event relation passing `filter` (the
+ * event's own where and the measure's), counted for a member when one falls in
+ * (entered_at, entered_at + withinSeconds] and not after as_of.
+ */
+export interface MeasurePlan {
+  segment: string
+  relation: Relation
+  key: string
+  timestamp: string
+  filter: PlanExpr
+  withinSeconds: number
+}
+
 export interface Plan {
   asOf: string
   entities: EntityPlan[]
+  /** every segment of the project with a holdout and measure:, whatever the selection */
+  measures?: MeasurePlan[]
 }

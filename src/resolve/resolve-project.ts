@@ -485,7 +485,9 @@ class Resolver {
       }
     }
     const measure = raw.measure as {outcome: Raw} | undefined
-    if (measure) {
+    if (measure && !segment.holdout) {
+      this.out.push(diag('measure_without_holdout', site.child('measure').keyAt, `segment '${name}' has measure: but no holdout; lift compares members with a control group, so add holdout: {percent: 10} (or drop measure:)`))
+    } else if (measure) {
       const at = site.child('measure').child('outcome')
       const ev = this.eventRef(measure.outcome.event as string, at.child('event'), entity.name)
       const within = this.duration(measure.outcome.within, at.child('within'))

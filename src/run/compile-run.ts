@@ -3,7 +3,9 @@ import {membershipSelect, RunStatements} from '../generate/run-statements.js'
 import type {Plan} from '../plan/plan-types.js'
 import type {Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
-import {runGroups, runSegments} from './run-project.js'
+import {catalogRows} from '../catalog/catalog.js'
+import {definitionHashes} from '../resolve/definition-hash.js'
+import {liftRows, runGroups, runSegments} from './run-project.js'
 
 export const COMPILE_RUN_ID = '{{run_id}}'
 
@@ -17,6 +19,10 @@ export function compileRun(v: Validated, dialect: Dialect, plan: Plan, target = 
   const ctx = {runId: COMPILE_RUN_ID, asOf: plan.asOf, schema: v.project.outputSchema, target, version: SEGC_VERSION, startedAt: plan.asOf, segments, definitions, groups: runGroups(v, plan)}
   const st = new RunStatements(dialect, v.project.outputSchema)
   const universe = [...new Set(plan.entities.map((e) => e.entity))].map((e) => st.universe(v.project.entities.get(e)!.relation))
-  const run = [...st.setup(), st.lastSuccessfulAsOf(), st.definitions(), ...st.compute(plan, ctx), st.sizes(), ...universe, ...st.write(ctx), st.record(ctx, 'success', null)]
+  // on an empty target every measured segment starts with no members: the lift rows a first run writes
+  const counts = st.liftCounts(plan)
+  const lift = counts ? st.lift(ctx, liftRows((plan.measures ?? []).map((m) => ({segment: m.segment, members: 0, members_converted: 0, holdout: 0, holdout_converted: 0})))) : undefined
+  const catalog = [...st.catalog(catalogRows(v.project, definitionHashes(v.project))), st.overlap(ctx), ...(counts ? [counts] : []), ...(lift ? [lift] : [])]
+  const run = [...st.setup(), st.lastSuccessfulAsOf(), st.definitions(), ...st.compute(plan, ctx), st.sizes(), ...universe, ...st.write(ctx), ...catalog, st.record(ctx, 'success', null)]
   return {run, membership: membershipSelect(dialect, plan)}
 }

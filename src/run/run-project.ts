@@ -3,6 +3,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {adapterFor} from '../../adapters/index.js'
 import {diag, DiagnosticsError, hasErrors, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
+import {catalogRows} from '../catalog/catalog.js'
+import {liftStatistics, type LiftCounts} from '../catalog/lift.js'
 import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
 import {checkDialect} from '../generate/check-dialect.js'
 import {buildPlan} from '../plan/build-plan.js'
@@ -231,6 +233,13 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await step('writing transitions, history and membership', async () => {
       for (const s of st.write(ctx)) await conn.execute(s)
     })
+    await step('writing the catalog, overlap and lift', async () => {
+      for (const s of st.catalog(catalogRows(v.project, hashes))) await conn.execute(s)
+      await conn.execute(st.overlap(ctx))
+      const counts = st.liftCounts(plan)
+      const lift = counts ? st.lift(ctx, liftRows(await conn.query(counts))) : undefined
+      if (lift) await conn.execute(lift)
+    })
     await conn.execute(st.record(ctx, 'success', null))
     await conn.execute(adapter.commit)
     inTransaction = false
@@ -247,6 +256,15 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   } finally {
     release()
   }
+}
+
+/** Lift rows from the warehouse's counts: the statistics computed here. */
+export function liftRows(counts: Row[]) {
+  return counts.map((r) => {
+    const c: LiftCounts = {members: Number(r.members), members_converted: Number(r.members_converted), holdout: Number(r.holdout), holdout_converted: Number(r.holdout_converted)}
+    const {reason: _, ...stats} = liftStatistics(c)
+    return {segment: String(r.segment), ...c, ...stats}
+  })
 }
 
 /**

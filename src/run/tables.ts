@@ -117,6 +117,58 @@ export const DEFINITIONS: TableDef = {
   ],
 }
 
+export const CATALOG: TableDef = {
+  name: 'segment_catalog',
+  comment: 'One row per current segment: what it is for, who owns it, and its rule in plain English; rewritten by every run',
+  columns: [
+    c('segment', 'string', 'segment name'),
+    c('entity', 'string', 'entity name'),
+    c('description', 'text', 'what the segment is, from the YAML'),
+    c('owner', 'string', 'who answers for the segment'),
+    c('tags', 'text', 'tags, as a JSON array'),
+    c('purpose', 'text', 'what the segment is used for'),
+    c('kpi', 'string', 'the metric the segment is meant to move'),
+    c('review_by', 'string', 'ISO date by which the definition should be reviewed; NULL for none'),
+    c('rule_text', 'text', 'the rule in plain English, with exclusion, consent, holdout and group position'),
+    c('definition_hash', 'string', 'hash of what decides membership (as in segment_definitions)'),
+    c('refresh', 'string', 'dynamic or static'),
+    c('holdout_percent', 'float', 'percent of members held out as a control group; NULL without a holdout'),
+  ],
+}
+
+export const OVERLAP: TableDef = {
+  name: 'segment_overlap',
+  comment: 'Overlap of every pair of segments of one entity after each run (segment_a < segment_b); holdout members count as members',
+  columns: [
+    RUN_ID,
+    c('segment_a', 'string', 'the alphabetically first segment of the pair'),
+    c('segment_b', 'string', 'the other segment'),
+    c('both', 'integer', 'entities in both segments'),
+    c('only_a', 'integer', 'entities in segment_a and not segment_b'),
+    c('only_b', 'integer', 'entities in segment_b and not segment_a'),
+  ],
+}
+
+export const LIFT: TableDef = {
+  name: 'segment_lift',
+  comment: 'Members against the holdout on the measure: outcome, after each run, for segments with a holdout and measure:. Every entity that entered the segment counts once, from its first entry, once its outcome window has closed; statistics are NULL when the counts are too small to say anything',
+  columns: [
+    RUN_ID,
+    c('segment', 'string', 'segment name'),
+    c('members', 'integer', 'entities that entered outside the holdout and whose outcome window has closed by as_of'),
+    c('members_converted', 'integer', 'of them, those with the outcome event within the window after they first entered'),
+    c('holdout', 'integer', 'entities that entered in the holdout and whose outcome window has closed by as_of'),
+    c('holdout_converted', 'integer', 'of them, those with the outcome event within the window after they first entered'),
+    c('rate_members', 'float', 'members_converted / members'),
+    c('rate_holdout', 'float', 'holdout_converted / holdout'),
+    c('lift_abs', 'float', 'rate_members - rate_holdout'),
+    c('lift_rel', 'float', 'lift_abs / rate_holdout; NULL when rate_holdout is 0'),
+    c('ci_low', 'float', 'lower end of the 95% confidence interval of lift_abs (normal approximation, unpooled)'),
+    c('ci_high', 'float', 'upper end of that interval'),
+    c('p_value', 'float', 'two-sided p-value of the pooled two-proportion z-test'),
+  ],
+}
+
 /**
  * The lease that serialises runs on warehouses without a file lock (Snowflake, BigQuery):
  * a run inserts its row if none is live, and deletes it when done. DuckDB does not need it:
@@ -134,7 +186,7 @@ export const LOCKS: TableDef = {
   ],
 }
 
-export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, LOCKS]
+export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, LOCKS]
 
 /** Tables a --rebuild empties (the run log and the lease stay). */
-export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS]
+export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]

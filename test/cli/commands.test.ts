@@ -22,14 +22,15 @@ describe('segc CLI', () => {
     const r = segc(['demo', '--customers', '800'], {cwd: dir})
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/800 customers/)
+    expect(r.stdout).toMatch(/^9 weekly runs; the last one:$/m)
     expect(r.stdout).toMatch(/^segment\s+entity\s+size\s+holdout\s+entered\s+exited\s+cause\s+warnings$/m)
     for (const s of ['win_back', 'at_risk', 'champions', 'expansion_ready_account']) expect(r.stdout).toMatch(new RegExp(`^${s}\\s+\\w+\\s+\\d+`, 'm'))
   })
 
   it('demo --json returns the run and is deterministic', () => {
     const dir = exampleCopy()
-    const a = JSON.parse(segc(['demo', '--customers', '300', '--json'], {cwd: dir}).stdout)
-    const b = JSON.parse(segc(['demo', '--customers', '300', '--json'], {cwd: dir}).stdout)
+    const a = JSON.parse(segc(['demo', '--weeks', '0', '--customers', '300', '--json'], {cwd: dir}).stdout)
+    const b = JSON.parse(segc(['demo', '--weeks', '0', '--customers', '300', '--json'], {cwd: dir}).stdout)
     expect(a.run.segments).toHaveLength(15)
     expect(a.run.segments.map((s: {size: number}) => s.size)).toEqual(b.run.segments.map((s: {size: number}) => s.size))
     expect(a.run.segments.some((s: {size: number}) => s.size > 0)).toBe(true)
@@ -37,7 +38,7 @@ describe('segc CLI', () => {
 
   it('compile --membership returns the same members as run (the SQL printed is the SQL run)', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--customers', '400'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '400'], {cwd: dir}).code).toBe(0)
     const compiled = segc(['compile', '--membership', '--as-of', AS_OF], {cwd: dir})
     expect(compiled.code, compiled.stderr).toBe(0)
     const db = join(dir, '.segc/demo.duckdb')
@@ -49,7 +50,7 @@ describe('segc CLI', () => {
 
   it('run writes membership and runs; the same as_of again changes nothing', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--customers', '300', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '300', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const again = segc(['run', '--as-of', AS_OF, '--json'], {cwd: dir})
     expect(again.code, again.stderr).toBe(0)
     const second = JSON.parse(again.stdout)
@@ -63,7 +64,7 @@ describe('segc CLI', () => {
 
   it('a later run keeps entered_at for continuing members and counts entries and exits', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--customers', '300', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '300', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const later = JSON.parse(segc(['run', '--as-of', '2026-07-15T00:00:00Z', '--json'], {cwd: dir}).stdout)
     const moved = later.segments.reduce((n: number, s: {entered: number; exited: number}) => n + s.entered + s.exited, 0)
     expect(moved).toBeGreaterThan(0)
@@ -102,7 +103,7 @@ describe('segc CLI', () => {
 
   it('a warehouse held by another process fails with exit 2 and says so', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const holder = await DuckDBInstance.create(join(dir, '.segc/warehouse.duckdb'))
     try {
       const r = segc(['run', '--as-of', AS_OF], {cwd: dir})
@@ -116,7 +117,7 @@ describe('segc CLI', () => {
 
   it('--strict: a broken expect guard exits 3 and commits nothing; without it, a warning', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--customers', '200', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '200', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const seg = join(dir, 'segments/accounts.yaml')
     writeFileSync(seg, readFileSync(seg, 'utf8').replace('tags: [expansion]', 'tags: [expansion]\nexpect: {min_size: 1000000}'))
     const strict = segc(['run', '--as-of', '2026-06-02', '--strict'], {cwd: dir})
@@ -132,7 +133,7 @@ describe('segc CLI', () => {
 
   it('a warehouse error mid-run rolls back, exits 2 and says which step and statement failed', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--customers', '200', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '200', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const db = join(dir, '.segc/warehouse.duckdb')
     const before = await rows(db, 'SELECT count(*) AS n, max(run_id) AS last FROM segments.segment_membership')
     await rows(db, 'ALTER TABLE main.orders DROP COLUMN amount')
@@ -148,7 +149,7 @@ describe('segc CLI', () => {
 
   it('--wait waits for the holder to let go, then runs', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const holder = await DuckDBInstance.create(join(dir, '.segc/warehouse.duckdb'))
     const {spawn} = await import('node:child_process')
     const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), 'run', '--as-of', '2026-06-02T00:00:00Z', '--wait', '--wait-timeout', '60'], {cwd: dir})
@@ -187,7 +188,7 @@ describe('segc plan', () => {
     const fresh = JSON.parse(segc(['plan', '--json'], {cwd: dir}).stdout)
     expect(fresh.added).toHaveLength(15)
     expect(existsSync(join(dir, '.segc/warehouse.duckdb'))).toBe(false) // looking creates nothing
-    expect(segc(['demo', '--customers', '100', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '100', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const seg = join(dir, 'segments/growth.yaml')
     writeFileSync(seg, readFileSync(seg, 'utf8').replace('gte: 500', 'gte: 600').replace('owner: sales@acme.example', 'owner: bdr@acme.example'))
     writeFileSync(join(dir, 'segments/accounts.yaml'), '')
