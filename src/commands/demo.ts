@@ -23,6 +23,7 @@ export default class Demo extends SegcCommand {
       if (result.runs > 1) this.out(`${result.runs} weekly runs; the last one:`)
       this.out(renderRun(result.run))
       this.out(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s; open it with any DuckDB client and query segments.segment_membership`)
+      if (result.target) this.out(`next: segc stats --target ${result.target} · segc overlap --target ${result.target} · segc measure --target ${result.target} · segc docs --target ${result.target}`)
     }
     return result
   }

@@ -3,6 +3,7 @@ import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {findProjectRoot} from '../load/load-project.js'
+import {validateProject} from '../validate/validate-project.js'
 import {backfill, runProject, type RunResult} from '../run/run-project.js'
 import {DEMO_AS_OF, demoStatements} from './demo-data.js'
 
@@ -22,6 +23,8 @@ export interface DemoResult {
   run: RunResult
   /** runs made: one a week over the history, then the demo's as_of */
   runs: number
+  /** the project's DuckDB target on the demo's database, if it has one (for the catalog commands) */
+  target?: string
 }
 
 /** Builds the synthetic warehouse in a fresh DuckDB file and runs the project on it. */
@@ -29,6 +32,7 @@ export async function runDemo(opts: {project?: string; cwd?: string; customers: 
   const project = opts.project ?? findProjectRoot(opts.cwd ?? process.cwd()) ?? exampleProjectRoot()
   const database = resolve(project, opts.path ?? '.segc/demo.duckdb')
   for (const f of [database, `${database}.wal`]) rmSync(f, {force: true})
+  const target = demoTarget(project, database)
   const conn = await duckdbAdapter.connect({name: 'demo', type: 'duckdb', path: database}, project)
   try {
     for (const s of demoStatements(opts.customers)) await conn.execute(s)
@@ -38,11 +42,19 @@ export async function runDemo(opts: {project?: string; cwd?: string; customers: 
     }
     // a weekly history before the demo's as_of gives sizes over time, flows and lift something to show
     const weeks = opts.weeks ?? 8
-    if (weeks === 0) return {project, database, customers: opts.customers, rows, run: await runProject({project, asOf: DEMO_AS_OF, connection: conn}), runs: 1}
+    const found = target ? {target} : {}
+    if (weeks === 0) return {project, database, customers: opts.customers, rows, run: await runProject({project, asOf: DEMO_AS_OF, connection: conn}), runs: 1, ...found}
     const from = new Date(Date.parse(DEMO_AS_OF) - weeks * 7 * 86400_000).toISOString()
     const runs = await backfill({project, connection: conn, from, to: DEMO_AS_OF, every: '7d'})
-    return {project, database, customers: opts.customers, rows, run: runs.at(-1)!, runs: runs.length}
+    return {project, database, customers: opts.customers, rows, run: runs.at(-1)!, runs: runs.length, ...found}
   } finally {
     await conn.close()
   }
+}
+
+/** A DuckDB target of the project whose file is the demo database. */
+function demoTarget(project: string, database: string): string | undefined {
+  const v = validateProject({project})
+  const targets = (v.config.targets ?? {}) as Record<string, {type?: string; path?: string}>
+  return Object.entries(targets).find(([, t]) => t.type === 'duckdb' && typeof t.path === 'string' && resolve(project, t.path) === database)?.[0]
 }

@@ -1,0 +1,66 @@
+import {Args, Flags} from '@oclif/core'
+import {SegcCommand, textTable} from '../cli/segc-command.js'
+import {checkSegmentArgs, withCatalog, type SizeRow} from '../catalog/read-catalog.js'
+
+export interface SegmentStats {
+  segment: string
+  entity: string
+  size: number
+  holdout_size: number
+  /** over the runs shown, leaving out the segment's first run (its members all "enter" then) */
+  entered: number
+  exited: number
+  /** (entered + exited) / the mean size over the runs shown; NULL for an always-empty segment */
+  churn: number | null
+  history: Array<Omit<SizeRow, 'segment'>>
+}
+
+export default class Stats extends SegcCommand {
+  static override summary = 'Sizes, entries and exits of segments over the recent runs.'
+  static override description = `Reads segment_sizes on the target. Without SEGMENT: one line per current segment with its latest size and holdout, and the entries, exits and churn ((entered + exited) / mean size) summed over the last --runs runs (a segment's first run, where every member enters, is not counted). With SEGMENT names: their size, entries and exits run by run. Read-only; exits 1 before the target's first run.`
+  static override examples = ['<%= config.bin %> stats', '<%= config.bin %> stats win_back at_risk --runs 5', '<%= config.bin %> stats --json']
+  static override strict = false
+  static override args = {segments: Args.string({description: 'segments to show run by run (default: a summary of all)'})}
+  static override flags = {
+    target: Flags.string({description: 'target from segc.yaml (default: default_target)'}),
+    runs: Flags.integer({description: 'how many recent runs to cover', default: 10, min: 1}),
+  }
+
+  async run(): Promise<{target: string; runs: string[]; segments: SegmentStats[]}> {
+    const {argv, flags} = await this.parse(Stats)
+    const names = argv as string[]
+    const result = await withCatalog({...this.projectOpts(flags), ...(flags.target ? {target: flags.target} : {})}, async (reader, p) => {
+      checkSegmentArgs(p, names)
+      const catalog = await reader.catalog()
+      const sizes = await reader.sizes(flags.runs)
+      const runs = [...new Set(sizes.map((s) => s.as_of))]
+      const wanted = names.length ? names : catalog.map((c) => String(c.segment))
+      const entityOf = new Map(catalog.map((c) => [String(c.segment), String(c.entity)]))
+      const segments = wanted.map((segment): SegmentStats => {
+        const history = sizes.filter((s) => s.segment === segment).map(({segment: _, ...rest}) => rest)
+        const last = history.at(-1)
+        const moves = history.filter((h) => !h.first)
+        const entered = moves.reduce((n, h) => n + h.entered, 0)
+        const exited = moves.reduce((n, h) => n + h.exited, 0)
+        const mean = history.length ? history.reduce((n, h) => n + h.size, 0) / history.length : 0
+        const entity = entityOf.get(segment) ?? p.v.project.segments.get(segment)!.entity
+        return {segment, entity, size: last?.size ?? 0, holdout_size: last?.holdout_size ?? 0, entered, exited, churn: mean > 0 ? (entered + exited) / mean : null, history}
+      })
+      return {target: p.target.name, runs, segments}
+    })
+    if (!this.jsonEnabled()) {
+      const span = result.runs.length ? `${result.runs.length} run${result.runs.length === 1 ? '' : 's'} from ${result.runs[0]} to ${result.runs.at(-1)}` : 'no runs'
+      this.out(`${result.target}: ${span}\n`)
+      if (names.length) {
+        for (const s of result.segments) {
+          this.out(`${s.segment} (${s.entity})`)
+          this.out(textTable(['as_of', 'size', 'holdout', 'entered', 'exited'], s.history.map((h) => [h.as_of, h.size, h.holdout_size, h.entered, h.exited])) + '\n')
+        }
+      } else {
+        const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`)
+        this.out(textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'churn'], result.segments.map((s) => [s.segment, s.entity, s.size, s.holdout_size, s.entered, s.exited, pct(s.churn)])))
+      }
+    }
+    return result
+  }
+}
