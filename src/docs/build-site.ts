@@ -1,0 +1,238 @@
+// `segc docs`: a static catalog site from the target's tables and the project's definitions.
+// Every page is plain HTML with inline SVG; one local script filters the index. Nothing is
+// fetched from anywhere: the site opens from disk.
+import {mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {withCatalog, type FlowRow, type OverlapRow, type SizeRow} from '../catalog/read-catalog.js'
+import {Explainer} from '../explain/explain.js'
+import {formatSql} from '../generate/generate-sql.js'
+import {membershipSelect} from '../generate/run-statements.js'
+import {buildPlan} from '../plan/build-plan.js'
+import type {Group, Project, Segment} from '../resolve/model.js'
+import type {Prepared, RunOptions} from '../run/run-project.js'
+import type {Row} from '../run/warehouse.js'
+import {flowBars, intervalChart, lineChart} from './charts.js'
+import {CSS, esc, JS, page} from './html.js'
+
+/** A segment not evaluated within this long before the target's latest run is flagged stale. */
+export const STALE_AFTER_DAYS = 7
+
+export interface SiteResult {
+  out: string
+  pages: number
+  segments: number
+  groups: number
+  runs: number
+  target: string
+}
+
+interface SiteData {
+  project: Project
+  explain: Explainer
+  runs: Array<{run_id: string; as_of: string}>
+  sizes: Map<string, SizeRow[]>
+  overlap: OverlapRow[]
+  lift: Map<string, Row & {as_of: string}>
+  flows: FlowRow[]
+  dialect: Prepared['adapter']['dialect']
+  now: Date
+}
+
+const num = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n.toLocaleString('en-US'))
+const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(digits)}%`)
+const day = (iso: string) => iso.slice(0, 10)
+
+function staleReasons(s: Segment, d: SiteData): string[] {
+  const out: string[] = []
+  if (s.reviewBy && s.reviewBy < d.now.toISOString().slice(0, 10)) out.push(`review was due ${s.reviewBy}`)
+  if (!s.owner) out.push('no owner')
+  const last = d.sizes.get(s.name)?.at(-1)?.as_of
+  const latest = d.runs.at(-1)?.as_of
+  if (!last) out.push('never run')
+  else if (latest && Date.parse(latest) - Date.parse(last) > STALE_AFTER_DAYS * 86400_000) out.push(`not run since ${day(last)}`)
+  return out
+}
+
+function indexPage(d: SiteData): string {
+  const segments = [...d.project.segments.values()]
+  const options = (values: string[]) => [...new Set(values)].sort().map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join('')
+  const rows = segments
+    .map((s) => {
+      const last = d.sizes.get(s.name)?.at(-1)
+      const stale = staleReasons(s, d)
+      const search = [s.name, s.description, s.owner, s.purpose, s.entity, ...s.tags].filter(Boolean).join(' ').toLowerCase()
+      return `<tr data-search="${esc(search)}" data-tag="${esc(s.tags.join('|'))}" data-owner="${esc(s.owner ?? '')}" data-entity="${esc(s.entity)}" data-stale="${stale.length ? 'yes' : 'no'}">
+<td><a href="segments/${s.name}.html">${esc(s.name)}</a><div class="muted">${esc(s.description ?? '')}</div></td>
+<td>${esc(s.entity)}</td><td>${esc(s.owner ?? '')}</td><td>${s.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join('')}</td>
+<td class="num">${num(last?.size)}</td><td class="num">${last ? `+${num(last.entered)} / −${num(last.exited)}` : '–'}</td>
+<td>${stale.map((r) => `<span class="flag">${esc(r)}</span>`).join('')}</td></tr>`
+    })
+    .join('\n')
+  const groups = [...d.project.groups.values()].map((g) => `<li><a href="groups/${g.name}.html">${esc(g.name)}</a> <span class="muted">${esc(g.description ?? '')}</span></li>`).join('')
+  const latest = d.runs.at(-1)
+  return page(
+    'Segments',
+    '',
+    `<h1>Segments</h1>
+<p class="muted">${segments.length} segments · ${d.runs.length} runs · latest as_of ${latest ? esc(day(latest.as_of)) : '–'} · project ${esc(d.project.name)}</p>
+<div class="filters">
+<input type="search" id="q" placeholder="Search name, description, owner, purpose, tag" aria-label="Search segments">
+<select data-filter="tag" aria-label="Tag"><option value="">All tags</option>${options(segments.flatMap((s) => s.tags))}</select>
+<select data-filter="owner" aria-label="Owner"><option value="">All owners</option>${options(segments.flatMap((s) => (s.owner ? [s.owner] : [])))}</select>
+<select data-filter="entity" aria-label="Entity"><option value="">All entities</option>${options(segments.map((s) => s.entity))}</select>
+<label><input type="checkbox" id="stale"> stale only</label>
+<span class="count" id="count"></span>
+</div>
+<table id="segments"><thead><tr><th>Segment</th><th>Entity</th><th>Owner</th><th>Tags</th><th class="num">Size</th><th class="num">Last run</th><th>Flags</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+${groups ? `<h2>Groups</h2><ul>${groups}</ul>` : ''}`,
+    true,
+  )
+}
+
+function overlapSection(s: Segment, d: SiteData): string {
+  const mine = d.overlap
+    .filter((o) => o.segment_a === s.name || o.segment_b === s.name)
+    .map((o) => {
+      const self = o.segment_a === s.name
+      const other = self ? o.segment_b : o.segment_a
+      const selfSize = o.both + (self ? o.only_a : o.only_b)
+      const otherSize = o.both + (self ? o.only_b : o.only_a)
+      const union = o.both + o.only_a + o.only_b
+      return {other, both: o.both, ofSelf: selfSize ? o.both / selfSize : null, ofOther: otherSize ? o.both / otherSize : null, jaccard: union ? o.both / union : 0}
+    })
+    .filter((o) => o.both > 0)
+    .sort((a, b) => b.jaccard - a.jaccard || b.both - a.both)
+    .slice(0, 6)
+  if (!mine.length) return '<h2>Overlap</h2><p class="muted">No member of this segment is in another segment of its entity.</p>'
+  return `<h2>Overlap with its nearest segments</h2>
+<table class="overlap"><thead><tr><th>Segment</th><th class="num">In both</th><th class="num">Share of this one</th><th class="num">Share of the other</th><th></th></tr></thead><tbody>
+${mine.map((o) => `<tr><td><a href="${o.other}.html">${esc(o.other)}</a></td><td class="num">${num(o.both)}</td><td class="num">${pct(o.ofSelf)}</td><td class="num">${pct(o.ofOther)}</td><td><span class="bar" style="width:${Math.round(o.jaccard * 120)}px"></span></td></tr>`).join('\n')}
+</tbody></table>`
+}
+
+function flowsTable(flows: FlowRow[], link: (segment: string) => string): string {
+  if (!flows.length) return '<p class="muted">No moves recorded yet.</p>'
+  const name = (s: string | null) => (s === null ? '<span class="muted">(none)</span>' : `<a href="${link(s)}">${esc(s)}</a>`)
+  return `<table class="flows"><thead><tr><th>From</th><th>To</th><th class="num">Entities</th></tr></thead><tbody>
+${flows.map((f) => `<tr><td>${name(f.from_segment)}</td><td>${name(f.to_segment)}</td><td class="num">${num(f.entities)}</td></tr>`).join('\n')}
+</tbody></table>`
+}
+
+function liftSection(s: Segment, d: SiteData): string {
+  if (!s.measure) return ''
+  const r = d.lift.get(s.name)
+  const intro = `<p>Outcome: ${esc(d.explain.segment(s).match(/Success is measured as (.*)$/)?.[1] ?? '')}</p>`
+  if (!r) return `<h2>Lift</h2>${intro}<p class="muted">No run has measured it yet.</p>`
+  const n = (k: string) => (r[k] === null || r[k] === undefined ? null : Number(r[k]))
+  const table = `<table class="lift"><thead><tr><th></th><th class="num">Entered</th><th class="num">Converted</th><th class="num">Rate</th></tr></thead><tbody>
+<tr><td>Members</td><td class="num">${num(n('members'))}</td><td class="num">${num(n('members_converted'))}</td><td class="num">${pct(n('rate_members'), 2)}</td></tr>
+<tr><td>Holdout</td><td class="num">${num(n('holdout'))}</td><td class="num">${num(n('holdout_converted'))}</td><td class="num">${pct(n('rate_holdout'), 2)}</td></tr>
+</tbody></table>`
+  const lift = n('lift_abs')
+  const verdict =
+    lift === null
+      ? '<p class="muted">Too few entities or conversions to estimate a lift yet (the statistics are left out rather than shown misleadingly).</p>'
+      : `<p>Lift ${lift >= 0 ? '+' : ''}${(lift * 100).toFixed(2)} points (${n('lift_rel') === null ? 'relative –' : `${pct(n('lift_rel'))} relative`}), 95% interval [${(n('ci_low')! * 100).toFixed(2)}, ${(n('ci_high')! * 100).toFixed(2)}] points, p = ${n('p_value')!.toFixed(4)}.</p>` +
+        intervalChart(`Lift of ${s.name} with its 95% interval, in points`, lift, n('ci_low')!, n('ci_high')!)
+  return `<h2>Lift (members against the holdout, as of ${esc(day(r.as_of))})</h2>${intro}${table}${verdict}`
+}
+
+function segmentPage(s: Segment, d: SiteData): string {
+  const sizes = d.sizes.get(s.name) ?? []
+  const stale = staleReasons(s, d)
+  const latest = d.runs.at(-1)
+  let sqlText = ''
+  if (latest) {
+    const compiled = membershipSelect(d.dialect, buildPlan(d.project, new Date(latest.as_of), [s.name]))
+    sqlText = compiled ? formatSql(d.dialect, compiled) : ''
+  }
+  const group = s.group ? d.project.groups.get(s.group.name) : undefined
+  const meta: Array<[string, string]> = [
+    ['Owner', esc(s.owner ?? 'none')],
+    ['Purpose', esc(s.purpose ?? '–')],
+    ...(s.kpi ? [['KPI', esc(s.kpi)] as [string, string]] : []),
+    ['Tags', s.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join('') || '–'],
+    ['Entity', esc(s.entity)],
+    ['Review by', esc(s.reviewBy ?? '–')],
+    ['Refresh', esc(s.refresh)],
+    ...(s.holdout ? [['Holdout', `${esc(s.holdout.percent)}%`] as [string, string]] : []),
+    ...(group ? [['Group', `<a href="../groups/${group.name}.html">${esc(group.name)}</a> (position ${s.group!.position + 1} of ${group.segments.length})`] as [string, string]] : []),
+  ]
+  const flows = group ? d.flows.filter((f) => f.group_name === group.name && (f.from_segment === s.name || f.to_segment === s.name)) : []
+  return page(
+    s.name,
+    '../',
+    `<h1>${esc(s.name)}</h1>
+<p>${esc(s.description ?? '')}</p>
+${stale.map((r) => `<span class="flag">${esc(r)}</span>`).join('')}
+<dl class="meta">${meta.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>
+<h2>Who is in it</h2>
+<p class="rule">${esc(d.explain.segment(s))}</p>
+<h2>Size over time</h2>
+${sizes.length ? lineChart(`Size of ${s.name} per run`, sizes.map((r) => ({label: day(r.as_of), value: r.size}))) : '<p class="muted">Not run yet.</p>'}
+${sizes.length ? `<h2>Entered and exited per run</h2>${flowBars(`Entities entering and leaving ${s.name} per run`, sizes.map((r) => ({label: day(r.as_of), entered: r.first ? 0 : r.entered, exited: r.exited})))}` : ''}
+${overlapSection(s, d)}
+${group ? `<h2>Moves within ${esc(group.name)}</h2>${flowsTable(flows, (x) => `${x}.html`)}` : ''}
+${liftSection(s, d)}
+<h2>Compiled SQL</h2>
+<details><summary>The membership query for ${esc(d.dialect.name)}${latest ? ` at ${esc(latest.as_of)}` : ''}</summary><pre><code>${esc(sqlText)}</code></pre></details>`,
+  )
+}
+
+function groupPage(g: Group, d: SiteData): string {
+  const rows = g.segments.map((n, i) => {
+    const last = d.sizes.get(n)?.at(-1)
+    return `<tr><td class="num">${i + 1}</td><td><a href="../segments/${n}.html">${esc(n)}</a><div class="muted">${esc(d.project.segments.get(n)?.description ?? '')}</div></td><td class="num">${num(last?.size)}</td></tr>`
+  })
+  const flows = d.flows.filter((f) => f.group_name === g.name)
+  return page(
+    g.name,
+    '../',
+    `<h1>${esc(g.name)} <span class="muted">(group)</span></h1>
+<p>${esc(g.description ?? '')}</p>
+<dl class="meta"><dt>Owner</dt><dd>${esc(g.owner ?? 'none')}</dd><dt>Entity</dt><dd>${esc(g.entity)}</dd></dl>
+<p class="rule">${esc(d.explain.group(g))}</p>
+<h2>Segments, in priority order</h2>
+<table><thead><tr><th class="num">#</th><th>Segment</th><th class="num">Size</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>
+<h2>Flows between its segments (all runs)</h2>
+${flowsTable(flows, (x) => `../segments/${x}.html`)}`,
+  )
+}
+
+/** Builds the site into a scratch directory and moves it into place: readers never see half a site. */
+export async function buildSite(opts: RunOptions & {out?: string; now?: Date}): Promise<SiteResult> {
+  return withCatalog(opts, async (reader, p) => {
+    const runs = await reader.runs()
+    const sizes = new Map<string, SizeRow[]>()
+    for (const r of await reader.sizes()) sizes.set(r.segment, [...(sizes.get(r.segment) ?? []), r])
+    const lift = new Map<string, Row & {as_of: string}>()
+    for (const r of await reader.lift()) lift.set(String(r.segment), r)
+    const d: SiteData = {project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date()}
+    const files = new Map<string, string>([
+      ['index.html', indexPage(d)],
+      ['assets/site.css', CSS],
+      ['assets/site.js', JS],
+    ])
+    for (const s of d.project.segments.values()) files.set(`segments/${s.name}.html`, segmentPage(s, d))
+    for (const g of d.project.groups.values()) files.set(`groups/${g.name}.html`, groupPage(g, d))
+    const out = resolve(p.v.root, opts.out ?? '.segc/site')
+    const scratch = `${out}.tmp-${process.pid}`
+    rmSync(scratch, {recursive: true, force: true})
+    try {
+      for (const [path, text] of files) {
+        mkdirSync(dirname(join(scratch, path)), {recursive: true})
+        writeFileSync(join(scratch, path), text)
+      }
+      rmSync(out, {recursive: true, force: true})
+      mkdirSync(dirname(out), {recursive: true})
+      renameSync(scratch, out)
+    } catch (error) {
+      rmSync(scratch, {recursive: true, force: true})
+      throw error
+    }
+    return {out, pages: [...files.keys()].filter((f) => f.endsWith('.html')).length, segments: d.project.segments.size, groups: d.project.groups.size, runs: runs.length, target: p.target.name}
+  })
+}

@@ -1,0 +1,127 @@
+import {copyFileSync, existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import type {Browser} from 'puppeteer-core'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {exampleCopy, REPO, segc} from '../helpers/cli.js'
+import {launch, watchedPage} from '../helpers/browser.js'
+
+// The catalog site, opened from disk in Debian's headless Chromium.
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]))
+}
+
+describe('segc docs', () => {
+  let dir: string
+  let site: string
+  let browser: Browser
+  beforeAll(async () => {
+    dir = exampleCopy()
+    expect(segc(['demo', '--customers', '2000', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    const r = segc(['docs', '--out', 'site'], {cwd: dir})
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^wrote 18 pages \(15 segments, 2 groups, 9 runs of local\)/)
+    site = join(dir, 'site')
+    browser = await launch()
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it('has no remote URL anywhere', () => {
+    const all = files(site)
+    expect(all.length).toBe(20)
+    for (const f of all) expect(readFileSync(f, 'utf8'), f).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}|@import|url\(/i)
+  })
+
+  it('the index lists every segment, and search and filters work', async () => {
+    const {page, problems} = await watchedPage(browser)
+    await page.goto(pathToFileURL(join(site, 'index.html')).href)
+    const visible = () => page.$$eval('#segments tbody tr', (rows) => rows.filter((r) => !(r as HTMLElement).hidden).map((r) => r.querySelector('a')!.textContent))
+    const all = await visible()
+    expect(all).toHaveLength(15)
+    expect(all).toContain('win_back')
+    expect(await page.$eval('#count', (e) => e.textContent)).toBe('15 of 15 segments')
+    await page.type('#q', 'lapsed')
+    expect(await visible()).toEqual(['win_back'])
+    await page.$eval('#q', (e) => ((e as HTMLInputElement).value = ''))
+    await page.type('#q', ' ')
+    await page.select('select[data-filter="tag"]', 'rfm')
+    expect(await visible()).toEqual(['champions', 'cant_lose_them', 'loyal_customers', 'hibernating'])
+    await page.select('select[data-filter="tag"]', '')
+    await page.select('select[data-filter="entity"]', 'account')
+    expect(await visible()).toEqual(['expansion_ready_account'])
+    await page.select('select[data-filter="entity"]', '')
+    await page.select('select[data-filter="owner"]', 'crm@acme.example')
+    expect(await visible()).toEqual(['new_customer', 'active_customer'])
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('flags stale segments: a review date passed', async () => {
+    // high_intent_lead is due for review on 2027-06-30: build the site as of a later day
+    const {buildSite} = await import('../../src/docs/build-site.js')
+    await buildSite({project: dir, out: 'site-later', now: new Date('2027-07-01T00:00:00Z')})
+    const {page, problems} = await watchedPage(browser)
+    await page.goto(pathToFileURL(join(dir, 'site-later', 'index.html')).href)
+    await page.click('#stale')
+    const rows = await page.$$eval('#segments tbody tr', (rs) => rs.filter((r) => !(r as HTMLElement).hidden).map((r) => [r.querySelector('a')!.textContent, r.querySelector('.flag')?.textContent]))
+    expect(rows).toEqual([['high_intent_lead', 'review was due 2027-06-30']])
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('a segment page shows its rule, draws its size chart and folds its SQL away', async () => {
+    const {page, problems} = await watchedPage(browser)
+    await page.goto(pathToFileURL(join(site, 'segments', 'win_back.html')).href)
+    const rule = await page.$eval('.rule', (e) => e.textContent)
+    expect(rule).toMatch(/^Customers either who are in Dormant or who are in Lost and whose lifetime revenue is at least 200/)
+    const chart = await page.$eval('svg.chart.line', (svg) => ({points: svg.querySelectorAll('circle').length, d: svg.querySelector('path')!.getAttribute('d'), width: svg.getBoundingClientRect().width}))
+    expect(chart.points).toBe(9)
+    expect(chart.d).toMatch(/^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+){8}$/)
+    expect(chart.width).toBeGreaterThan(200)
+    expect(await page.$$eval('svg.chart.bars rect.entered', (r) => r.length)).toBe(9)
+    expect(await page.$eval('details', (d) => (d as HTMLDetailsElement).open)).toBe(false)
+    expect(await page.$eval('details pre', (p) => p.textContent)).toMatch(/SELECT/i)
+    expect(await page.$$eval('table.overlap tbody tr', (r) => r.length)).toBeGreaterThan(0)
+    expect(await page.$eval('table.lift', (t) => t.textContent)).toMatch(/Holdout/)
+    expect(problems).toEqual([])
+    await page.setViewport({width: 1100, height: 1400})
+    await page.screenshot({path: join(dir, 'segment.png')})
+    if (process.env.SEGC_UPDATE_SCREENSHOTS) copyFileSync(join(dir, 'segment.png'), join(REPO, 'docs/images/segment.png'))
+    await page.close()
+  })
+
+  it('a group page shows the flows between its segments', async () => {
+    const {page, problems} = await watchedPage(browser)
+    await page.goto(pathToFileURL(join(site, 'groups', 'lifecycle.html')).href)
+    const flows = await page.$$eval('table.flows tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)))
+    expect(flows.length).toBeGreaterThan(3)
+    expect(flows.some(([from, to]) => from === 'active_customer' && to === 'at_risk')).toBe(true)
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('a screenshot of the index for the README', async () => {
+    const {page} = await watchedPage(browser)
+    await page.setViewport({width: 1100, height: 760})
+    await page.goto(pathToFileURL(join(site, 'index.html')).href)
+    const shot = join(dir, 'catalog.png')
+    await page.screenshot({path: shot})
+    expect(statSync(shot).size).toBeGreaterThan(10_000)
+    if (process.env.SEGC_UPDATE_SCREENSHOTS) copyFileSync(shot, join(REPO, 'docs/images/catalog.png'))
+    await page.close()
+  })
+})
+
+describe('segc docs before any run', () => {
+  it('exits 1 with a clear message and writes nothing', () => {
+    const dir = exampleCopy()
+    const r = segc(['docs', '--out', 'site'], {cwd: dir})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/error\[no_runs\]: target 'local' has no successful run .*run `segc run` first/)
+    expect(existsSync(join(dir, 'site'))).toBe(false)
+    for (const cmd of [['stats'], ['overlap'], ['measure']]) expect(segc(cmd, {cwd: dir}).code).toBe(1)
+  })
+})
