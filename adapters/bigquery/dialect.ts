@@ -24,6 +24,7 @@ export const bigqueryDialect: Dialect = {
   divide: (a, b) => sql`SAFE_DIVIDE(${a}, ${b})`,
   match: (mode, value, pattern) =>
     mode === 'contains' ? sql`(STRPOS(${value}, ${sql.lit(pattern)}) > 0)` : mode === 'starts_with' ? sql`STARTS_WITH(${value}, ${sql.lit(pattern)})` : sql`ENDS_WITH(${value}, ${sql.lit(pattern)})`,
+  md5Hex: (text) => sql`TO_HEX(MD5(${text}))`,
   holdoutBucket: (text) => sql`MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(${text})), 1, 8)) AS INT64), 10000)`,
   firstLast: (which, value, ts, when) =>
     sql`ARRAY_AGG(IF(${when}, ${value}, NULL) IGNORE NULLS ORDER BY ${ts} ${sql.raw(which === 'first' ? 'ASC' : 'DESC')}, ${value} ASC LIMIT 1)[SAFE_OFFSET(0)]`,
@@ -41,6 +42,7 @@ export const bigqueryDialect: Dialect = {
           finish: (periods) => sql`(SELECT COUNT(*) FROM (SELECT p FROM UNNEST(${periods}) AS p GROUP BY p HAVING COUNT(*) >= ${sql.lit(minCount)}))`,
         },
   // BigQuery has no VALUES list in FROM; an array of structs is its constant relation
+  series: (n, name) => ({join: sql`CROSS JOIN UNNEST(GENERATE_ARRAY(0, ${n} - 1)) AS ${sql.id(name)}`, k: sql.id(name)}),
   values: (columns, rows) =>
     sql`UNNEST([${sql.join(rows.map((r) => sql`STRUCT<${sql.join(columns.map((c) => sql`${sql.id(c)} STRING`))}>(${sql.join(r)})`))}])`,
   // descriptions inline in the DDL (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_table_statement)

@@ -29,6 +29,7 @@ export const duckdbDialect: Dialect = {
       : mode === 'starts_with'
         ? sql`starts_with(${value}, ${sql.lit(pattern)})`
         : sql`suffix(${value}, ${sql.lit(pattern)})`,
+  md5Hex: (text) => sql`md5(${text})`,
   holdoutBucket: (text) => sql`(CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT) % 10000)`,
   // min over a struct orders by its fields in turn: the earliest timestamp, then the smallest value.
   firstLast: (which, value, ts, when) =>
@@ -38,6 +39,8 @@ export const duckdbDialect: Dialect = {
   mostFrequent: (value, when) =>
     // sorting {-count, value} structs puts the most frequent first, the smallest value among equals
     sql`(list_sort(list_transform(map_entries(histogram(${value}) FILTER (WHERE ${when} AND ${value} IS NOT NULL)), e -> {'c': -e.value, 'v': e.key}))[1]).v`,
+  // a list of n integers, unnested in a lateral subquery
+  series: (n, name) => ({join: sql`CROSS JOIN LATERAL (SELECT UNNEST(range(0, CAST(${n} AS BIGINT))) AS ${sql.id(name)}) AS ${sql.id(`${name}_series`)}`, k: sql.id(`${name}_series`, name)}),
   values: (columns, rows) => sql`(VALUES ${sql.join(rows.map((r) => sql`(${sql.join(r)})`))}) AS ${sql.id('v')}(${sql.join(columns.map((c) => sql.id(c)))})`,
   // comments go on with COMMENT ON (https://duckdb.org/docs/sql/statements/comment_on)
   createTable: (table, comment, columns) => [

@@ -27,6 +27,7 @@ export const snowflakeDialect: Dialect = {
   // CONTAINS/STARTSWITH/ENDSWITH compare literally (no wildcards), case-sensitively under the default collation
   match: (mode, value, pattern) =>
     mode === 'contains' ? sql`CONTAINS(${value}, ${sql.lit(pattern)})` : mode === 'starts_with' ? sql`STARTSWITH(${value}, ${sql.lit(pattern)})` : sql`ENDSWITH(${value}, ${sql.lit(pattern)})`,
+  md5Hex: (text) => sql`MD5(${text})`,
   holdoutBucket: (text) => sql`MOD(TO_NUMBER(SUBSTR(MD5(${text}), 1, 8), 'XXXXXXXX'), 10000)`,
   // ARRAY_AGG skips NULLs; WITHIN GROUP orders by time, then value, so ties take the smallest value
   firstLast: (which, value, ts, when, type) =>
@@ -35,6 +36,8 @@ export const snowflakeDialect: Dialect = {
     throw new Error('most_frequent is not available for Snowflake')
   },
   activePeriods: (index, when) => sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
+  // FLATTEN of a generated array: GENERATOR needs a constant row count
+  series: (n, name) => ({join: sql`CROSS JOIN LATERAL FLATTEN(INPUT => ARRAY_GENERATE_RANGE(0, ${n})) AS ${sql.id(`${name}_series`)}`, k: sql`CAST(${sql.id(`${name}_series`, 'value')} AS BIGINT)`}),
   values: (columns, rows) => sql`(VALUES ${sql.join(rows.map((r) => sql`(${sql.join(r)})`))}) AS ${sql.id('v')}(${sql.join(columns.map((c) => sql.id(c)))})`,
   // comments inline in the DDL: one statement per table (https://docs.snowflake.com/en/sql-reference/sql/create-table)
   createTable: (table, comment, columns) => [

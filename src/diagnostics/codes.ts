@@ -36,6 +36,7 @@ export const CODES = {
   env_missing: {severity: 'error', meaning: 'a ${env:NAME} whose variable is not set'},
   unsupported: {severity: 'error', meaning: 'a construct this version of segc cannot compile yet'},
   measure_without_holdout: {severity: 'error', meaning: 'a segment with measure: but no holdout to compare its members against'},
+  not_fitted: {severity: 'error', meaning: 'a run needs a fitted model (fit: trait) with no version fitted for its current definition: run segc fit'},
   no_runs: {severity: 'error', meaning: 'a command that reads run results (docs, stats, overlap, measure) on a target no run has written yet'},
   // warnings
   expectation_failed: {severity: 'warning', meaning: "a run's segment size broke the segment's expect guard (an error with --strict: exit 3)"},

@@ -7,7 +7,8 @@ import {withCatalog, type FlowRow, type OverlapRow, type SizeRow} from '../catal
 import {Explainer} from '../explain/explain.js'
 import {formatSql} from '../generate/generate-sql.js'
 import {membershipSelect} from '../generate/run-statements.js'
-import {buildPlan} from '../plan/build-plan.js'
+import {loadModels} from '../models/stored.js'
+import {buildPlan, ModelNotFitted, type StoredModel} from '../plan/build-plan.js'
 import type {Group, Project, Segment} from '../resolve/model.js'
 import type {Prepared, RunOptions} from '../run/run-project.js'
 import type {Row} from '../run/warehouse.js'
@@ -36,6 +37,7 @@ interface SiteData {
   flows: FlowRow[]
   dialect: Prepared['adapter']['dialect']
   now: Date
+  models: Map<string, StoredModel>
 }
 
 const num = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n.toLocaleString('en-US'))
@@ -146,8 +148,13 @@ function segmentPage(s: Segment, d: SiteData): string {
   const latest = d.runs.at(-1)
   let sqlText = ''
   if (latest) {
-    const compiled = membershipSelect(d.dialect, buildPlan(d.project, new Date(latest.as_of), [s.name]))
-    sqlText = compiled ? formatSql(d.dialect, compiled) : ''
+    try {
+      const compiled = membershipSelect(d.dialect, buildPlan(d.project, new Date(latest.as_of), [s.name], {models: d.models}))
+      sqlText = compiled ? formatSql(d.dialect, compiled) : ''
+    } catch (error) {
+      if (!(error instanceof ModelNotFitted)) throw error
+      sqlText = `-- needs ${error.models.join(', ')} fitted (segc fit)`
+    }
   }
   const group = s.group ? d.project.groups.get(s.group.name) : undefined
   const meta: Array<[string, string]> = [
@@ -210,7 +217,7 @@ export async function buildSite(opts: RunOptions & {out?: string; now?: Date}): 
     for (const r of await reader.sizes()) sizes.set(r.segment, [...(sizes.get(r.segment) ?? []), r])
     const lift = new Map<string, Row & {as_of: string}>()
     for (const r of await reader.lift()) lift.set(String(r.segment), r)
-    const d: SiteData = {project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date()}
+    const d: SiteData = {project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p)}
     const files = new Map<string, string>([
       ['index.html', indexPage(d)],
       ['assets/site.css', CSS],

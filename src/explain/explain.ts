@@ -108,6 +108,11 @@ export class Explainer {
     return this.project.events.get(event)?.label ?? `had a ${humanize(event)} event`
   }
 
+  private purchaseEvent(model: string): string {
+    const d = this.project.traits.get(model)?.def
+    return d?.kind === 'fit' && d.model !== 'kmeans' ? d.transactions.event : model
+  }
+
   private eventNoun(event: string): string {
     return `${humanize(event)} events`
   }
@@ -182,6 +187,24 @@ export class Explainer {
       case 'ntile': {
         const of = this.valueName(t.def.of.name, t.def.of.target, t.entity)
         return `${humanize(t.name)} (1 to ${t.def.buckets} by ${of}, ${t.def.buckets} = ${t.def.order === 'desc' ? 'lowest' : 'highest'})`
+      }
+      case 'fit':
+        if (t.def.model === 'kmeans') return `cluster (one of ${t.def.k} groups of look-alikes by ${list(t.def.features.map((f) => this.valueName(f.name, f.target, t.entity)), 'and')})`
+        return `${humanize(t.name)} model`
+      case 'predict': {
+        const d = t.def
+        const horizon = d.horizonSeconds !== undefined ? duration(d.horizonSeconds) : ''
+        const of = (m?: string) => (m ? this.did(this.purchaseEvent(m)) : '')
+        switch (d.predict) {
+          case 'p_alive':
+            return `predicted probability of still being a customer`
+          case 'expected_purchases':
+            return `predicted number of times they will have ${of(d.bgnbd).replace(/^\w+ /, (w) => w)} in the next ${horizon}`.replace('will have placed', 'will place')
+          case 'expected_spend':
+            return `predicted average spend per purchase`
+          case 'clv':
+            return `predicted customer value over the next ${horizon}${d.discountRate ? ` (discounted ${number(d.discountRate * 100)}% a year)` : ''}`
+        }
       }
     }
   }

@@ -27,7 +27,9 @@ export function checkDialect(project: Project, dialect: Dialect, selected?: read
     const t = project.traits.get(name)!
     if (t.def.kind === 'aggregate') report(need(t.def.spec), diag('unsupported', t.loc, ''), `trait '${name}'`)
     else if (t.def.kind === 'expr') visitExpr(t.def.expr)
-    else if (t.def.of.target === 'trait') visitTrait(t.def.of.name)
+    else if (t.def.kind === 'ntile') {
+      if (t.def.of.target === 'trait') visitTrait(t.def.of.name)
+    } else if (t.def.kind === 'fit' && t.def.model === 'kmeans') t.def.features.forEach((f) => f.target === 'trait' && visitTrait(f.name))
   }
   const visitExpr = (e: Expr): void => {
     if (e.kind === 'ref' && e.target === 'trait') visitTrait(e.name)

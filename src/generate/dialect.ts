@@ -38,6 +38,8 @@ export interface Dialect {
   divide(numerator: Sql, denominator: Sql): Sql
   /** case-sensitive literal substring tests: % and _ are ordinary characters */
   match(mode: 'contains' | 'starts_with' | 'ends_with', value: Sql, pattern: string): Sql
+  /** md5 of the text as 32 lower-case hex digits */
+  md5Hex(text: Sql): Sql
   /** int(first 8 hex digits of md5(text), 16) % 10000 */
   holdoutBucket(text: Sql): Sql
   /** the value at the earliest (first) or latest (last) event, ties broken by the smallest value */
@@ -56,6 +58,11 @@ export interface Dialect {
   createTable(table: Sql, comment: string, columns: Array<{name: string; type: string; comment: string}>): Sql[]
   /** a session-scoped scratch table filled from a query (dropped at the end of the session) */
   createTempTable(name: string, query: Sql): Sql
+  /**
+   * A join giving each row the integers 0 ≤ k < n (n an expression of the row): what follows
+   * a FROM item, and how to read k.
+   */
+  series(n: Sql, name: string): {join: Sql; k: Sql}
   /** number of distinct period indexes holding at least minCount matching events */
   activePeriods(periodIndex: Sql, when: Sql, minCount: number): Sql | TwoStep
 }

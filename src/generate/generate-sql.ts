@@ -4,6 +4,7 @@ import {attrColumn, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import {isTwoStep, type Dialect, type Sql, type TwoStep} from './dialect.js'
+import {hypergeometricSelect, predictionSelect, summarySelect} from './model-sql.js'
 
 /** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
 type NodeOf<K> = PlanExpr extends infer T ? (T extends {k: infer TK} ? (K extends TK ? T : never) : never) : never
@@ -83,6 +84,16 @@ export class ExprWriter {
     },
     holdout_bucket: (e) => this.dialect.holdoutBucket(sql`(${sql.lit(`${e.segment}:${e.salt}:`)} || ${this.write(e.key)})`),
     to_string: (e) => sql`CAST(${this.write(e.value)} AS ${sql.raw(this.dialect.stringType)})`,
+    nearest: (e) => {
+      const point = e.point.map((p) => this.write(p))
+      const distance = e.centroids.map((c) => sql`(${sql.join(c.map((v, i) => sql`(${point[i]!} - ${sql.lit(v)}) * (${point[i]!} - ${sql.lit(v)})`), sql` + `)})`)
+      // the first index whose distance is no larger than any other's: ties go to the lower index
+      const whens = distance.map((d, j) => {
+        const others = distance.filter((_, m) => m !== j)
+        return sql`WHEN ${others.length ? sql.join(others.map((o) => sql`${d} <= ${o}`), sql` AND `) : sql`TRUE`} THEN ${sql.lit(j + 1)}`
+      })
+      return sql`CASE WHEN ${sql.join(point.map((p) => sql`${p} IS NULL`), sql` OR `)} THEN NULL ${sql.join(whens, sql` `)} END`
+    },
   }
 }
 
@@ -150,6 +161,14 @@ export function membershipQuery(db: AnyDb, dialect: Dialect, plan: Plan): Select
   return rootOn(query, q)
 }
 
+/** `segc_key` and one column `f<i>` per value, for every entity of the plan. */
+export function featureQuery(db: AnyDb, dialect: Dialect, asOf: string, e: EntityPlan, values: PlanExpr[]): SelectQueryBuilder<any, any, any> {
+  const creator = withEntityCtes(db, dialect, asOf, e)
+  const last = e.layers.length ? cte(e.entity, `layer${e.layers.length}`) : cte(e.entity, 'base')
+  const w = new ExprWriter(dialect, asOf)
+  return creator.selectFrom(last).select(sql.id(KEY_COLUMN).as(KEY_COLUMN)).select(values.map((v, i) => w.write(v).as(`f${i}`)))
+}
+
 function rootOn(creator: any, q: any): any {
   // kysely keeps CTEs on the QueryCreator; selectFrom on it attaches them to the top-level query.
   return creator.selectFrom(q.as('segc_members')).selectAll()
@@ -180,6 +199,16 @@ function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityP
       })
     })
   }
+  for (const m of e.models ?? []) {
+    const summary = cte(e.entity, `sum_${m.model}`)
+    q = q.with(summary, () => sql`(${summarySelect(dialect, asOf, m)})`)
+    let hyp: string | undefined
+    if (m.kind === 'bgnbd' && m.horizons.length) {
+      hyp = cte(e.entity, `hyp_${m.model}`)
+      q = q.with(hyp, () => sql`(${hypergeometricSelect(dialect, summary, m)})`)
+    }
+    q = q.with(cte(e.entity, `pred_${m.model}`), () => sql`(${predictionSelect(summary, hyp, m)})`)
+  }
   q = q.with(cte(e.entity, 'base'), (db: AnyDb) => {
     let b = db.selectFrom(relationSql(e.relation).as('ent')).select(sql.id('ent', e.key).as(KEY_COLUMN))
     b = b.select(e.attributes.map((a) => sql.id('ent', a.column).as(attrColumn(a.name))))
@@ -204,6 +233,12 @@ function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityP
       const alias = s.id
       b = b.leftJoin(sql.id(cte(e.entity, s.id)).as(alias), (j: any) => j.on(sql`${sql.id(alias, KEY_COLUMN)} = ${sql.id('ent', e.key)}`))
       b = b.select(s.aggregates.map((a) => (a.emptyValue === 0 ? sql`COALESCE(${sql.id(alias, a.id)}, 0)` : sql.id(alias, a.id)).as(a.id)))
+    }
+    for (const m of e.models ?? []) {
+      const alias = `fit_${m.model}`
+      const columns = ['x', 't_x', 'big_t', 'm_x', ...(m.kind === 'bgnbd' ? ['p_alive', ...m.horizons.map((_, j) => `e${j}`)] : ['spend'])]
+      b = b.leftJoin(sql.id(cte(e.entity, `pred_${m.model}`)).as(alias), (j: any) => j.on(sql`${sql.id(alias, KEY_COLUMN)} = ${sql.id('ent', e.key)}`))
+      b = b.select(columns.map((c) => sql.id(alias, c).as(`fit__${m.model}__${c}`)))
     }
     return b
   })

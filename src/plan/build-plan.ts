@@ -1,6 +1,6 @@
 import type {AggregateSpec, Comparison, Condition, Entity, Expr, Project, PropertyFilter, Scalar, Segment, Trait, ValueType, Window} from '../resolve/model.js'
 import {resolveTime} from '../resolve/time.js'
-import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, MeasurePlan, Plan, PlanExpr, SegmentOutput, SequencePlan, SourcePlan} from './plan-types.js'
+import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, MeasurePlan, ModelPlan, Plan, PlanExpr, SegmentOutput, SequencePlan, SourcePlan} from './plan-types.js'
 
 export const KEY_COLUMN = 'segc_key'
 export const attrColumn = (name: string) => `attr__${name}`
@@ -51,6 +51,78 @@ export interface PlanOptions {
    * read back from this table (schema, name) instead of being evaluated again.
    */
   frozen?: {segments: ReadonlySet<string>; table: string[]}
+  /** the stored version of every fitted model the plan reads (segment_models) */
+  models?: ReadonlyMap<string, StoredModel>
+}
+
+/** A version of a fitted model as segment_models stores it. */
+export interface StoredModel {
+  model: string
+  version: number
+  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans'
+  params: Record<string, unknown>
+}
+
+/**
+ * Stand-in parameters for compiling without a target (`segc compile`): the SQL has the shape a
+ * run executes, with these numbers where a run puts the stored ones.
+ */
+export function placeholderModels(project: Project): Map<string, StoredModel> {
+  const out = new Map<string, StoredModel>()
+  for (const t of project.traits.values()) {
+    const d = t.def
+    if (d.kind !== 'fit') continue
+    const params: Record<string, unknown> =
+      d.model !== 'kmeans'
+        ? d.model === 'bgnbd'
+          ? {r: 1, alpha: 1, a: 2, b: 1}
+          : {p: 1, q: 2, gamma: 1}
+        : {features: d.features.map((f) => f.name), means: d.features.map(() => 0), stddevs: d.features.map(() => 1), centroids: Array.from({length: d.k}, (_, j) => d.features.map(() => j))}
+    out.set(t.name, {model: t.name, version: 0, kind: d.model, params})
+  }
+  return out
+}
+
+/** A plan needs a fitted model that has no stored version (run `segc fit`). */
+export class ModelNotFitted extends Error {
+  constructor(readonly models: string[]) {
+    super(`not fitted: ${models.join(', ')}`)
+  }
+}
+
+/** The fitted models (fit: traits) a selection's segments reach, in name order. */
+export function modelsReached(project: Project, selected?: readonly string[]): string[] {
+  const out = new Set<string>()
+  const seen = new Set<string>()
+  const visitTrait = (name: string): void => {
+    if (seen.has(name)) return
+    seen.add(name)
+    const t = project.traits.get(name)!
+    const d = t.def
+    if (d.kind === 'fit') {
+      out.add(name)
+      if (d.model === 'kmeans') d.features.forEach((f) => f.target === 'trait' && visitTrait(f.name))
+    } else if (d.kind === 'predict') [d.bgnbd, d.gammaGamma].forEach((m) => m && visitTrait(m))
+    else if (d.kind === 'expr') visitExpr(d.expr)
+    else if (d.kind === 'ntile' && d.of.target === 'trait') visitTrait(d.of.name)
+  }
+  const visitExpr = (e: Expr): void => {
+    if (e.kind === 'ref' && e.target === 'trait') visitTrait(e.name)
+    else if (e.kind === 'neg') visitExpr(e.operand)
+    else if (e.kind === 'binary') [e.left, e.right].forEach(visitExpr)
+    else if (e.kind === 'call') e.args.forEach(visitExpr)
+  }
+  const visit = (c: Condition): void => {
+    if (c.kind === 'trait') visitTrait(c.trait)
+    else if (c.kind === 'all' || c.kind === 'any') c.items.forEach(visit)
+    else if (c.kind === 'not') visit(c.item)
+  }
+  for (const n of selectionClosure(project, selected)) {
+    const s = project.segments.get(n)!
+    visit(s.rule)
+    if (s.exclude) visit(s.exclude)
+  }
+  return [...out].sort()
 }
 
 export const storedColumn = (segment: string) => `stored__${segment}`
@@ -69,6 +141,23 @@ export function buildPlan(project: Project, asOf: Date, selected?: readonly stri
     .filter((s) => s.measure && s.holdout)
     .map((s) => new EntityPlanner(project, project.entities.get(s.entity)!, asOf, opts).measure(s))
   return {asOf: asOf.toISOString(), entities, ...(measures.length ? {measures} : {})}
+}
+
+/**
+ * The plan of some traits or attributes of one entity, for every entity (what kmeans
+ * clusters on): an entity plan without segments, and the value of each feature over it.
+ */
+export function featurePlan(project: Project, entity: string, asOf: Date, features: Array<{name: string; target: 'trait' | 'attribute'}>, opts: PlanOptions = {}): {plan: EntityPlan; values: PlanExpr[]; asOf: string} {
+  const planner = new EntityPlanner(project, project.entities.get(entity)!, asOf, opts)
+  const values = features.map((f) => planner.value(f.name, f.target))
+  return {plan: planner.plan([]), values, asOf: asOf.toISOString()}
+}
+
+/** The transactions of a bgnbd or gamma_gamma trait as a model plan without parameters (for fitting). */
+export function transactionsPlan(project: Project, model: string, asOf: Date): ModelPlan {
+  const t = project.traits.get(model)!
+  const planner = new EntityPlanner(project, project.entities.get(t.entity)!, asOf, {models: new Map([[model, {model, version: 0, kind: 'bgnbd', params: {}}]])})
+  return planner.modelPlan(model)
 }
 
 class EntityPlanner {
@@ -114,6 +203,7 @@ class EntityPlanner {
       attributes: [...this.attributes.entries()].map(([name, column]) => ({name, column})),
       sources: [...this.sources.values()].map(({lowerBounds: _, ...s}) => ({...s, filter: this.sourceFilter(s.id)})),
       sequences: this.sequences,
+      ...(this.models.size ? {models: [...this.models.values()]} : {}),
       layers: this.layers(),
       segments: outputs,
       ...(this.stored.length ? {stored: {table: this.opts.frozen!.table, segments: this.stored}} : {}),
@@ -137,11 +227,108 @@ class EntityPlanner {
     return col(name)
   }
 
+  private readonly models = new Map<string, ModelPlan>()
+
+  value(name: string, target: 'trait' | 'attribute'): PlanExpr {
+    return target === 'trait' ? this.trait(this.project.traits.get(name)!) : this.attribute(name)
+  }
+
+  private storedModel(name: string): StoredModel {
+    const m = this.opts.models?.get(name)
+    if (!m) throw new ModelNotFitted([name])
+    return m
+  }
+
+  /** The summary and predictions of a bgnbd or gamma_gamma model, planned once. */
+  private model(name: string, horizon?: number): ModelPlan {
+    let m = this.models.get(name)
+    if (!m) {
+      const t = this.project.traits.get(name)!
+      const d = t.def as Extract<Trait['def'], {kind: 'fit'; model: 'bgnbd' | 'gamma_gamma'}>
+      const tx = d.transactions
+      const event = this.project.events.get(tx.event)!
+      const filters = [...event.where, ...tx.where].map((f) => this.propertyFilter(f))
+      const stored = this.storedModel(name)
+      m = {
+        model: name,
+        kind: d.model,
+        params: stored.params as Record<string, number>,
+        relation: event.relation,
+        key: event.key,
+        timestamp: event.timestamp,
+        filter: filters.length ? and(filters) : TRUE,
+        ...(tx.of ? {value: tx.of.column} : {}),
+        timeUnitSeconds: tx.timeUnitSeconds,
+        horizons: [],
+      }
+      this.models.set(name, m)
+    }
+    if (horizon !== undefined && !m.horizons.includes(horizon)) m.horizons.push(horizon)
+    return m
+  }
+
+  modelPlan(name: string): ModelPlan {
+    return this.model(name)
+  }
+
+  private fitColumn(model: string, column: string): PlanExpr {
+    return col(`fit__${model}__${column}`)
+  }
+
+  /** E[X(t)] of a bgnbd model at t seconds (0 at t = 0). */
+  private expected(model: string, seconds: number): PlanExpr {
+    if (seconds === 0) return {k: 'lit', type: 'number', value: 0}
+    const m = this.model(model)
+    const t = seconds / m.timeUnitSeconds
+    this.model(model, t)
+    return this.fitColumn(model, `e${m.horizons.indexOf(t)}`)
+  }
+
+  private prediction(d: Extract<Trait['def'], {kind: 'predict'}>): PlanExpr {
+    switch (d.predict) {
+      case 'p_alive':
+        this.model(d.bgnbd!)
+        return this.fitColumn(d.bgnbd!, 'p_alive')
+      case 'expected_purchases':
+        return this.expected(d.bgnbd!, d.horizonSeconds!)
+      case 'expected_spend':
+        this.model(d.gammaGamma!)
+        return this.fitColumn(d.gammaGamma!, 'spend')
+      case 'clv': {
+        // Σ_{i=1..n} (E[X(t_i)] − E[X(t_{i−1})]) × spend / (1 + d)^i, t_i = min(30i days, horizon) (SPEC §12)
+        this.model(d.gammaGamma!)
+        const spend = this.fitColumn(d.gammaGamma!, 'spend')
+        const month = 30 * 86400
+        const n = Math.ceil(d.horizonSeconds! / month)
+        const monthly = Math.pow(1 + d.discountRate!, 1 / 12) - 1
+        let sum: PlanExpr | undefined
+        for (let i = 1; i <= n; i++) {
+          const delta: PlanExpr = {k: 'arith', op: '-', left: this.expected(d.bgnbd!, Math.min(month * i, d.horizonSeconds!)), right: this.expected(d.bgnbd!, Math.min(month * (i - 1), d.horizonSeconds!))}
+          const term: PlanExpr = {k: 'arith', op: '*', left: delta, right: {k: 'lit', type: 'number', value: 1 / Math.pow(1 + monthly, i)}}
+          sum = sum ? {k: 'arith', op: '+', left: sum, right: term} : term
+        }
+        return {k: 'arith', op: '*', left: sum!, right: spend}
+      }
+    }
+  }
+
   private trait(t: Trait): PlanExpr {
     if (t.def.kind === 'aggregate') return this.aggregate(t.def.spec)
     const def = t.def
     return this.define(traitColumn(t.name), () => {
       if (def.kind === 'expr') return this.expr(def.expr)
+      if (def.kind === 'predict') return this.prediction(def)
+      if (def.kind === 'fit') {
+        if (def.model !== 'kmeans') throw new Error(`fitted model '${t.name}' used as a value`)
+        const p = this.storedModel(t.name).params as {means: number[]; stddevs: number[]; centroids: number[][]}
+        const point = def.features.map((f, i): PlanExpr => {
+          const value = f.target === 'trait' ? this.trait(this.project.traits.get(f.name)!) : this.attribute(f.name)
+          // the stored means and deviations: 0 and 1 when the model was fitted unstandardized
+          const centred: PlanExpr = {k: 'arith', op: '-', left: value, right: {k: 'lit', type: 'number', value: p.means[i]!}}
+          return {k: 'arith', op: '/', left: centred, right: {k: 'lit', type: 'number', value: p.stddevs[i]!}}
+        })
+        return {k: 'nearest', point, centroids: p.centroids}
+      }
       const value = def.of.target === 'trait' ? this.trait(this.project.traits.get(def.of.name)!) : this.attribute(def.of.name)
       return {k: 'ntile', buckets: def.buckets, value, order: def.order, key: col(KEY_COLUMN)}
     })
@@ -398,5 +585,7 @@ export function columnsOf(e: PlanExpr): string[] {
       return [...columnsOf(e.value), ...columnsOf(e.key)]
     case 'holdout_bucket':
       return columnsOf(e.key)
+    case 'nearest':
+      return e.point.flatMap(columnsOf)
   }
 }

@@ -27,6 +27,8 @@ export type PlanExpr =
   | {k: 'holdout_bucket'; segment: string; salt: string; key: PlanExpr}
   /** cast to the warehouse's string type (entity keys are stored as strings) */
   | {k: 'to_string'; value: PlanExpr}
+  /** 1-based index of the nearest centroid (squared Euclidean; ties: the lower index); NULL if a coordinate is */
+  | {k: 'nearest'; point: PlanExpr[]; centroids: number[][]}
 
 /** One conditional aggregate of a source scan: `value` over the rows where `when` holds. */
 export interface AggregatePlan {
@@ -77,6 +79,26 @@ export interface SegmentOutput {
   holdout?: {percent: number; salt: string}
 }
 
+/**
+ * A fitted bgnbd or gamma_gamma model read by the plan's predictions: the per-entity summary
+ * (x, t_x, T, m_x) of its transactions — the UTC days with a matching event — and, for
+ * bgnbd, P(alive) and E[X(t)] at each of `horizons` (in time units). Its columns reach the
+ * base row as `fit__<model>__<column>`.
+ */
+export interface ModelPlan {
+  model: string
+  kind: 'bgnbd' | 'gamma_gamma'
+  params: Record<string, number>
+  relation: Relation
+  key: string
+  timestamp: string
+  filter: PlanExpr
+  /** the column summed per day for m_x (gamma_gamma) */
+  value?: string
+  timeUnitSeconds: number
+  horizons: number[]
+}
+
 export interface EntityPlan {
   entity: string
   relation: Relation
@@ -86,6 +108,8 @@ export interface EntityPlan {
   sources: SourcePlan[]
   /** base columns `seq__<id>`: non-NULL for entities that performed the sequence */
   sequences: SequencePlan[]
+  /** fitted models the predictions read; absent when there are none */
+  models?: ModelPlan[]
   /** computed columns in dependency layers: a layer reads only columns of earlier layers */
   layers: DerivedColumn[][]
   segments: SegmentOutput[]

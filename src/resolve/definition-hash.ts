@@ -30,7 +30,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * expanded into the hashed text — so editing a trait changes the hash of each segment
  * that uses it, and editing a description changes none.
  */
-export function definitionHashes(project: Project): Map<string, string> {
+export function definitionHashes(project: Project, models?: ReadonlyMap<string, number>): Map<string, string> {
   const hashes = new Map<string, string>()
   const hashOf = (s: Segment): string => {
     const known = hashes.get(s.name)
@@ -39,6 +39,7 @@ export function definitionHashes(project: Project): Map<string, string> {
     const events = new Set<string>()
     const attributes = new Set<string>()
     const segments = new Map<string, string>()
+    const fitted = new Map<string, number | null>()
     const visitExpr = (e: Expr): void => {
       if (e.kind === 'ref') (e.target === 'trait' ? visitTrait(e.name) : attributes.add(e.name))
       else if (e.kind === 'neg') visitExpr(e.operand)
@@ -49,10 +50,15 @@ export function definitionHashes(project: Project): Map<string, string> {
       const t = project.traits.get(name)!
       if (traits.has(name)) return
       traits.set(name, t)
-      if (t.def.kind === 'aggregate') events.add(t.def.spec.event)
-      else if (t.def.kind === 'expr') visitExpr(t.def.expr)
-      else if (t.def.of.target === 'trait') visitTrait(t.def.of.name)
-      else attributes.add(t.def.of.name)
+      const d = t.def
+      if (d.kind === 'aggregate') events.add(d.spec.event)
+      else if (d.kind === 'expr') visitExpr(d.expr)
+      else if (d.kind === 'ntile') d.of.target === 'trait' ? visitTrait(d.of.name) : attributes.add(d.of.name)
+      else if (d.kind === 'predict') [d.bgnbd, d.gammaGamma].forEach((m) => m && visitTrait(m))
+      else if (d.model === 'kmeans') d.features.forEach((f) => (f.target === 'trait' ? visitTrait(f.name) : attributes.add(f.name)))
+      else events.add(d.transactions.event)
+      // a refit is a new definition: the version scored with is part of the hash (SPEC §12)
+      if (d.kind === 'fit') fitted.set(name, models?.get(name) ?? null)
     }
     const visit = (c: Condition): void => {
       switch (c.kind) {
@@ -94,6 +100,8 @@ export function definitionHashes(project: Project): Map<string, string> {
       holdout: s.holdout,
       refresh: s.refresh,
       group,
+      // only when a fitted model is reached, so hashes of other segments are as before
+      ...(fitted.size ? {models: Object.fromEntries([...fitted.entries()].sort())} : {}),
     })
     const h = sha256(text)
     hashes.set(s.name, h)

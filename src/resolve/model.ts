@@ -90,10 +90,30 @@ export type Expr =
 
 export type ExprFunction = 'coalesce' | 'nullif' | 'least' | 'greatest' | 'abs' | 'round' | 'floor' | 'ceil' | 'days_since' | 'hours_since'
 
+export type FittedModel = 'bgnbd' | 'gamma_gamma' | 'kmeans'
+export type Prediction = 'p_alive' | 'expected_purchases' | 'expected_spend' | 'clv'
+
+/**
+ * The transactions a bgnbd or gamma_gamma model is fitted from (SPEC §12): the UTC days with
+ * at least one matching event; a day's value is the sum of `of` over its events.
+ */
+export interface TransactionSpec {
+  event: string
+  where: PropertyFilter[]
+  timeUnitSeconds: number
+  of?: {name: string; column: string; type: ValueType}
+}
+
 export type TraitDef =
   | {kind: 'aggregate'; spec: AggregateSpec}
+  | {kind: 'fit'; model: 'bgnbd' | 'gamma_gamma'; transactions: TransactionSpec}
+  | {kind: 'fit'; model: 'kmeans'; k: number; features: Array<{name: string; target: 'trait' | 'attribute'}>; standardize: boolean}
+  | {kind: 'predict'; predict: Prediction; bgnbd?: string; gammaGamma?: string; horizonSeconds?: number; discountRate?: number}
   | {kind: 'expr'; source: string; expr: Expr}
   | {kind: 'ntile'; buckets: number; of: {name: string; target: 'trait' | 'attribute'}; order: 'asc' | 'desc'}
+
+/** A bgnbd or gamma_gamma trait is a fitted model, not a value: predict: traits read it. */
+export const isModelTrait = (t: Trait): boolean => t.def.kind === 'fit' && t.def.model !== 'kmeans'
 
 export interface Trait {
   name: string

@@ -7,6 +7,7 @@ import {hasComparison, isNumeric, isTime, resolveComparisons, resolveWhere} from
 import {findCycles} from './cycles.js'
 import {typeExpr} from './type-expr.js'
 import {ExprSyntaxError, parseExpr} from './parse-expr.js'
+import {isModelTrait} from './model.js'
 import type {
   AggregateKind,
   AggregateSpec,
@@ -14,13 +15,16 @@ import type {
   Condition,
   Entity,
   EventDef,
+  FittedModel,
   Group,
+  Prediction,
   Project,
   Relation,
   Segment,
   SegmentMeta,
   Trait,
   TraitDef,
+  TransactionSpec,
   ValueType,
   Window,
 } from './model.js'
@@ -328,9 +332,15 @@ class Resolver {
   }
 
   private resolveTrait({name, raw, site}: Pending): Trait | undefined {
+    if (raw.fit !== undefined) return this.fitTrait(name, raw, site)
+    if (raw.predict !== undefined) return this.predictTrait(name, raw, site)
     const forms = ['event', 'expr', 'ntile'].filter((k) => raw[k] !== undefined)
     if (forms.length !== 1) {
-      this.out.push(diag('bad_condition', site.keyAt, `trait '${name}' needs exactly one of 'event' (an aggregate), 'expr' or 'ntile'${forms.length ? `, not ${forms.join(' and ')}` : ''}`))
+      this.out.push(diag('bad_condition', site.keyAt, `trait '${name}' needs exactly one of 'event' (an aggregate), 'expr', 'ntile', 'fit' or 'predict'${forms.length ? `, not ${forms.join(' and ')}` : ''}`))
+      return undefined
+    }
+    if (typeof raw.of !== 'string' && raw.of !== undefined) {
+      this.out.push(diag('wrong_type', site.child('of').at, `'of' names one property, trait or attribute here; a list is for fit: kmeans`))
       return undefined
     }
     const form = forms[0]!
@@ -379,6 +389,93 @@ class Resolver {
       return undefined
     }
     return {...base, entity: of.entity, type: 'integer', def: {kind: 'ntile', buckets: raw.ntile as number, of: {name: ofName, target: of.target}, order: (raw.order as 'asc' | 'desc' | undefined) ?? 'asc'}}
+  }
+
+  /** Keys a trait form takes besides label and description; any other is reported. */
+  private strayKeys(raw: Raw, site: Site, allowed: string[], form: string): boolean {
+    const stray = Object.keys(raw).filter((k) => !['label', 'description', ...allowed].includes(k))
+    for (const k of stray) this.out.push(diag('bad_condition', site.child(k).keyAt, `'${k}' does not go with ${form}`))
+    return stray.length > 0
+  }
+
+  /** fit: bgnbd | gamma_gamma (from an event's transaction days) or kmeans (over features). */
+  private fitTrait(name: string, raw: Raw, site: Site): Trait | undefined {
+    const base = {name, loc: site.keyAt, ...(raw.label ? {label: String(raw.label)} : {})}
+    const model = raw.fit as 'bgnbd' | 'gamma_gamma' | 'kmeans'
+    if (model === 'kmeans') {
+      if (this.strayKeys(raw, site, ['fit', 'k', 'of', 'standardize'], 'fit: kmeans')) return undefined
+      if (raw.k === undefined) return void this.out.push(diag('missing_key', site.child('fit').keyAt, `fit: kmeans needs 'k', the number of clusters`))
+      const names = raw.of === undefined ? [] : Array.isArray(raw.of) ? (raw.of as string[]) : [String(raw.of)]
+      if (!names.length) return void this.out.push(diag('missing_key', site.child('fit').keyAt, `fit: kmeans needs 'of': the numeric traits or attributes to cluster on`))
+      const features: Array<{name: string; target: 'trait' | 'attribute'}> = []
+      const entities = new Set<string>()
+      names.forEach((f, i) => {
+        const at = Array.isArray(raw.of) ? site.child('of').child(i) : site.child('of')
+        const ref = this.valueRef(f, at)
+        if (!ref) return
+        if (ref.target === 'trait' && isModelTrait(this.trait(f)!)) return void this.out.push(diag('type_mismatch', at.at, `'${f}' is a fitted model, not a value; use a predict: trait of it`))
+        if (!isNumeric(ref.type)) return void this.out.push(diag('type_mismatch', at.at, `kmeans features must be numeric; '${f}' is a ${ref.type}`))
+        entities.add(ref.entity)
+        features.push({name: f, target: ref.target})
+      })
+      if (features.length !== names.length) return undefined
+      if (entities.size > 1) return void this.out.push(diag('entity_mismatch', site.child('of').at, `kmeans features must belong to one entity, not ${[...entities].join(' and ')}`))
+      return {...base, entity: [...entities][0]!, type: 'integer', def: {kind: 'fit', model, k: raw.k as number, features, standardize: raw.standardize !== false}}
+    }
+    if (this.strayKeys(raw, site, ['fit', 'event', 'where', 'time_unit', ...(model === 'gamma_gamma' ? ['of'] : [])], `fit: ${model}`)) return undefined
+    if (raw.event === undefined) return void this.out.push(diag('missing_key', site.child('fit').keyAt, `fit: ${model} needs 'event': the purchases it learns from`))
+    const ev = this.eventRef(raw.event as string, site.child('event'))
+    const unit = raw.time_unit === undefined ? 7 * 86400 : this.duration(raw.time_unit, site.child('time_unit'))
+    if (!ev || unit === undefined) return undefined
+    if (unit <= 0) return void this.out.push(diag('bad_value', site.child('time_unit').at, `time_unit must be positive`))
+    const transactions: TransactionSpec = {event: ev.name, where: resolveWhere(raw.where as Raw | undefined, site.child('where'), ev, this.out, this.suggest), timeUnitSeconds: unit}
+    if (model === 'gamma_gamma') {
+      if (raw.of === undefined) return void this.out.push(diag('missing_key', site.child('fit').keyAt, `fit: gamma_gamma needs 'of': the numeric property holding each purchase's value`))
+      const prop = ev.properties.get(String(raw.of))
+      if (!prop) return void this.out.push(diag('unknown_property', site.child('of').at, `event '${ev.name}' has no property '${String(raw.of)}'${this.suggest(String(raw.of), ev.properties.keys())}`))
+      if (!isNumeric(prop.type)) return void this.out.push(diag('type_mismatch', site.child('of').at, `gamma_gamma needs a numeric value; '${prop.name}' is a ${prop.type}`))
+      transactions.of = {name: prop.name, column: prop.column, type: prop.type}
+    }
+    return {...base, entity: ev.entity, type: 'number', def: {kind: 'fit', model, transactions}}
+  }
+
+  /** predict: p_alive | expected_purchases | expected_spend | clv from fitted models. */
+  private predictTrait(name: string, raw: Raw, site: Site): Trait | undefined {
+    const base = {name, loc: site.keyAt, ...(raw.label ? {label: String(raw.label)} : {})}
+    const predict = raw.predict as Prediction
+    const needs = {p_alive: ['bgnbd'], expected_purchases: ['bgnbd'], expected_spend: ['gamma_gamma'], clv: ['bgnbd', 'gamma_gamma']}[predict] as FittedModel[]
+    const allowed = ['predict', 'model', ...(predict === 'expected_purchases' || predict === 'clv' ? ['horizon'] : []), ...(predict === 'clv' ? ['discount_rate'] : [])]
+    if (this.strayKeys(raw, site, allowed, `predict: ${predict}`)) return undefined
+    if (raw.model === undefined) return void this.out.push(diag('missing_key', site.child('predict').keyAt, `predict: ${predict} needs 'model': ${needs.length === 2 ? 'a list of the bgnbd and the gamma_gamma trait' : `the ${needs[0]} trait`}`))
+    const names = Array.isArray(raw.model) ? (raw.model as string[]) : [String(raw.model)]
+    const found: Partial<Record<FittedModel, Trait>> = {}
+    let ok = true
+    names.forEach((m, i) => {
+      const at = Array.isArray(raw.model) ? site.child('model').child(i) : site.child('model')
+      if (!this.rawTraits.has(m)) return void ((ok = false), this.out.push(diag('unknown_trait', at.at, `unknown trait '${m}'${this.suggest(m, this.rawTraits.keys())}`)))
+      const t = this.trait(m)
+      if (!t) return void (ok = false)
+      if (t.def.kind !== 'fit' || !needs.includes(t.def.model)) {
+        ok = false
+        return void this.out.push(diag('type_mismatch', at.at, `predict: ${predict} needs ${needs.map((n) => `a fit: ${n} trait`).join(' and ')}; '${m}' is ${t.def.kind === 'fit' ? `a fit: ${t.def.model} trait` : 'not a fitted model'}`))
+      }
+      found[t.def.model] = t
+    })
+    if (!ok) return undefined
+    const missing = needs.filter((n) => !found[n])
+    if (missing.length) return void this.out.push(diag('type_mismatch', site.child('model').at, `predict: ${predict} needs ${missing.map((n) => `a fit: ${n} trait`).join(' and ')} in 'model'`))
+    const entities = new Set(Object.values(found).map((t) => t!.entity))
+    if (entities.size > 1) return void this.out.push(diag('entity_mismatch', site.child('model').at, `the models of a prediction must belong to one entity, not ${[...entities].join(' and ')}`))
+    const def: TraitDef = {kind: 'predict', predict, ...(found.bgnbd ? {bgnbd: found.bgnbd.name} : {}), ...(found.gamma_gamma ? {gammaGamma: found.gamma_gamma.name} : {})}
+    if (predict === 'expected_purchases' || predict === 'clv') {
+      if (raw.horizon === undefined) return void this.out.push(diag('missing_key', site.child('predict').keyAt, `predict: ${predict} needs 'horizon', like 90d`))
+      const h = this.duration(raw.horizon, site.child('horizon'))
+      if (h === undefined) return undefined
+      if (h <= 0) return void this.out.push(diag('bad_value', site.child('horizon').at, `horizon must be positive`))
+      def.horizonSeconds = h
+    }
+    if (predict === 'clv') def.discountRate = (raw.discount_rate as number | undefined) ?? 0
+    return {...base, entity: [...entities][0]!, type: 'number', def}
   }
 
   /** A name that is a trait, or else an attribute of exactly one entity. */
@@ -559,6 +656,10 @@ class Resolver {
         }
         if (t.entity !== entity.name) {
           this.out.push(diag('entity_mismatch', site.child('trait').at, `trait '${name}' is of entity '${t.entity}', not '${entity.name}'`))
+          return undefined
+        }
+        if (isModelTrait(t)) {
+          this.out.push(diag('type_mismatch', site.child('trait').at, `trait '${name}' is a fitted model, not a value; compare a predict: trait of it (p_alive, expected_purchases, expected_spend, clv)`))
           return undefined
         }
         const comparisons = this.comparisonsOrDefault(t.type, r, site, `trait '${name}'`)

@@ -1,8 +1,9 @@
 import {membershipSelect, RunStatements} from '../generate/run-statements.js'
-import {buildPlan} from '../plan/build-plan.js'
+import {buildPlan, modelsReached} from '../plan/build-plan.js'
+import {loadModels} from '../models/stored.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS} from './tables.js'
-import {prepare, type RunOptions} from './run-project.js'
+import {modelVersions, prepare, type RunOptions} from './run-project.js'
 
 export interface PlanChanges {
   target: string
@@ -24,7 +25,9 @@ export async function planChanges(opts: RunOptions): Promise<PlanChanges> {
       ? (await conn.query(new RunStatements(p.adapter.dialect, schema).definitions())).filter((r) => r.removed_run_id === null)
       : []
     const before = new Map(recorded.map((r) => [String(r.segment), String(r.definition_hash)]))
-    const hashes = definitionHashes(p.v.project)
+    // the latest fitted versions: a refit shows here as the segments it would move
+    const models = await loadModels(conn, p)
+    const hashes = definitionHashes(p.v.project, modelVersions(models))
     const out: PlanChanges = {target: p.target.name, added: [], changed: [], removed: [], unchanged: []}
     for (const [name, hash] of hashes) {
       const prev = before.get(name)
@@ -34,7 +37,7 @@ export async function planChanges(opts: RunOptions): Promise<PlanChanges> {
     for (const list of [out.added, out.changed, out.removed, out.unchanged]) list.sort()
     if (conn.estimateBytes) {
       // the scan of the sources is what a run pays for; segc's own tables are small beside it
-      const membership = membershipSelect(p.adapter.dialect, buildPlan(p.v.project, new Date()))
+      const membership = modelsReached(p.v.project).every((m) => models.has(m)) ? membershipSelect(p.adapter.dialect, buildPlan(p.v.project, new Date(), undefined, {models})) : undefined
       if (membership) out.estimated_bytes_processed = await conn.estimateBytes(membership)
     }
     return out

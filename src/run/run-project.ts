@@ -7,7 +7,8 @@ import {catalogRows} from '../catalog/catalog.js'
 import {liftStatistics, type LiftCounts} from '../catalog/lift.js'
 import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
 import {checkDialect} from '../generate/check-dialect.js'
-import {buildPlan} from '../plan/build-plan.js'
+import {buildPlan, modelsReached, type StoredModel} from '../plan/build-plan.js'
+import {loadModels} from '../models/stored.js'
 import type {Plan} from '../plan/plan-types.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {parseAsOf, parseDuration} from '../resolve/time.js'
@@ -180,14 +181,15 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       for (const s of st.rebuild()) await conn.execute(s)
       previous = new Map()
     }
-    const hashes = definitionHashes(v.project)
+    const models = await requireModels(p, conn, opts.select)
+    const hashes = definitionHashes(v.project, modelVersions(models))
     // static segments evaluated under their current definition keep their members
     const frozen = new Set(
       [...v.project.segments.values()]
         .filter((s) => s.refresh === 'static' && previous.get(s.name)?.removed_run_id === null && previous.get(s.name)?.definition_hash === hashes.get(s.name))
         .map((s) => s.name),
     )
-    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}})
+    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models})
     const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
     ctx.segments = segments
     ctx.definitions = definitions
@@ -256,6 +258,28 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   } finally {
     release()
   }
+}
+
+/** model → version, for the definition hashes */
+export const modelVersions = (models: ReadonlyMap<string, StoredModel>) => new Map([...models].map(([k, m]) => [k, m.version]))
+
+/**
+ * The stored versions of the fitted models the selection reaches; a model never fitted for
+ * its current definition stops the run before anything is written (exit 1).
+ */
+export async function requireModels(p: Prepared, conn: WarehouseConnection, select?: string[]): Promise<Map<string, StoredModel>> {
+  const needed = modelsReached(p.v.project, select)
+  if (!needed.length) return new Map()
+  const models = await loadModels(conn, p)
+  const missing = needed.filter((n) => !models.has(n))
+  if (missing.length) {
+    throw new DiagnosticsError(
+      missing.map((n) =>
+        diag('not_fitted', p.v.project.traits.get(n)!.loc, `model '${n}' has no version fitted for its current definition on target '${p.target.name}': run \`segc fit ${n}${p.target.name === 'local' ? '' : ` --target ${p.target.name}`}\` first`),
+      ),
+    )
+  }
+  return new Map(needed.map((n) => [n, models.get(n)!]))
 }
 
 /** Lift rows from the warehouse's counts: the statistics computed here. */

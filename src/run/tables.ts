@@ -169,6 +169,22 @@ export const LIFT: TableDef = {
   ],
 }
 
+export const MODELS: TableDef = {
+  name: 'segment_models',
+  comment: 'Every version of every fitted model (segc fit): runs score with the latest version fitted for the current definition',
+  columns: [
+    c('model', 'string', 'the fit: trait'),
+    c('version', 'integer', '1, 2, ... per model'),
+    c('fitted_at', 'timestamp', 'wall-clock time of the fit (UTC)'),
+    c('as_of', 'timestamp', 'the instant the history was read up to (UTC)'),
+    c('kind', 'string', 'bgnbd, gamma_gamma or kmeans'),
+    c('params', 'text', 'JSON: {r, alpha, a, b} (bgnbd), {p, q, gamma} (gamma_gamma), {features, means, stddevs, centroids} (kmeans)'),
+    c('n', 'integer', 'entities the model was fitted on'),
+    c('log_likelihood', 'float', 'maximized log-likelihood; NULL for kmeans'),
+    c('definition_hash', 'string', 'hash of the trait definition the model was fitted for'),
+  ],
+}
+
 /**
  * The lease that serialises runs on warehouses without a file lock (Snowflake, BigQuery):
  * a run inserts its row if none is live, and deletes it when done. DuckDB does not need it:
@@ -186,7 +202,7 @@ export const LOCKS: TableDef = {
   ],
 }
 
-export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, LOCKS]
+export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, LOCKS]
 
 /** Tables a --rebuild empties (the run log and the lease stay). */
 export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]

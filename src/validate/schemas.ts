@@ -117,9 +117,18 @@ const event = {
 
 const trait = {
   type: 'object',
-  description: 'an aggregate of an event (event, aggregate, ...), an expression (expr) or a score (ntile)',
+  description: 'an aggregate of an event (event, aggregate, ...), an expression (expr), a score (ntile), a fitted model (fit) or a prediction from one (predict)',
   properties: {
     ...aggregateKeys,
+    of: {anyOf: [IDENT, {type: 'array', items: IDENT, minItems: 1, maxItems: 50}]},
+    fit: {enum: ['bgnbd', 'gamma_gamma', 'kmeans']},
+    time_unit: DURATION,
+    k: {type: 'integer', minimum: 1, maximum: 100},
+    standardize: {type: 'boolean'},
+    predict: {enum: ['p_alive', 'expected_purchases', 'expected_spend', 'clv']},
+    model: {anyOf: [NAME, {type: 'array', items: NAME, minItems: 1, maxItems: 2}]},
+    horizon: DURATION,
+    discount_rate: {type: 'number', exclusiveMinimum: 0, maximum: 10},
     between: {type: 'array', items: DURATION, minItems: 2, maxItems: 2},
     expr: {type: 'string', minLength: 1},
     ntile: {type: 'integer', minimum: 1, maximum: 1000},

@@ -1,7 +1,7 @@
 import {fileURLToPath} from 'node:url'
 import type {Dialect} from '../../src/generate/dialect.js'
 import {checkDialect} from '../../src/generate/check-dialect.js'
-import {buildPlan} from '../../src/plan/build-plan.js'
+import {buildPlan, placeholderModels} from '../../src/plan/build-plan.js'
 import {compileRun} from '../../src/run/compile-run.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS} from '../language/fixture-shop.js'
@@ -24,7 +24,7 @@ export function statementsFor(dir: string, dialect: Dialect): string[] {
   const v = validOrThrow(dir)
   const refused = new Set(checkDialect(v.project, dialect).map((d) => d.file + d.line))
   const selectable = [...v.project.segments.values()].filter((s) => checkDialect(v.project, dialect, [s.name]).every((d) => !refused.has(d.file + d.line))).map((s) => s.name)
-  const plan = buildPlan(v.project, new Date(AS_OF), selectable)
+  const plan = buildPlan(v.project, new Date(AS_OF), selectable, {models: placeholderModels(v.project)})
   const {run, membership} = compileRun(v, dialect, plan)
   return [...run, ...(membership ? [membership] : [])]
 }

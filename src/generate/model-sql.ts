@@ -1,0 +1,97 @@
+// SQL of the fitted models (SPEC §12): the per-entity transaction summary (x, t_x, T, m_x)
+// and the closed-form predictions of BG/NBD and Gamma-Gamma, in any dialect.
+import {sql} from 'kysely'
+import type {ModelPlan} from '../plan/plan-types.js'
+import type {Dialect, Sql} from './dialect.js'
+import {ExprWriter, relationSql} from './generate-sql.js'
+
+const lit = (n: number) => sql.lit(n)
+
+/**
+ * The summary of a model's transactions per entity key, as a SELECT: `segc_key`, `x` (repeat
+ * transaction days), `t_x` and `big_t` (first transaction day to the last, and to as_of, in
+ * time units) and `m_x` (mean value of the repeat days; NULL when x = 0). A transaction day
+ * is a UTC day with at least one matching event at or before as_of.
+ */
+export function summarySelect(dialect: Dialect, asOf: string, m: ModelPlan): Sql {
+  const w = new ExprWriter(dialect, asOf)
+  const ts = sql.id(m.timestamp)
+  const value = m.value ? sql`SUM(${sql.id(m.value)})` : sql`CAST(0 AS ${sql.raw(dialect.floatType)})`
+  const days = sql`SELECT ${sql.id(m.key)} AS k, CAST(${ts} AS DATE) AS d, ${value} AS v
+    FROM ${relationSql(m.relation)} AS ev
+    WHERE ${w.write(m.filter)} AND ${ts} <= ${dialect.timestamp(asOf)}
+    GROUP BY ${sql.id(m.key)}, CAST(${ts} AS DATE)`
+  const withFirst = sql`SELECT k, d, v, MIN(d) OVER (PARTITION BY k) AS first_d FROM (${days}) AS days`
+  const since = (day: Sql) => dialect.secondsUntil(sql`CAST(${day} AS ${sql.raw(dialect.timestampType)})`, asOf)
+  const unit = lit(m.timeUnitSeconds)
+  return sql`SELECT k AS segc_key, COUNT(*) - 1 AS x,
+      (${since(sql`MIN(d)`)} - ${since(sql`MAX(d)`)}) / ${unit} AS t_x,
+      ${since(sql`MIN(d)`)} / ${unit} AS big_t,
+      CASE WHEN COUNT(*) > 1 THEN SUM(CASE WHEN d > first_d THEN v END) / (COUNT(*) - 1) END AS m_x
+    FROM (${withFirst}) AS tx
+    GROUP BY k`
+}
+
+/**
+ * Terms needed for the series of 2F1(A, B; C; z) to reach 1e-17 of its sum: past
+ * K0 = 4z(A+B)/(1−z) every term ratio is below (1+z)/2, and the tail after m more terms
+ * is below 1e-17 of the largest term. Generous, so the value is the same in every dialect.
+ */
+function termsNeeded(dialect: Dialect, A: Sql, B: Sql, z: Sql): Sql {
+  const int = sql.raw(dialect.integerType)
+  return sql`LEAST(100000, CAST(CEIL(4 * ${z} * (${A} + ${B}) / (1 - ${z})) AS ${int}) + CAST(CEIL((39.2 - LN((1 - ${z}) / 2)) / (-LN((1 + ${z}) / 2))) AS ${int}) + 2)`
+}
+
+/**
+ * 2F1(r+x, b+x; a+b+x−1; z) with z = t/(α+T+t), for every distinct (x, big_t) of the summary
+ * and every horizon t_j: rows (x, big_t, j, f). The hypergeometric series is summed term by
+ * term; each term is exp of a running sum of log ratios (every factor is positive for
+ * C = a+b+x−1 > 0, the only case computed: otherwise the prediction is NULL), so no gamma
+ * function is needed and the same SQL runs everywhere.
+ */
+export function hypergeometricSelect(dialect: Dialect, summary: string, m: ModelPlan): Sql {
+  const {r, alpha, a, b} = m.params as {r: number; alpha: number; a: number; b: number}
+  const horizons = m.horizons.map((t, j) => sql`SELECT ${lit(j)} AS j, ${lit(t)} AS t`)
+  const args = sql`SELECT s.x AS x, s.big_t AS big_t, h.j AS j,
+      ${lit(r)} + s.x AS ca, ${lit(b)} + s.x AS cb, ${lit(a + b - 1)} + s.x AS cc,
+      h.t / (${lit(alpha)} + s.big_t + h.t) AS z
+    FROM (SELECT DISTINCT x, big_t FROM ${sql.id(summary)}) AS s
+    CROSS JOIN (${sql.join(horizons, sql` UNION ALL `)}) AS h
+    WHERE ${lit(a + b - 1)} + s.x > 0`
+  const n = termsNeeded(dialect, sql`g.ca`, sql`g.cb`, sql`g.z`)
+  const series = dialect.series(n, 'k')
+  const k = series.k
+  const logs = sql`SELECT g.x AS x, g.big_t AS big_t, g.j AS j, ${k} AS k, LN(g.z) AS lnz,
+      LN(g.ca + ${k}) + LN(g.cb + ${k}) - LN(g.cc + ${k}) - LN(${k} + 1) AS lnf
+    FROM (${args}) AS g ${series.join}`
+  const terms = sql`SELECT x, big_t, j, k, lnz,
+      COALESCE(SUM(lnf) OVER (PARTITION BY x, big_t, j ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS prefix
+    FROM (${logs}) AS l`
+  return sql`SELECT x, big_t, j, SUM(EXP(prefix + k * lnz)) AS f FROM (${terms}) AS tm GROUP BY x, big_t, j`
+}
+
+/**
+ * Per entity: the summary, and for bgnbd P(alive) and E[X(t_j)] (Fader, Hardie & Lee 2005,
+ * eq. 10 and the P(alive) of their note), for gamma_gamma the conditional expected spend
+ * p(γ + x·m_x)/(p·x + q − 1) (the population mean pγ/(q − 1) when x = 0).
+ */
+export function predictionSelect(summary: string, hypergeometric: string | undefined, m: ModelPlan): Sql {
+  const s = (c: string) => sql.id('s', c)
+  if (m.kind === 'gamma_gamma') {
+    const {p, q, gamma} = m.params as {p: number; q: number; gamma: number}
+    return sql`SELECT s.segc_key, s.x, s.t_x, s.big_t, s.m_x,
+        ${lit(p)} * (${lit(gamma)} + s.x * COALESCE(s.m_x, 0)) / NULLIF(${lit(p)} * s.x + ${lit(q - 1)}, 0) AS spend
+      FROM ${sql.id(summary)} AS s`
+  }
+  const {r, alpha, a, b} = m.params as {r: number; alpha: number; a: number; b: number}
+  // (a/(b+x−1)) ((α+T)/(α+t_x))^(r+x) for x > 0; 0 for x = 0
+  const odds = sql`CASE WHEN ${s('x')} > 0 THEN ${lit(a)} / (${lit(b - 1)} + ${s('x')}) * POWER((${lit(alpha)} + ${s('big_t')}) / (${lit(alpha)} + ${s('t_x')}), ${lit(r)} + ${s('x')}) ELSE 0 END`
+  const joins = m.horizons.map((_, j) => sql`LEFT JOIN ${sql.id(hypergeometric!)} AS ${sql.id(`h${j}`)} ON ${sql.id(`h${j}`, 'x')} = s.x AND ${sql.id(`h${j}`, 'big_t')} = s.big_t AND ${sql.id(`h${j}`, 'j')} = ${lit(j)}`)
+  const expected = m.horizons.map((t, j) => {
+    const f = sql.id(`h${j}`, 'f')
+    const lead = Math.abs(a - 1) < 1e-12 ? sql`NULL` : sql`(${lit(a + b - 1)} + ${s('x')}) / ${lit(a - 1)}`
+    return sql`${lead} * (1 - POWER((${lit(alpha)} + ${s('big_t')}) / (${lit(alpha)} + ${s('big_t')} + ${lit(t)}), ${lit(r)} + ${s('x')}) * ${f}) / (1 + ${odds}) AS ${sql.id(`e${j}`)}`
+  })
+  return sql`SELECT s.segc_key, s.x, s.t_x, s.big_t, s.m_x, 1 / (1 + ${odds}) AS p_alive${expected.length ? sql`, ${sql.join(expected)}` : sql``}
+    FROM ${sql.id(summary)} AS s ${sql.join(joins, sql` `)}`
+}

@@ -1,0 +1,193 @@
+// `segc fit`: fits the models behind fit: traits from the warehouse's history and stores a
+// new version of each in segment_models. Only grouped aggregates (BG/NBD, Gamma-Gamma) or
+// k centroids (kmeans) ever reach Node; entity rows stay in the warehouse.
+import {sql} from 'kysely'
+import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
+import {didYouMean} from '../diagnostics/did-you-mean.js'
+import {compilerFor, ExprWriter, featureQuery, render} from '../generate/generate-sql.js'
+import {summarySelect} from '../generate/model-sql.js'
+import {RunStatements} from '../generate/run-statements.js'
+import {table} from '../generate/output-sql.js'
+import {featurePlan, transactionsPlan, type StoredModel} from '../plan/build-plan.js'
+import type {Project, Trait} from '../resolve/model.js'
+import {asOfFlag, connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
+import {MODELS} from '../run/tables.js'
+import {WarehouseError, type Row, type WarehouseConnection} from '../run/warehouse.js'
+import {fitBgnbd, fitGammaGamma, FitError} from './likelihood.js'
+import {clusterProfile} from './profile.js'
+import {fitDefinitionHash, loadModels} from './stored.js'
+
+export interface FittedVersion {
+  model: string
+  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans'
+  version: number
+  as_of: string
+  params: Record<string, unknown>
+  n: number
+  log_likelihood: number | null
+  /** bgnbd: repeat transactions in the history; gamma_gamma: repeat buyers left out for a value of 0 */
+  detail: Record<string, number | string | string[]>
+}
+
+const MAX_KMEANS_ITERATIONS = 100
+
+/** Fit traits in dependency order: bgnbd and gamma_gamma before kmeans (which may cluster on predictions). */
+function fitTraits(project: Project, names?: string[]): Trait[] {
+  const all = [...project.traits.values()].filter((t) => t.def.kind === 'fit')
+  if (names?.length) {
+    const problems = names.flatMap((n, i) => {
+      const t = project.traits.get(n)
+      if (t?.def.kind === 'fit') return []
+      return [diag(t ? 'type_mismatch' : 'unknown_trait', {file: 'TRAIT', line: 1, col: i + 1}, t ? `'${n}' is not a fit: trait` : `no fit: trait '${n}'${didYouMean(n, all.map((a) => a.name))}`)]
+    })
+    if (problems.length) throw new DiagnosticsError(problems)
+  }
+  const chosen = names?.length ? all.filter((t) => names.includes(t.name)) : all
+  const rank = (t: Trait) => (t.def.kind === 'fit' && t.def.model === 'kmeans' ? 1 : 0)
+  return chosen.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
+}
+
+export async function fitProject(opts: RunOptions & {traits?: string[]}): Promise<{target: string; as_of: string; models: FittedVersion[]}> {
+  const p = prepare(opts)
+  const asOf = asOfFlag(opts.asOf)
+  const traits = fitTraits(p.v.project, opts.traits)
+  if (!traits.length) throw new DiagnosticsError([diag('no_segments', {file: 'models', line: 1, col: 1}, 'the project has no fit: trait to fit')])
+  const conn = opts.connection ?? (await connectTarget(p, opts))
+  try {
+    const st = new RunStatements(p.adapter.dialect, p.v.project.outputSchema)
+    for (const s of st.setup()) await conn.execute(s)
+    const stored = await loadModels(conn, p)
+    const fitted = new Map<string, StoredModel>(stored)
+    const out: FittedVersion[] = []
+    const versions = await latestVersions(conn, p)
+    for (const t of traits) {
+      const d = t.def as Extract<Trait['def'], {kind: 'fit'}>
+      const version = (versions.get(t.name) ?? 0) + 1
+      const result = d.model === 'kmeans' ? await fitKmeans(conn, p, t, asOf, fitted) : await fitTransactions(conn, p, t, asOf)
+      const v: FittedVersion = {model: t.name, kind: d.model, version, as_of: asOf.toISOString(), ...result}
+      fitted.set(t.name, {model: t.name, version, kind: d.model, params: v.params})
+      out.push(v)
+    }
+    // every version in one transaction: a failed fit stores nothing
+    await conn.execute(p.adapter.begin)
+    try {
+      for (const v of out) await conn.execute(insertModel(p, v))
+      await conn.execute(p.adapter.commit)
+    } catch (error) {
+      await conn.execute(p.adapter.rollback).catch(() => undefined)
+      throw error
+    }
+    return {target: p.target.name, as_of: asOf.toISOString(), models: out}
+  } catch (error) {
+    if (error instanceof FitError) throw new WarehouseError(`segc fit: ${error.message}; nothing was stored`)
+    throw error
+  } finally {
+    if (!opts.connection) await conn.close()
+  }
+}
+
+async function latestVersions(conn: WarehouseConnection, p: Prepared): Promise<Map<string, number>> {
+  const db = compilerFor(p.adapter.dialect)
+  const rows = await conn.query(render(db, sql`SELECT model, MAX(version) AS v FROM ${table(p.v.project.outputSchema, MODELS.name)} GROUP BY model`))
+  return new Map(rows.map((r) => [String(r.model), Number(r.v)]))
+}
+
+function insertModel(p: Prepared, v: FittedVersion): string {
+  const dialect = p.adapter.dialect
+  const db = compilerFor(dialect)
+  const hash = fitDefinitionHash(p.v.project, v.model)
+  return render(
+    db,
+    sql`INSERT INTO ${table(p.v.project.outputSchema, MODELS.name)} (model, version, fitted_at, as_of, kind, params, n, log_likelihood, definition_hash)
+      VALUES (${sql.lit(v.model)}, ${sql.lit(v.version)}, ${dialect.timestamp(new Date().toISOString())}, ${dialect.timestamp(v.as_of)}, ${sql.lit(v.kind)},
+              ${sql.lit(JSON.stringify(v.params))}, ${sql.lit(v.n)}, ${v.log_likelihood === null ? sql`NULL` : sql.lit(v.log_likelihood)}, ${sql.lit(hash)})`,
+  )
+}
+
+/** BG/NBD or Gamma-Gamma from the summary, grouped in the warehouse. */
+async function fitTransactions(conn: WarehouseConnection, p: Prepared, t: Trait, asOf: Date): Promise<Omit<FittedVersion, 'model' | 'kind' | 'version' | 'as_of'>> {
+  const dialect = p.adapter.dialect
+  const db = compilerFor(dialect)
+  const m = transactionsPlan(p.v.project, t.name, asOf)
+  const summary = summarySelect(dialect, asOf.toISOString(), m)
+  if (m.kind === 'bgnbd') {
+    const rows = await conn.query(render(db, sql`SELECT x, t_x, big_t, COUNT(*) AS n FROM (${summary}) AS s GROUP BY x, t_x, big_t`))
+    const groups = rows.map((r) => ({x: Number(r.x), t_x: Number(r.t_x), big_t: Number(r.big_t), n: Number(r.n)}))
+    const fit = fitBgnbd(groups)
+    return {params: fit.params, n: fit.n, log_likelihood: fit.logLikelihood, detail: {groups: groups.length, repeat_transactions: groups.reduce((s, g) => s + g.x * g.n, 0), repeat_buyers: groups.filter((g) => g.x > 0).reduce((s, g) => s + g.n, 0)}}
+  }
+  const rows = await conn.query(render(db, sql`SELECT x, m_x, COUNT(*) AS n FROM (${summary}) AS s WHERE x >= 1 AND m_x > 0 GROUP BY x, m_x`))
+  const [zero] = await conn.query(render(db, sql`SELECT COUNT(*) AS n FROM (${summary}) AS s WHERE x >= 1 AND NOT (m_x > 0)`))
+  const groups = rows.map((r) => ({x: Number(r.x), m_x: Number(r.m_x), n: Number(r.n)}))
+  const fit = fitGammaGamma(groups)
+  return {params: fit.params, n: fit.n, log_likelihood: fit.logLikelihood, detail: {groups: groups.length, left_out_zero_value: Number(zero?.n ?? 0)}}
+}
+
+/**
+ * k-means in the warehouse (SPEC §12): features per entity into a scratch table, z-scored
+ * with the population mean and deviation, deterministic farthest-point initialization from
+ * md5 order, then Lloyd iterations — one assignment statement and one centroid query per
+ * iteration — until no entity changes cluster.
+ */
+async function fitKmeans(conn: WarehouseConnection, p: Prepared, t: Trait, asOf: Date, models: ReadonlyMap<string, StoredModel>): Promise<Omit<FittedVersion, 'model' | 'kind' | 'version' | 'as_of'>> {
+  const d = t.def as Extract<Trait['def'], {kind: 'fit'; model: 'kmeans'}>
+  const dialect = p.adapter.dialect
+  const db = compilerFor(dialect)
+  const r = (s: ReturnType<typeof sql>) => render(db, s)
+  const features = featurePlan(p.v.project, t.entity, asOf, d.features, {models})
+  const f = d.features.map((_, i) => sql.id(`f${i}`))
+  const z = d.features.map((_, i) => sql.id(`z${i}`))
+  const points = 'segc_kmeans_points'
+  await conn.execute(r(dialect.createTempTable(points, sql`${featureQuery(db, dialect, features.asOf, features.plan, features.values)}`)))
+  const complete = sql.join(f.map((c) => sql`${c} IS NOT NULL`), sql` AND `)
+  const [stats] = await conn.query(
+    r(sql`SELECT COUNT(*) AS n, ${sql.join(f.flatMap((c, i) => [sql`AVG(CAST(${c} AS ${sql.raw(dialect.floatType)})) AS ${sql.id(`m${i}`)}`, sql`STDDEV_POP(CAST(${c} AS ${sql.raw(dialect.floatType)})) AS ${sql.id(`s${i}`)}`]))} FROM ${sql.id(points)} WHERE ${complete}`),
+  )
+  const n = Number(stats!.n)
+  if (n < d.k) throw new FitError(`too little data for kmeans '${t.name}': ${n} entities with every feature, fewer than k = ${d.k}`)
+  const means = d.features.map((_, i) => (d.standardize ? Number(stats![`m${i}`]) : 0))
+  // a feature that never varies would divide by zero: it is left unscaled
+  const stddevs = d.features.map((_, i) => (d.standardize && Number(stats![`s${i}`]) > 0 ? Number(stats![`s${i}`]) : 1))
+  const scaled = 'segc_kmeans_z'
+  const hash = dialect.md5Hex(sql`${sql.lit(`${t.name}:`)} || CAST(segc_key AS ${sql.raw(dialect.stringType)})`)
+  await conn.execute(
+    r(dialect.createTempTable(scaled, sql`SELECT segc_key, ${hash} AS h, ${sql.join(f.map((c, i) => sql`(CAST(${c} AS ${sql.raw(dialect.floatType)}) - ${sql.lit(means[i]!)}) / ${sql.lit(stddevs[i]!)} AS ${z[i]!}`))} FROM ${sql.id(points)} WHERE ${complete}`)),
+  )
+  const w = new ExprWriter(dialect, asOf.toISOString())
+  const zCols = d.features.map((_, i) => ({k: 'col' as const, name: `z${i}`}))
+  const sq = (c: number[]) => sql`(${sql.join(c.map((v, i) => sql`(${z[i]!} - ${sql.lit(v)}) * (${z[i]!} - ${sql.lit(v)})`), sql` + `)})`
+  const coords = (row: Row | undefined) => d.features.map((_, i) => Number(row![`z${i}`]))
+  // farthest-point initialization: md5 order decides the first and every tie
+  const [first] = await conn.query(r(sql`SELECT ${sql.join(z)} FROM ${sql.id(scaled)} ORDER BY h ASC, segc_key ASC LIMIT 1`))
+  const initial = [coords(first)]
+  while (initial.length < d.k) {
+    const nearest = initial.length === 1 ? sq(initial[0]!) : sql`LEAST(${sql.join(initial.map(sq))})`
+    const [next] = await conn.query(r(sql`SELECT ${sql.join(z)} FROM ${sql.id(scaled)} ORDER BY ${nearest} DESC, h ASC, segc_key ASC LIMIT 1`))
+    initial.push(coords(next))
+  }
+  let centroids = initial.map((c) => [...c])
+  const labels = (i: number) => `segc_kmeans_labels_${i % 2}`
+  let iterations = 0
+  for (; iterations < MAX_KMEANS_ITERATIONS; iterations++) {
+    const assign = w.write({k: 'nearest', point: zCols, centroids})
+    await conn.execute(r(dialect.createTempTable(labels(iterations), sql`SELECT segc_key, ${assign} AS c, ${sql.join(z)} FROM ${sql.id(scaled)}`)))
+    const [changed] =
+      iterations === 0
+        ? [{n: 1}]
+        : await conn.query(r(sql`SELECT COUNT(*) AS n FROM ${sql.id(labels(iterations))} AS a JOIN ${sql.id(labels(iterations - 1))} AS b ON b.segc_key = a.segc_key WHERE a.c <> b.c`))
+    const rows = await conn.query(r(sql`SELECT c, ${sql.join(z.map((c, i) => sql`AVG(${c}) AS ${sql.id(`z${i}`)}`))} FROM ${sql.id(labels(iterations))} GROUP BY c`))
+    // an empty cluster keeps its centroid
+    centroids = centroids.map((old, j) => {
+      const row = rows.find((x) => Number(x.c) === j + 1)
+      return row ? coords(row) : old
+    })
+    if (Number(changed!.n) === 0) break
+  }
+  if (iterations === MAX_KMEANS_ITERATIONS) throw new FitError(`kmeans '${t.name}' still moved entities after ${MAX_KMEANS_ITERATIONS} iterations`)
+  // clusters numbered by the first feature's centroid, ascending
+  const order = centroids.map((c, j) => ({c, j})).sort((a, b) => a.c[0]! - b.c[0]! || a.j - b.j)
+  const sorted = order.map((o) => o.c)
+  const params = {features: d.features.map((x) => x.name), means, stddevs, centroids: sorted, initial_centroids: initial}
+  const profiles = clusterProfile(sorted, d.features.map((x) => x.name))
+  return {params, n, log_likelihood: null, detail: {iterations: iterations + 1, profiles}}
+}

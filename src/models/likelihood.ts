@@ -1,0 +1,110 @@
+// Maximum likelihood for BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy
+// way") and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"), from
+// grouped per-entity summaries. Log-space throughout; parameters are optimized on the log
+// scale so they stay positive.
+import betaln from '@stdlib/math-base-special-betaln'
+import gammaln from '@stdlib/math-base-special-gammaln'
+import fmin from 'fmin'
+
+/** One distinct (x, t_x, T) with how many entities share it. */
+export interface BgnbdGroup {
+  x: number
+  t_x: number
+  big_t: number
+  n: number
+}
+
+/** One distinct (x, m_x) of the repeat buyers with how many entities share it. */
+export interface GammaGammaGroup {
+  x: number
+  m_x: number
+  n: number
+}
+
+export interface Fit<P> {
+  params: P
+  logLikelihood: number
+  n: number
+  iterations: number
+}
+
+/** A fit that cannot be trusted: too little data, or no convergence (exit 2, nothing stored). */
+export class FitError extends Error {}
+
+const logAddExp = (u: number, v: number) => (u > v ? u + Math.log1p(Math.exp(v - u)) : v + Math.log1p(Math.exp(u - v)))
+
+export function bgnbdLogLikelihood(p: {r: number; alpha: number; a: number; b: number}, groups: readonly BgnbdGroup[]): number {
+  const {r, alpha, a, b} = p
+  let total = 0
+  for (const {x, t_x, big_t, n} of groups) {
+    const a1 = gammaln(r + x) - gammaln(r) + r * Math.log(alpha)
+    const a2 = betaln(a, b + x) - betaln(a, b)
+    const a3 = -(r + x) * Math.log(alpha + big_t)
+    const ll = x > 0 ? a1 + a2 + logAddExp(a3, Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + t_x)) : a1 + a2 + a3
+    total += n * ll
+  }
+  return total
+}
+
+export function gammaGammaLogLikelihood(p: {p: number; q: number; gamma: number}, groups: readonly GammaGammaGroup[]): number {
+  let total = 0
+  for (const {x, m_x, n} of groups) {
+    const px = p.p * x
+    total += n * (gammaln(px + p.q) - gammaln(px) - gammaln(p.q) + p.q * Math.log(p.gamma) + (px - 1) * Math.log(m_x) + px * Math.log(x) - (px + p.q) * Math.log(x * m_x + p.gamma))
+  }
+  return total
+}
+
+/**
+ * Minimizes the negative log-likelihood over log-parameters with Nelder-Mead, restarted from
+ * the best point until a restart no longer improves it (a lone simplex run can stall short
+ * of the optimum on ridges like BG/NBD's).
+ */
+function maximize(negLogLik: (logParams: number[]) => number, start: number[]): {x: number[]; fx: number; iterations: number} {
+  let best = {x: start, fx: negLogLik(start)}
+  let iterations = 0
+  for (let restart = 0; restart < 50; restart++) {
+    const r = fmin.nelderMead(negLogLik, best.x.slice(), {maxIterations: 1500, minErrorDelta: 1e-9})
+    iterations++
+    const improved = best.fx - r.fx
+    best = r.fx <= best.fx ? {x: [...r.x], fx: r.fx} : best
+    if (improved < 1e-10) return {...best, iterations}
+  }
+  throw new FitError('the likelihood did not converge after 50 Nelder-Mead restarts')
+}
+
+function checked<P extends Record<string, number>>(names: Array<keyof P & string>, logParams: number[], fx: number): P {
+  if (!Number.isFinite(fx)) throw new FitError('the log-likelihood is not finite at the optimum')
+  const out = {} as Record<string, number>
+  names.forEach((k, i) => {
+    const v = Math.exp(logParams[i]!)
+    // a parameter run off to 0 or infinity: the data cannot identify the model
+    if (!Number.isFinite(v) || logParams[i]! > 25 || logParams[i]! < -25) throw new FitError(`parameter ${k} did not converge (it ran to ${v.toPrecision(3)}): the history cannot identify the model`)
+    out[k] = v
+  })
+  return out as P
+}
+
+export function fitBgnbd(groups: readonly BgnbdGroup[]): Fit<{r: number; alpha: number; a: number; b: number}> {
+  const n = groups.reduce((s, g) => s + g.n, 0)
+  const repeaters = groups.filter((g) => g.x > 0).reduce((s, g) => s + g.n, 0)
+  if (n < 20 || repeaters < 5) throw new FitError(`too little data to fit BG/NBD: ${n} entities with a transaction, ${repeaters} with a repeat transaction (at least 20 and 5 are needed)`)
+  const nll = (lp: number[]) => {
+    const v = -bgnbdLogLikelihood({r: Math.exp(lp[0]!), alpha: Math.exp(lp[1]!), a: Math.exp(lp[2]!), b: Math.exp(lp[3]!)}, groups)
+    return Number.isFinite(v) ? v : 1e300
+  }
+  const meanT = groups.reduce((s, g) => s + g.n * g.big_t, 0) / n
+  const best = maximize(nll, [0, Math.log(Math.max(meanT, 1e-6)), 0, 0])
+  return {params: checked(['r', 'alpha', 'a', 'b'], best.x, best.fx), logLikelihood: -best.fx, n, iterations: best.iterations}
+}
+
+export function fitGammaGamma(groups: readonly GammaGammaGroup[]): Fit<{p: number; q: number; gamma: number}> {
+  const n = groups.reduce((s, g) => s + g.n, 0)
+  if (n < 10) throw new FitError(`too little data to fit Gamma-Gamma: ${n} entities with a repeat transaction of positive value (at least 10 are needed)`)
+  const nll = (lp: number[]) => {
+    const v = -gammaGammaLogLikelihood({p: Math.exp(lp[0]!), q: Math.exp(lp[1]!), gamma: Math.exp(lp[2]!)}, groups)
+    return Number.isFinite(v) ? v : 1e300
+  }
+  const best = maximize(nll, [0, 0, 0])
+  return {params: checked(['p', 'q', 'gamma'], best.x, best.fx), logLikelihood: -best.fx, n, iterations: best.iterations}
+}
