@@ -20,6 +20,7 @@ export default class Demo extends SegcCommand {
     if (!this.jsonEnabled()) {
       const r = result.rows
       this.out(`demo warehouse ${result.database}: ${r.customers} customers, ${r.accounts} accounts, ${r.orders} orders, ${r.events} events`)
+      if (result.fitted.length) this.out(`fitted ${result.fitted.map((m) => `${m.model} (${m.kind}, ${m.n} customers)`).join(', ')} on the history before the first run`)
       if (result.runs > 1) this.out(`${result.runs} weekly runs; the last one:`)
       this.out(renderRun(result.run))
       this.out(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s; open it with any DuckDB client and query segments.segment_membership`)

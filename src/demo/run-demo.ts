@@ -3,6 +3,7 @@ import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {findProjectRoot} from '../load/load-project.js'
+import {fitProject, type FittedVersion} from '../models/fit-project.js'
 import {validateProject} from '../validate/validate-project.js'
 import {backfill, runProject, type RunResult} from '../run/run-project.js'
 import {DEMO_AS_OF, demoStatements} from './demo-data.js'
@@ -23,6 +24,8 @@ export interface DemoResult {
   run: RunResult
   /** runs made: one a week over the history, then the demo's as_of */
   runs: number
+  /** the models fitted before the first run */
+  fitted: FittedVersion[]
   /** the project's DuckDB target on the demo's database, if it has one (for the catalog commands) */
   target?: string
 }
@@ -43,13 +46,20 @@ export async function runDemo(opts: {project?: string; cwd?: string; customers: 
     // a weekly history before the demo's as_of gives sizes over time, flows and lift something to show
     const weeks = opts.weeks ?? 8
     const found = target ? {target} : {}
-    if (weeks === 0) return {project, database, customers: opts.customers, rows, run: await runProject({project, asOf: DEMO_AS_OF, connection: conn}), runs: 1, ...found}
+    // fitted traits learn from the history before the first run, never from its future
+    const first = new Date(Date.parse(DEMO_AS_OF) - weeks * 7 * 86400_000).toISOString()
+    const fitted = hasFitTraits(project) ? (await fitProject({project, connection: conn, asOf: first})).models : []
+    if (weeks === 0) return {project, database, customers: opts.customers, rows, run: await runProject({project, asOf: DEMO_AS_OF, connection: conn}), runs: 1, fitted, ...found}
     const from = new Date(Date.parse(DEMO_AS_OF) - weeks * 7 * 86400_000).toISOString()
     const runs = await backfill({project, connection: conn, from, to: DEMO_AS_OF, every: '7d'})
-    return {project, database, customers: opts.customers, rows, run: runs.at(-1)!, runs: runs.length, ...found}
+    return {project, database, customers: opts.customers, rows, run: runs.at(-1)!, runs: runs.length, fitted, ...found}
   } finally {
     await conn.close()
   }
+}
+
+function hasFitTraits(project: string): boolean {
+  return [...validateProject({project}).project.traits.values()].some((t) => t.def.kind === 'fit')
 }
 
 /** A DuckDB target of the project whose file is the demo database. */

@@ -4,7 +4,7 @@ import {attrColumn, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import {isTwoStep, type Dialect, type Sql, type TwoStep} from './dialect.js'
-import {hypergeometricSelect, predictionSelect, summarySelect} from './model-sql.js'
+import {hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
 
 /** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
 type NodeOf<K> = PlanExpr extends infer T ? (T extends {k: infer TK} ? (K extends TK ? T : never) : never) : never
@@ -205,7 +205,11 @@ function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityP
     let hyp: string | undefined
     if (m.kind === 'bgnbd' && m.horizons.length) {
       hyp = cte(e.entity, `hyp_${m.model}`)
-      q = q.with(hyp, () => sql`(${hypergeometricSelect(dialect, summary, m)})`)
+      const names = {args: cte(e.entity, `hyparg_${m.model}`), prefix: cte(e.entity, `hyppre_${m.model}`)}
+      const h = hypergeometricSelects(dialect, summary, m, names)
+      q = q.with(names.args, () => sql`(${h.args})`)
+      q = q.with(names.prefix, () => sql`(${h.prefix})`)
+      q = q.with(hyp, () => sql`(${h.result})`)
     }
     q = q.with(cte(e.entity, `pred_${m.model}`), () => sql`(${predictionSelect(summary, hyp, m)})`)
   }

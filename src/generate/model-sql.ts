@@ -33,41 +33,48 @@ export function summarySelect(dialect: Dialect, asOf: string, m: ModelPlan): Sql
 }
 
 /**
- * Terms needed for the series of 2F1(A, B; C; z) to reach 1e-17 of its sum: past
- * K0 = 4z(A+B)/(1−z) every term ratio is below (1+z)/2, and the tail after m more terms
- * is below 1e-17 of the largest term. Generous, so the value is the same in every dialect.
+ * Terms needed for the series of 2F1(A, B; C; z) (C > 0) to reach 1e-17 of its sum. The term
+ * ratio is z·(A+k)/(k+1)·(B+k)/(C+k) ≤ z·(1 + (A−1)⁺/(k+1))·(1 + (B−C)⁺/(C+k)); past
+ * K0 = max(A−1, B−C, 0)/(√u − 1) with u = (1+z)/(2z) it is below ρ = (1+z)/2, and m more terms
+ * bring the tail below 1e-17 of the largest: m = (39.2 − ln(1−ρ)) / −ln ρ. Generous, so the
+ * value is the same in every dialect; bounded so a degenerate z ≈ 1 cannot run away.
  */
-function termsNeeded(dialect: Dialect, A: Sql, B: Sql, z: Sql): Sql {
+function termsNeeded(dialect: Dialect, A: Sql, B: Sql, C: Sql, z: Sql): Sql {
   const int = sql.raw(dialect.integerType)
-  return sql`LEAST(100000, CAST(CEIL(4 * ${z} * (${A} + ${B}) / (1 - ${z})) AS ${int}) + CAST(CEIL((39.2 - LN((1 - ${z}) / 2)) / (-LN((1 + ${z}) / 2))) AS ${int}) + 2)`
+  const slack = sql`(SQRT((1 + ${z}) / (2 * ${z})) - 1)`
+  return sql`LEAST(100000, CAST(CEIL(GREATEST(${A} - 1, ${B} - ${C}, 0) / ${slack}) AS ${int}) + CAST(CEIL((39.2 - LN((1 - ${z}) / 2)) / (-LN((1 + ${z}) / 2))) AS ${int}) + 2)`
 }
 
 /**
  * 2F1(r+x, b+x; a+b+x−1; z) with z = t/(α+T+t), for every distinct (x, big_t) of the summary
- * and every horizon t_j: rows (x, big_t, j, f). The hypergeometric series is summed term by
- * term; each term is exp of a running sum of log ratios (every factor is positive for
- * C = a+b+x−1 > 0, the only case computed: otherwise the prediction is NULL), so no gamma
- * function is needed and the same SQL runs everywhere.
+ * and every horizon t_j, as three SELECTs to be named `names.args`, `names.prefix` and the
+ * result (rows x, big_t, j, f). The hypergeometric series is summed term by term: term k is
+ * exp(Σ_{i<k} ln((A+i)(B+i)/((C+i)(i+1))) + k·ln z). The log-ratio prefix sums depend on x and
+ * k only, so they are computed once per x (`prefix`) and joined to every (x, big_t, t_j): the
+ * per-entity work is one EXP per term, no sort. Every factor is positive for C = a+b+x−1 > 0,
+ * the only case computed (otherwise the prediction is NULL), so no gamma function is needed and
+ * the same SQL runs everywhere.
  */
-export function hypergeometricSelect(dialect: Dialect, summary: string, m: ModelPlan): Sql {
+export function hypergeometricSelects(dialect: Dialect, summary: string, m: ModelPlan, names: {args: string; prefix: string}): {args: Sql; prefix: Sql; result: Sql} {
   const {r, alpha, a, b} = m.params as {r: number; alpha: number; a: number; b: number}
   const horizons = m.horizons.map((t, j) => sql`SELECT ${lit(j)} AS j, ${lit(t)} AS t`)
-  const args = sql`SELECT s.x AS x, s.big_t AS big_t, h.j AS j,
+  const inner = sql`SELECT s.x AS x, s.big_t AS big_t, h.j AS j,
       ${lit(r)} + s.x AS ca, ${lit(b)} + s.x AS cb, ${lit(a + b - 1)} + s.x AS cc,
       h.t / (${lit(alpha)} + s.big_t + h.t) AS z
     FROM (SELECT DISTINCT x, big_t FROM ${sql.id(summary)}) AS s
     CROSS JOIN (${sql.join(horizons, sql` UNION ALL `)}) AS h
     WHERE ${lit(a + b - 1)} + s.x > 0`
-  const n = termsNeeded(dialect, sql`g.ca`, sql`g.cb`, sql`g.z`)
-  const series = dialect.series(n, 'k')
-  const k = series.k
-  const logs = sql`SELECT g.x AS x, g.big_t AS big_t, g.j AS j, ${k} AS k, LN(g.z) AS lnz,
-      LN(g.ca + ${k}) + LN(g.cb + ${k}) - LN(g.cc + ${k}) - LN(${k} + 1) AS lnf
-    FROM (${args}) AS g ${series.join}`
-  const terms = sql`SELECT x, big_t, j, k, lnz,
-      COALESCE(SUM(lnf) OVER (PARTITION BY x, big_t, j ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS prefix
-    FROM (${logs}) AS l`
-  return sql`SELECT x, big_t, j, SUM(EXP(prefix + k * lnz)) AS f FROM (${terms}) AS tm GROUP BY x, big_t, j`
+  const args = sql`SELECT x, big_t, j, ca, cb, cc, z, ${termsNeeded(dialect, sql`ca`, sql`cb`, sql`cc`, sql`z`)} AS n FROM (${inner}) AS g`
+  const perX = dialect.series(sql`g.n`, 'k')
+  const prefixRows = sql`SELECT g.x AS x, ${perX.k} AS k, LN(g.ca + ${perX.k}) + LN(g.cb + ${perX.k}) - LN(g.cc + ${perX.k}) - LN(${perX.k} + 1) AS lnf
+    FROM (SELECT x, MAX(ca) AS ca, MAX(cb) AS cb, MAX(cc) AS cc, MAX(n) AS n FROM ${sql.id(names.args)} GROUP BY x) AS g ${perX.join}`
+  const prefix = sql`SELECT x, k, COALESCE(SUM(lnf) OVER (PARTITION BY x ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS prefix FROM (${prefixRows}) AS l`
+  const perArg = dialect.series(sql`g.n`, 'k')
+  const result = sql`SELECT g.x AS x, g.big_t AS big_t, g.j AS j, SUM(EXP(p.prefix + ${perArg.k} * LN(g.z))) AS f
+    FROM ${sql.id(names.args)} AS g ${perArg.join}
+    JOIN ${sql.id(names.prefix)} AS p ON p.x = g.x AND p.k = ${perArg.k}
+    GROUP BY g.x, g.big_t, g.j`
+  return {args, prefix, result}
 }
 
 /**

@@ -35,10 +35,17 @@ const logAddExp = (u: number, v: number) => (u > v ? u + Math.log1p(Math.exp(v -
 
 export function bgnbdLogLikelihood(p: {r: number; alpha: number; a: number; b: number}, groups: readonly BgnbdGroup[]): number {
   const {r, alpha, a, b} = p
+  // the gamma and beta terms depend on x alone: once per distinct x
+  const byX = new Map<number, number>()
+  const constant = (x: number) => {
+    let v = byX.get(x)
+    if (v === undefined) byX.set(x, (v = gammaln(r + x) - gammaln(r) + r * Math.log(alpha) + betaln(a, b + x) - betaln(a, b)))
+    return v
+  }
   let total = 0
   for (const {x, t_x, big_t, n} of groups) {
-    const a1 = gammaln(r + x) - gammaln(r) + r * Math.log(alpha)
-    const a2 = betaln(a, b + x) - betaln(a, b)
+    const a1 = constant(x)
+    const a2 = 0
     const a3 = -(r + x) * Math.log(alpha + big_t)
     const ll = x > 0 ? a1 + a2 + logAddExp(a3, Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + t_x)) : a1 + a2 + a3
     total += n * ll
@@ -68,7 +75,8 @@ function maximize(negLogLik: (logParams: number[]) => number, start: number[]): 
     iterations++
     const improved = best.fx - r.fx
     best = r.fx <= best.fx ? {x: [...r.x], fx: r.fx} : best
-    if (improved < 1e-10) return {...best, iterations}
+    // converged when a restart gains less than 1e-11 of the log-likelihood
+    if (improved <= 1e-11 * Math.abs(best.fx)) return {...best, iterations}
   }
   throw new FitError('the likelihood did not converge after 50 Nelder-Mead restarts')
 }

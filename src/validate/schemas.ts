@@ -299,6 +299,12 @@ export const testSchema = {
       propertyNames: NAME,
       additionalProperties: {type: 'array', items: {type: ['string', 'number']}},
     },
+    models: {
+      type: 'object',
+      description: 'parameters of the fitted models the segments read, as segment_models stores them: {r, alpha, a, b}, {p, q, gamma} or {means, stddevs, centroids}',
+      propertyNames: NAME,
+      additionalProperties: {type: 'object'},
+    },
   },
   required: ['test', 'as_of', 'expect'],
   additionalProperties: false,
