@@ -6,7 +6,7 @@ import {SegcCommand} from '../cli/segc-command.js'
 import {diag, DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
 import {checkDialect} from '../generate/check-dialect.js'
 import {formatSql} from '../generate/generate-sql.js'
-import {buildPlan, placeholderModels} from '../plan/build-plan.js'
+import {buildPlan, modelsReached, placeholderModels} from '../plan/build-plan.js'
 import {parseAsOf} from '../resolve/time.js'
 import {compileRun} from '../run/compile-run.js'
 import {checkSelection} from '../run/run-project.js'
@@ -46,14 +46,16 @@ export default class Compile extends SegcCommand {
     const unsupported = checkDialect(v.project, dialect, flags.select)
     if (unsupported.length) throw new DiagnosticsError(unsupported)
     const models = placeholderModels(v.project)
+    const reached = modelsReached(v.project, flags.select)
+    const notice = reached.length ? `-- fitted models (${reached.join(', ')}) show placeholder parameters: a run uses the versions stored in segment_models\n` : ''
     const plan = buildPlan(v.project, asOf, flags.select, {models})
     const files: Record<string, string> = {}
     const compiled = compileRun(v, dialect, plan, flags.target ?? 'compile')
-    files['membership.sql'] = compiled.membership ? formatSql(dialect, compiled.membership) + ';\n' : '-- no segments selected\n'
+    files['membership.sql'] = compiled.membership ? notice + formatSql(dialect, compiled.membership) + ';\n' : '-- no segments selected\n'
     if (!flags.membership) {
       files['run.sql'] =
         `-- segc ${SEGC_VERSION}: the statements of one run at ${asOf.toISOString()} (as a first run on an empty target), executed in one transaction\n` +
-        (models.size ? `-- fitted models (${[...models.keys()].join(', ')}) show placeholder parameters: a run uses the versions stored in segment_models\n` : '') +
+        notice +
         compiled.run.map((s) => formatSql(dialect, s) + ';').join('\n\n') +
         '\n'
     }

@@ -1,5 +1,5 @@
 import {membershipSelect, RunStatements} from '../generate/run-statements.js'
-import {buildPlan, modelsReached} from '../plan/build-plan.js'
+import {buildPlan, modelsReached, placeholderModels} from '../plan/build-plan.js'
 import {loadModels} from '../models/stored.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS} from './tables.js'
@@ -37,7 +37,9 @@ export async function planChanges(opts: RunOptions): Promise<PlanChanges> {
     for (const list of [out.added, out.changed, out.removed, out.unchanged]) list.sort()
     if (conn.estimateBytes) {
       // the scan of the sources is what a run pays for; segc's own tables are small beside it
-      const membership = modelsReached(p.v.project).every((m) => models.has(m)) ? membershipSelect(p.adapter.dialect, buildPlan(p.v.project, new Date(), undefined, {models})) : undefined
+      // the bytes a scan reads do not depend on the fitted parameters: stand-ins do until a fit
+      const params = modelsReached(p.v.project).every((m) => models.has(m)) ? models : placeholderModels(p.v.project)
+      const membership = membershipSelect(p.adapter.dialect, buildPlan(p.v.project, new Date(), undefined, {models: params}))
       if (membership) out.estimated_bytes_processed = await conn.estimateBytes(membership)
     }
     return out

@@ -48,7 +48,7 @@ describe('segment_catalog after two runs of the example project', () => {
     writeFileSync(file, docs.filter((d) => !/^segment: trial_not_activated$/m.test(d)).join('---'))
     expect(segc(['run', '--as-of', '2026-06-15'], {cwd: dir}).code).toBe(0)
     const names = await withProjectDb(dir, (c) => c.query('SELECT segment FROM segments.segment_catalog'))
-    expect(names).toHaveLength(14)
+    expect(names).toHaveLength(21)
     expect(names.map((r) => r.segment)).not.toContain('trial_not_activated')
   })
 })
@@ -75,7 +75,7 @@ describe('segment_overlap', () => {
         expected.push({segment_a: a.segment, segment_b: b.segment, both, only_a: A.size - both, only_b: B.size - both})
       }
     const order = (rows: Array<Record<string, unknown>>) => rows.map((r) => ({...r, both: Number(r.both), only_a: Number(r.only_a), only_b: Number(r.only_b)})).sort((x, y) => `${x.segment_a}/${x.segment_b}`.localeCompare(`${y.segment_a}/${y.segment_b}`))
-    expect(expected).toHaveLength(14 * 13 / 2) // 14 customer segments, one account segment has no pair
+    expect(expected).toHaveLength((21 * 20) / 2) // 21 customer segments, one account segment has no pair
     expect(order(overlap)).toEqual(order(expected))
     expect(expected.some((r) => (r.both as number) > 0) && expected.some((r) => r.both === 0)).toBe(true)
   })

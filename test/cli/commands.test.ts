@@ -31,7 +31,7 @@ describe('segc CLI', () => {
     const dir = exampleCopy()
     const a = JSON.parse(segc(['demo', '--weeks', '0', '--customers', '300', '--json'], {cwd: dir}).stdout)
     const b = JSON.parse(segc(['demo', '--weeks', '0', '--customers', '300', '--json'], {cwd: dir}).stdout)
-    expect(a.run.segments).toHaveLength(15)
+    expect(a.run.segments).toHaveLength(22)
     expect(a.run.segments.map((s: {size: number}) => s.size)).toEqual(b.run.segments.map((s: {size: number}) => s.size))
     expect(a.run.segments.some((s: {size: number}) => s.size > 0)).toBe(true)
   })
@@ -39,11 +39,13 @@ describe('segc CLI', () => {
   it('compile --membership returns the same members as run (the SQL printed is the SQL run)', async () => {
     const dir = exampleCopy()
     expect(segc(['demo', '--weeks', '0', '--customers', '400'], {cwd: dir}).code).toBe(0)
-    const compiled = segc(['compile', '--membership', '--as-of', AS_OF], {cwd: dir})
+    // fitted models are placeholders offline (compile never reads the target): compare the rest
+    const plain = ['suppression_list', 'high_value_at_risk', 'high_intent_lead', 'trial_not_activated', 'win_back', 'new_customer', 'active_customer', 'at_risk', 'dormant', 'lost', 'champions', 'cant_lose_them', 'loyal_customers', 'hibernating', 'expansion_ready_account']
+    const compiled = segc(['compile', '--membership', '--as-of', AS_OF, '--select', plain.join(',')], {cwd: dir})
     expect(compiled.code, compiled.stderr).toBe(0)
     const db = join(dir, '.segc/demo.duckdb')
     const fromSelect = await rows(db, `SELECT segment, entity_key, holdout FROM (${compiled.stdout.trim().replace(/;$/, '')}) ORDER BY ALL`)
-    const fromRun = await rows(db, 'SELECT segment, entity_key, holdout FROM segments.segment_membership ORDER BY ALL')
+    const fromRun = await rows(db, `SELECT segment, entity_key, holdout FROM segments.segment_membership WHERE segment IN (${plain.map((s) => `'${s}'`).join(', ')}) ORDER BY ALL`)
     expect(fromSelect.length).toBeGreaterThan(100)
     expect(fromSelect).toEqual(fromRun)
   })
@@ -172,8 +174,11 @@ describe('segc CLI', () => {
     expect(segc(['validate'], {cwd: dir}).code).toBe(0)
     expect(segc(['init', dir]).code).toBe(1)
     const empty = segc(['run'], {cwd: dir})
-    expect(empty.code).toBe(2)
-    expect(empty.stderr).toMatch(/^error: table '\w+' named in the models does not exist in .*warehouse\.duckdb; .*segc demo/m)
+    expect(empty.code).toBe(1)
+    expect(empty.stderr).toMatch(/^models\/shop\.yaml:\d+:3: error\[not_fitted\]: model 'purchase_model' has no version fitted .* run `segc fit purchase_model` first/m)
+    const fit = segc(['fit'], {cwd: dir})
+    expect(fit.code).toBe(2)
+    expect(fit.stderr).toMatch(/^error: table '\w+' named in the models does not exist in .*warehouse\.duckdb; .*segc demo/m)
     for (const c of ['validate', 'compile', 'run', 'demo', 'init', 'schema', 'plan', 'test']) {
       const h = segc([c, '--help'])
       expect(h.code).toBe(0)
@@ -186,7 +191,7 @@ describe('segc plan', () => {
   it('lists added, changed, removed and unchanged segments against the target, writing nothing', () => {
     const dir = exampleCopy()
     const fresh = JSON.parse(segc(['plan', '--json'], {cwd: dir}).stdout)
-    expect(fresh.added).toHaveLength(15)
+    expect(fresh.added).toHaveLength(22)
     expect(existsSync(join(dir, '.segc/warehouse.duckdb'))).toBe(false) // looking creates nothing
     expect(segc(['demo', '--weeks', '0', '--customers', '100', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const seg = join(dir, 'segments/growth.yaml')

@@ -21,7 +21,7 @@ describe('segc docs', () => {
     expect(segc(['demo', '--customers', '2000', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const r = segc(['docs', '--out', 'site'], {cwd: dir})
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout).toMatch(/^wrote 18 pages \(15 segments, 2 groups, 9 runs of local\)/)
+    expect(r.stdout).toMatch(/^wrote 26 pages \(22 segments, 3 groups, 9 runs of local\)/)
     site = join(dir, 'site')
     browser = await launch()
   })
@@ -31,7 +31,7 @@ describe('segc docs', () => {
 
   it('has no remote URL anywhere', () => {
     const all = files(site)
-    expect(all.length).toBe(20)
+    expect(all.length).toBe(28)
     for (const f of all) expect(readFileSync(f, 'utf8'), f).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}|@import|url\(/i)
   })
 
@@ -40,9 +40,9 @@ describe('segc docs', () => {
     await page.goto(pathToFileURL(join(site, 'index.html')).href)
     const visible = () => page.$$eval('#segments tbody tr', (rows) => rows.filter((r) => !(r as HTMLElement).hidden).map((r) => r.querySelector('a')!.textContent))
     const all = await visible()
-    expect(all).toHaveLength(15)
+    expect(all).toHaveLength(22)
     expect(all).toContain('win_back')
-    expect(await page.$eval('#count', (e) => e.textContent)).toBe('15 of 15 segments')
+    expect(await page.$eval('#count', (e) => e.textContent)).toBe('22 of 22 segments')
     await page.type('#q', 'lapsed')
     expect(await visible()).toEqual(['win_back'])
     await page.$eval('#q', (e) => ((e as HTMLInputElement).value = ''))
@@ -54,7 +54,7 @@ describe('segc docs', () => {
     expect(await visible()).toEqual(['expansion_ready_account'])
     await page.select('select[data-filter="entity"]', '')
     await page.select('select[data-filter="owner"]', 'crm@acme.example')
-    expect(await visible()).toEqual(['new_customer', 'active_customer'])
+    expect(await visible()).toEqual(['new_customer', 'active_customer', 'buying_again_soon'])
     expect(problems).toEqual([])
     await page.close()
   })

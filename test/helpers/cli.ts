@@ -14,8 +14,8 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would, in its own process. */
-export function segc(args: string[], opts: {cwd?: string; env?: Record<string, string>} = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? REPO, env: {...process.env, ...opts.env}, encoding: 'utf8', timeout: 120_000})
+export function segc(args: string[], opts: {cwd?: string; env?: Record<string, string>; timeoutMs?: number} = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? REPO, env: {...process.env, ...opts.env}, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000})
   return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
 }
 
