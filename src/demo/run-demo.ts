@@ -4,6 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {findProjectRoot} from '../load/load-project.js'
 import {fitProject, type FittedVersion} from '../models/fit-project.js'
+import {modelsReached} from '../plan/build-plan.js'
 import {validateProject} from '../validate/validate-project.js'
 import {backfill, runProject, type RunResult} from '../run/run-project.js'
 import {DEMO_AS_OF, demoStatements} from './demo-data.js'
@@ -48,7 +49,8 @@ export async function runDemo(opts: {project?: string; cwd?: string; customers: 
     const found = target ? {target} : {}
     // fitted traits learn from the history before the first run, never from its future
     const first = new Date(Date.parse(DEMO_AS_OF) - weeks * 7 * 86400_000).toISOString()
-    const fitted = hasFitTraits(project) ? (await fitProject({project, connection: conn, asOf: first})).models : []
+    const needed = modelsNeeded(project)
+    const fitted = needed.length ? (await fitProject({project, connection: conn, asOf: first, traits: needed})).models : []
     if (weeks === 0) return {project, database, customers: opts.customers, rows, run: await runProject({project, asOf: DEMO_AS_OF, connection: conn}), runs: 1, fitted, ...found}
     const from = new Date(Date.parse(DEMO_AS_OF) - weeks * 7 * 86400_000).toISOString()
     const runs = await backfill({project, connection: conn, from, to: DEMO_AS_OF, every: '7d'})
@@ -58,8 +60,9 @@ export async function runDemo(opts: {project?: string; cwd?: string; customers: 
   }
 }
 
-function hasFitTraits(project: string): boolean {
-  return [...validateProject({project}).project.traits.values()].some((t) => t.def.kind === 'fit')
+/** The fitted models the project's segments read. */
+function modelsNeeded(project: string): string[] {
+  return modelsReached(validateProject({project}).project)
 }
 
 /** A DuckDB target of the project whose file is the demo database. */
