@@ -1,26 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {liftStatistics} from '../catalog/lift.js'
+import {liftStatistics, type LiftCounts, type LiftStatistics} from '../catalog/lift.js'
 import {checkSegmentArgs, withCatalog} from '../catalog/read-catalog.js'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 
-export interface MeasureLine {
-  segment: string
-  as_of: string
-  members: number
-  members_converted: number
-  holdout: number
-  holdout_converted: number
-  rate_members: number | null
-  rate_holdout: number | null
-  lift_abs: number | null
-  lift_rel: number | null
-  ci_low: number | null
-  ci_high: number | null
-  p_value: number | null
-  /** why the statistics are NULL; absent when they are given */
-  reason?: string
-}
+export type MeasureLine = {segment: string; as_of: string} & LiftCounts & LiftStatistics
 
 const n = (v: unknown) => (v === null || v === undefined ? null : Number(v))
 

@@ -199,7 +199,7 @@ export class Explainer {
           case 'p_alive':
             return `predicted probability of still being a customer`
           case 'expected_purchases':
-            return `predicted number of times they will have ${of(d.bgnbd).replace(/^\w+ /, (w) => w)} in the next ${horizon}`.replace('will have placed', 'will place')
+            return `predicted number of days in the next ${horizon} on which they ${of(d.bgnbd)}`
           case 'expected_spend':
             return `predicted average spend per purchase`
           case 'clv':
