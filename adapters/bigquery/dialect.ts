@@ -24,6 +24,9 @@ export const bigqueryDialect: Dialect = {
   divide: (a, b) => sql`SAFE_DIVIDE(${a}, ${b})`,
   match: (mode, value, pattern) =>
     mode === 'contains' ? sql`(STRPOS(${value}, ${sql.lit(pattern)}) > 0)` : mode === 'starts_with' ? sql`STARTS_WITH(${value}, ${sql.lit(pattern)})` : sql`ENDS_WITH(${value}, ${sql.lit(pattern)})`,
+  // explicit UTC: DATE(ts) and TIMESTAMP(date) otherwise follow a default time zone
+  utcDay: (ts) => sql`DATE(${ts}, 'UTC')`,
+  dayStart: (day) => sql`TIMESTAMP(${day}, 'UTC')`,
   md5Hex: (text) => sql`TO_HEX(MD5(${text}))`,
   holdoutBucket: (text) => sql`MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(${text})), 1, 8)) AS INT64), 10000)`,
   firstLast: (which, value, ts, when) =>

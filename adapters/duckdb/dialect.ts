@@ -29,6 +29,9 @@ export const duckdbDialect: Dialect = {
       : mode === 'starts_with'
         ? sql`starts_with(${value}, ${sql.lit(pattern)})`
         : sql`suffix(${value}, ${sql.lit(pattern)})`,
+  // the session time zone is UTC (connection.ts)
+  utcDay: (ts) => sql`CAST(${ts} AS DATE)`,
+  dayStart: (day) => sql`CAST(${day} AS TIMESTAMP)`,
   md5Hex: (text) => sql`md5(${text})`,
   holdoutBucket: (text) => sql`(CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT) % 10000)`,
   // min over a struct orders by its fields in turn: the earliest timestamp, then the smallest value.

@@ -27,6 +27,9 @@ export const snowflakeDialect: Dialect = {
   // CONTAINS/STARTSWITH/ENDSWITH compare literally (no wildcards), case-sensitively under the default collation
   match: (mode, value, pattern) =>
     mode === 'contains' ? sql`CONTAINS(${value}, ${sql.lit(pattern)})` : mode === 'starts_with' ? sql`STARTSWITH(${value}, ${sql.lit(pattern)})` : sql`ENDSWITH(${value}, ${sql.lit(pattern)})`,
+  // TIMESTAMP_NTZ holds UTC wall time (the session runs in UTC)
+  utcDay: (ts) => sql`CAST(${ts} AS DATE)`,
+  dayStart: (day) => sql`CAST(${day} AS TIMESTAMP_NTZ)`,
   md5Hex: (text) => sql`MD5(${text})`,
   holdoutBucket: (text) => sql`MOD(TO_NUMBER(SUBSTR(MD5(${text}), 1, 8), 'XXXXXXXX'), 10000)`,
   // ARRAY_AGG skips NULLs; WITHIN GROUP orders by time, then value, so ties take the smallest value

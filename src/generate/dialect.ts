@@ -38,6 +38,9 @@ export interface Dialect {
   divide(numerator: Sql, denominator: Sql): Sql
   /** case-sensitive literal substring tests: % and _ are ordinary characters */
   match(mode: 'contains' | 'starts_with' | 'ends_with', value: Sql, pattern: string): Sql
+  /** the UTC calendar day of a timestamp, and the instant a day starts (UTC) */
+  utcDay(ts: Sql): Sql
+  dayStart(day: Sql): Sql
   /** md5 of the text as 32 lower-case hex digits */
   md5Hex(text: Sql): Sql
   /** int(first 8 hex digits of md5(text), 16) % 10000 */

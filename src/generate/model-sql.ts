@@ -17,12 +17,12 @@ export function summarySelect(dialect: Dialect, asOf: string, m: ModelPlan): Sql
   const w = new ExprWriter(dialect, asOf)
   const ts = sql.id(m.timestamp)
   const value = m.value ? sql`SUM(${sql.id(m.value)})` : sql`CAST(0 AS ${sql.raw(dialect.floatType)})`
-  const days = sql`SELECT ${sql.id(m.key)} AS k, CAST(${ts} AS DATE) AS d, ${value} AS v
+  const days = sql`SELECT ${sql.id(m.key)} AS k, ${dialect.utcDay(ts)} AS d, ${value} AS v
     FROM ${relationSql(m.relation)} AS ev
     WHERE ${w.write(m.filter)} AND ${ts} <= ${dialect.timestamp(asOf)}
-    GROUP BY ${sql.id(m.key)}, CAST(${ts} AS DATE)`
+    GROUP BY ${sql.id(m.key)}, ${dialect.utcDay(ts)}`
   const withFirst = sql`SELECT k, d, v, MIN(d) OVER (PARTITION BY k) AS first_d FROM (${days}) AS days`
-  const since = (day: Sql) => dialect.secondsUntil(sql`CAST(${day} AS ${sql.raw(dialect.timestampType)})`, asOf)
+  const since = (day: Sql) => dialect.secondsUntil(dialect.dayStart(day), asOf)
   const unit = lit(m.timeUnitSeconds)
   return sql`SELECT k AS segc_key, COUNT(*) - 1 AS x,
       (${since(sql`MIN(d)`)} - ${since(sql`MAX(d)`)}) / ${unit} AS t_x,
