@@ -3,8 +3,8 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 
-/** The CDNOW sample (../shared/data/cdnow): 6,919 purchase records of 2,357 customers. */
-export const CDNOW_FILE = fileURLToPath(new URL('../../../shared/data/cdnow/CDNOW_sample.txt', import.meta.url))
+/** The CDNOW sample (a copy of ../shared/data/cdnow, test/models/data/README.md): 6,919 purchase records of 2,357 customers. */
+export const CDNOW_FILE = fileURLToPath(new URL('./data/CDNOW_sample.txt', import.meta.url))
 
 export const CDNOW_MODELS = `
 entities:
