@@ -4,7 +4,7 @@
 import {sql} from 'kysely'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
-import {compilerFor, ExprWriter, featureQuery, render} from '../generate/generate-sql.js'
+import {compilerFor, ExprWriter, featureQuery, relationSql, render} from '../generate/generate-sql.js'
 import {summarySelect} from '../generate/model-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {table} from '../generate/output-sql.js'
@@ -27,6 +27,8 @@ export interface FittedVersion {
   log_likelihood: number | null
   /** bgnbd: repeat transactions in the history; gamma_gamma: repeat buyers left out for a value of 0 */
   detail: Record<string, number | string | string[]>
+  /** bgnbd with --validate-until: predicted against actual repeat transaction days after as_of, per x */
+  validation?: ValidationRow[]
 }
 
 const MAX_KMEANS_ITERATIONS = 100
@@ -47,7 +49,15 @@ function fitTraits(project: Project, names?: string[]): Trait[] {
   return chosen.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
 }
 
-export async function fitProject(opts: RunOptions & {traits?: string[]}): Promise<{target: string; as_of: string; models: FittedVersion[]}> {
+/** Per x (repeat transactions up to as_of): customers, and predicted against actual repeat transaction days in (as_of, until]. */
+export interface ValidationRow {
+  x: number
+  customers: number
+  predicted: number
+  actual: number
+}
+
+export async function fitProject(opts: RunOptions & {traits?: string[]; validateUntil?: string}): Promise<{target: string; as_of: string; models: FittedVersion[]}> {
   const p = prepare(opts)
   const asOf = asOfFlag(opts.asOf)
   const traits = fitTraits(p.v.project, opts.traits)
@@ -66,6 +76,7 @@ export async function fitProject(opts: RunOptions & {traits?: string[]}): Promis
       const result = d.model === 'kmeans' ? await fitKmeans(conn, p, t, asOf, fitted) : await fitTransactions(conn, p, t, asOf)
       const v: FittedVersion = {model: t.name, kind: d.model, version, as_of: asOf.toISOString(), ...result}
       fitted.set(t.name, {model: t.name, version, kind: d.model, params: v.params})
+      if (d.model === 'bgnbd' && opts.validateUntil) v.validation = await validate(conn, p, t.name, asOf, asOfFlag(opts.validateUntil, '--validate-until'), fitted)
       out.push(v)
     }
     // every version in one transaction: a failed fit stores nothing
@@ -84,6 +95,37 @@ export async function fitProject(opts: RunOptions & {traits?: string[]}): Promis
   } finally {
     if (!opts.connection) await conn.close()
   }
+}
+
+/**
+ * Predicted against actual repeat purchases after as_of (Fader, Hardie & Lee's holdout check):
+ * per x, the sum of E[X(until − as_of)] and the count of transaction days in (as_of, until],
+ * grouped in the warehouse.
+ */
+async function validate(conn: WarehouseConnection, p: Prepared, model: string, asOf: Date, until: Date, models: ReadonlyMap<string, StoredModel>): Promise<ValidationRow[]> {
+  if (until.getTime() <= asOf.getTime()) throw new DiagnosticsError([diag('bad_flag', {file: '--validate-until', line: 1, col: 1}, `--validate-until must be later than --as-of (${asOf.toISOString()})`)])
+  const dialect = p.adapter.dialect
+  const db = compilerFor(dialect)
+  const project: Project = {...p.v.project, traits: new Map(p.v.project.traits)}
+  const t = p.v.project.traits.get(model)!
+  const horizonSeconds = (until.getTime() - asOf.getTime()) / 1000
+  project.traits.set('segc_validation', {name: 'segc_validation', entity: t.entity, type: 'number', loc: t.loc, def: {kind: 'predict', predict: 'expected_purchases', bgnbd: model, horizonSeconds}})
+  const f = featurePlan(project, t.entity, asOf, [{name: 'segc_validation', target: 'trait'}], {models})
+  const values = [...f.values, {k: 'col' as const, name: `fit__${model}__x`}]
+  const m = transactionsPlan(project, model, asOf)
+  const w = new ExprWriter(dialect, asOf.toISOString())
+  const ts = sql.id(m.timestamp)
+  const after = sql`SELECT ${sql.id(m.key)} AS k, COUNT(DISTINCT ${dialect.utcDay(ts)}) AS n FROM ${relationSql(m.relation)} AS ev
+    WHERE ${w.write(m.filter)} AND ${ts} > ${dialect.timestamp(asOf.toISOString())} AND ${ts} <= ${dialect.timestamp(until.toISOString())} GROUP BY ${sql.id(m.key)}`
+  const rows = await conn.query(
+    render(
+      db,
+      sql`SELECT f.f1 AS x, COUNT(*) AS customers, SUM(f.f0) AS predicted, SUM(COALESCE(a.n, 0)) AS actual
+        FROM (${featureQuery(db, dialect, f.asOf, f.plan, values)}) AS f LEFT JOIN (${after}) AS a ON a.k = f.segc_key
+        WHERE f.f1 IS NOT NULL GROUP BY f.f1 ORDER BY f.f1`,
+    ),
+  )
+  return rows.map((r) => ({x: Number(r.x), customers: Number(r.customers), predicted: Number(r.predicted), actual: Number(r.actual)}))
 }
 
 async function latestVersions(conn: WarehouseConnection, p: Prepared): Promise<Map<string, number>> {

@@ -18,6 +18,30 @@ import {CDNOW_FILE, cdnowProject} from './cdnow.js'
 
 const within = (value: number, published: number, rel: number) => Math.abs(value - published) / Math.abs(published) <= rel
 
+describe('segc fit --validate-until: predicted against actual repeat purchases after as_of', () => {
+  it('per x, equal to the scipy implementation (predicted within 1e-6, actual exactly)', async () => {
+    const dir = await cdnowProject(mkdtempSync(join(tmpdir(), 'segc-cdnow-')))
+    const r = segc(['fit', 'purchases', '--as-of', '1997-09-30', '--validate-until', '1998-06-30', '--json'], {cwd: dir})
+    expect(r.code, r.stderr).toBe(0)
+    const m = (JSON.parse(r.stdout) as {models: Array<{params: Record<string, number>; validation: Array<{x: number; customers: number; predicted: number; actual: number}>}>}).models[0]!
+    const tool = fileURLToPath(new URL('./tools/cdnow_scipy.py', import.meta.url))
+    const input = {file: CDNOW_FILE, as_of: '1997-09-30', validate_until: '1998-06-30', unit_days: 7, bgnbd: m.params, gamma_gamma: {p: 1, q: 2, gamma: 1}, horizon_days: 90, clv_days: 30, discount_rate: 0}
+    const py = spawnSync('/usr/bin/python3', [tool], {input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26})
+    expect(py.status, py.stderr).toBe(0)
+    const expected = (JSON.parse(py.stdout) as {validation: Record<string, {customers: number; predicted: number; actual: number}>}).validation
+    expect(m.validation.map((v) => String(v.x))).toEqual(Object.keys(expected))
+    for (const v of m.validation) {
+      const e = expected[String(v.x)]!
+      expect({customers: v.customers, actual: v.actual}).toEqual({customers: e.customers, actual: e.actual})
+      expect(Math.abs(v.predicted - e.predicted) / Math.max(e.predicted, 1e-300)).toBeLessThan(1e-6)
+    }
+    expect(m.validation.reduce((s, v) => s + v.customers, 0)).toBe(2357)
+    const later = segc(['fit', 'purchases', '--as-of', '1997-09-30', '--validate-until', '1997-09-01'], {cwd: dir})
+    expect(later.code).toBe(1)
+    expect(later.stderr).toMatch(/^--validate-until:1:1: error\[bad_flag\]: --validate-until must be later than --as-of/m)
+  })
+})
+
 describe('segc fit on the CDNOW sample at 1997-09-30, weekly', () => {
   let dir: string
   let fit: {models: Array<{model: string; kind: string; version: number; params: Record<string, number>; n: number; log_likelihood: number; detail: Record<string, number>}>}

@@ -16,7 +16,9 @@ from scipy.special import hyp2f1
 args = json.load(sys.stdin)
 end = datetime.date.fromisoformat(args["as_of"])
 unit = args["unit_days"]
+until = datetime.date.fromisoformat(args["validate_until"]) if args.get("validate_until") else None
 days = {}
+after = {}
 with open(args["file"]) as f:
     for line in f:
         parts = line.split()
@@ -24,6 +26,8 @@ with open(args["file"]) as f:
             continue
         cid, d, value = parts[1], datetime.datetime.strptime(parts[2], "%Y%m%d").date(), float(parts[4])
         if d > end:
+            if until and d <= until:
+                after.setdefault(cid, set()).add(d)
             continue
         days.setdefault(cid, {})
         days[cid][d] = days[cid].get(d, 0.0) + value
@@ -68,4 +72,15 @@ for cid, byday in days.items():
         "expected_spend": spend,
         "clv": clv,
     }
+if until:
+    # per x: customers, predicted repeat purchases over (as_of, until], actual transaction days there
+    per_x = {}
+    horizon = (until - end).days / unit
+    for cid, byday in days.items():
+        row = out[cid]
+        v = per_x.setdefault(row["x"], {"customers": 0, "predicted": 0.0, "actual": 0})
+        v["customers"] += 1
+        v["predicted"] += expected(horizon, row["x"], row["t_x"], row["T"])
+        v["actual"] += len(after.get(cid, ()))
+    out = {"customers": out, "validation": {str(k): v for k, v in sorted(per_x.items())}}
 json.dump(out, sys.stdout)
