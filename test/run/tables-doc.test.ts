@@ -17,8 +17,10 @@ describe('docs/tables.md', () => {
 
   it('every example query runs on a demo warehouse after a few runs and returns rows', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--weeks', '0', '--customers', '2000', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
-    expect(segc(['run', '--from', '2026-06-02', '--to', '2026-06-06', '--every', '1d'], {cwd: dir}).code).toBe(0)
+    const demo = segc(['demo', '--weeks', '0', '--customers', '2000', '--path', '.segc/warehouse.duckdb'], {cwd: dir})
+    expect(demo.code, demo.stderr).toBe(0)
+    const runs = segc(['run', '--from', '2026-06-02', '--to', '2026-06-06', '--every', '1d'], {cwd: dir})
+    expect(runs.code, runs.stderr).toBe(0)
     const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!)
     expect(queries).toHaveLength(5)
     const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, '.segc/warehouse.duckdb')}, dir)
