@@ -153,12 +153,13 @@ async function fitTransactions(conn: WarehouseConnection, p: Prepared, t: Trait,
   const m = transactionsPlan(p.v.project, t.name, asOf)
   const summary = summarySelect(dialect, asOf.toISOString(), m)
   if (m.kind === 'bgnbd') {
-    const rows = await conn.query(render(db, sql`SELECT x, t_x, big_t, COUNT(*) AS n FROM (${summary}) AS s GROUP BY x, t_x, big_t`))
+    // ordered, so the optimizer sees the same sums in the same order every time
+    const rows = await conn.query(render(db, sql`SELECT x, t_x, big_t, COUNT(*) AS n FROM (${summary}) AS s GROUP BY x, t_x, big_t ORDER BY x, t_x, big_t`))
     const groups = rows.map((r) => ({x: Number(r.x), t_x: Number(r.t_x), big_t: Number(r.big_t), n: Number(r.n)}))
     const fit = fitBgnbd(groups)
     return {params: fit.params, n: fit.n, log_likelihood: fit.logLikelihood, detail: {groups: groups.length, repeat_transactions: groups.reduce((s, g) => s + g.x * g.n, 0), repeat_buyers: groups.filter((g) => g.x > 0).reduce((s, g) => s + g.n, 0)}}
   }
-  const rows = await conn.query(render(db, sql`SELECT x, m_x, COUNT(*) AS n FROM (${summary}) AS s WHERE x >= 1 AND m_x > 0 GROUP BY x, m_x`))
+  const rows = await conn.query(render(db, sql`SELECT x, m_x, COUNT(*) AS n FROM (${summary}) AS s WHERE x >= 1 AND m_x > 0 GROUP BY x, m_x ORDER BY x, m_x`))
   const [zero] = await conn.query(render(db, sql`SELECT COUNT(*) AS n FROM (${summary}) AS s WHERE x >= 1 AND NOT (m_x > 0)`))
   const groups = rows.map((r) => ({x: Number(r.x), m_x: Number(r.m_x), n: Number(r.n)}))
   const fit = fitGammaGamma(groups)

@@ -106,6 +106,14 @@ export function fitBgnbd(groups: readonly BgnbdGroup[]): Fit<{r: number; alpha: 
   }
   const meanT = groups.reduce((s, g) => s + g.n * g.big_t, 0) / n
   const best = maximize(nll, [0, Math.log(Math.max(meanT, 1e-6)), 0, 0])
+  // When every customer drops out alike, a and b climb a ridge together (the dropout
+  // probability a/(a+b) fixed, its spread going to 0) and the likelihood is flat along it:
+  // scale both back onto the ridge at e^20, which changes no prediction measurably.
+  const ridge = Math.max(best.x[2]!, best.x[3]!) - 20
+  if (ridge > 0) {
+    best.x = [best.x[0]!, best.x[1]!, best.x[2]! - ridge, best.x[3]! - ridge]
+    best.fx = nll(best.x)
+  }
   return {params: checked(['r', 'alpha', 'a', 'b'], best.x, best.fx), logLikelihood: -best.fx, n, iterations: best.iterations}
 }
 
