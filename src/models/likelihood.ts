@@ -33,22 +33,50 @@ export class FitError extends Error {}
 
 const logAddExp = (u: number, v: number) => (u > v ? u + Math.log1p(Math.exp(v - u)) : v + Math.log1p(Math.exp(u - v)))
 
-export function bgnbdLogLikelihood(p: {r: number; alpha: number; a: number; b: number}, groups: readonly BgnbdGroup[]): number {
-  const {r, alpha, a, b} = p
-  // the gamma and beta terms depend on x alone: once per distinct x
-  const byX = new Map<number, number>()
-  const constant = (x: number) => {
-    let v = byX.get(x)
-    if (v === undefined) byX.set(x, (v = gammaln(r + x) - gammaln(r) + r * Math.log(alpha) + betaln(a, b + x) - betaln(a, b)))
-    return v
+/**
+ * The groups in columns, with each distinct time (t_x or T) and each distinct x listed once:
+ * an evaluation then takes one logarithm per distinct value (days since the first purchase are
+ * whole days, so a few hundred) instead of three per group, and one exp/log1p per group.
+ */
+interface BgnbdColumns {
+  times: Float64Array
+  xs: Float64Array
+  /** per group: index into xs, into times for t_x and for T, and the entity count */
+  x: Int32Array
+  tx: Int32Array
+  bigT: Int32Array
+  n: Float64Array
+}
+
+function bgnbdColumns(groups: readonly BgnbdGroup[]): BgnbdColumns {
+  const times = [...new Set(groups.flatMap((g) => [g.t_x, g.big_t]))].sort((u, v) => u - v)
+  const xs = [...new Set(groups.map((g) => g.x))].sort((u, v) => u - v)
+  const ti = new Map(times.map((t, i) => [t, i]))
+  const xi = new Map(xs.map((x, i) => [x, i]))
+  return {
+    times: Float64Array.from(times),
+    xs: Float64Array.from(xs),
+    x: Int32Array.from(groups, (g) => xi.get(g.x)!),
+    tx: Int32Array.from(groups, (g) => ti.get(g.t_x)!),
+    bigT: Int32Array.from(groups, (g) => ti.get(g.big_t)!),
+    n: Float64Array.from(groups, (g) => g.n),
   }
+}
+
+export function bgnbdLogLikelihood(p: {r: number; alpha: number; a: number; b: number}, groups: readonly BgnbdGroup[] | BgnbdColumns): number {
+  const c = 'times' in groups ? groups : bgnbdColumns(groups)
+  const {r, alpha, a, b} = p
+  const logAlphaT = c.times.map((t) => Math.log(alpha + t))
+  // the gamma and beta terms depend on x alone: once per distinct x
+  const constant = c.xs.map((x) => gammaln(r + x) - gammaln(r) + r * Math.log(alpha) + betaln(a, b + x) - betaln(a, b))
+  const rx = c.xs.map((x) => r + x)
+  const dropout = c.xs.map((x) => (x > 0 ? Math.log(a) - Math.log(b + x - 1) : NaN))
   let total = 0
-  for (const {x, t_x, big_t, n} of groups) {
-    const a1 = constant(x)
-    const a2 = 0
-    const a3 = -(r + x) * Math.log(alpha + big_t)
-    const ll = x > 0 ? a1 + a2 + logAddExp(a3, Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + t_x)) : a1 + a2 + a3
-    total += n * ll
+  for (let g = 0; g < c.n.length; g++) {
+    const i = c.x[g]!
+    const a3 = -rx[i]! * logAlphaT[c.bigT[g]!]!
+    const ll = c.xs[i]! > 0 ? constant[i]! + logAddExp(a3, dropout[i]! - rx[i]! * logAlphaT[c.tx[g]!]!) : constant[i]! + a3
+    total += c.n[g]! * ll
   }
   return total
 }
@@ -96,25 +124,35 @@ function checked<P extends Record<string, number>>(names: Array<keyof P & string
   return out as P
 }
 
+/**
+ * When every customer drops out alike, a and b climb a ridge together (the dropout probability
+ * a/(a+b) fixed, its spread going to 0) and the likelihood is flat along it. a and b are
+ * searched as log(a/b) and log(a·b), the latter capped at RIDGE_CAP: on the ridge the search
+ * then stops at a, b ≈ e^20 (which changes no prediction measurably) instead of crawling along
+ * it for thousands of evaluations.
+ */
+const RIDGE_CAP = 40
+
+function bgnbdParams(u: number[]): {r: number; alpha: number; a: number; b: number} {
+  const ratio = u[2]!
+  const product = Math.min(u[3]!, RIDGE_CAP)
+  return {r: Math.exp(u[0]!), alpha: Math.exp(u[1]!), a: Math.exp((product + ratio) / 2), b: Math.exp((product - ratio) / 2)}
+}
+
 export function fitBgnbd(groups: readonly BgnbdGroup[]): Fit<{r: number; alpha: number; a: number; b: number}> {
   const n = groups.reduce((s, g) => s + g.n, 0)
   const repeaters = groups.filter((g) => g.x > 0).reduce((s, g) => s + g.n, 0)
   if (n < 20 || repeaters < 5) throw new FitError(`too little data to fit BG/NBD: ${n} entities with a transaction, ${repeaters} with a repeat transaction (at least 20 and 5 are needed)`)
-  const nll = (lp: number[]) => {
-    const v = -bgnbdLogLikelihood({r: Math.exp(lp[0]!), alpha: Math.exp(lp[1]!), a: Math.exp(lp[2]!), b: Math.exp(lp[3]!)}, groups)
+  const columns = bgnbdColumns(groups)
+  const nll = (u: number[]) => {
+    const v = -bgnbdLogLikelihood(bgnbdParams(u), columns)
     return Number.isFinite(v) ? v : 1e300
   }
   const meanT = groups.reduce((s, g) => s + g.n * g.big_t, 0) / n
   const best = maximize(nll, [0, Math.log(Math.max(meanT, 1e-6)), 0, 0])
-  // When every customer drops out alike, a and b climb a ridge together (the dropout
-  // probability a/(a+b) fixed, its spread going to 0) and the likelihood is flat along it:
-  // scale both back onto the ridge at e^20, which changes no prediction measurably.
-  const ridge = Math.max(best.x[2]!, best.x[3]!) - 20
-  if (ridge > 0) {
-    best.x = [best.x[0]!, best.x[1]!, best.x[2]! - ridge, best.x[3]! - ridge]
-    best.fx = nll(best.x)
-  }
-  return {params: checked(['r', 'alpha', 'a', 'b'], best.x, best.fx), logLikelihood: -best.fx, n, iterations: best.iterations}
+  const p = bgnbdParams(best.x)
+  const logParams = [p.r, p.alpha, p.a, p.b].map(Math.log)
+  return {params: checked(['r', 'alpha', 'a', 'b'], logParams, best.fx), logLikelihood: -best.fx, n, iterations: best.iterations}
 }
 
 export function fitGammaGamma(groups: readonly GammaGammaGroup[]): Fit<{p: number; q: number; gamma: number}> {

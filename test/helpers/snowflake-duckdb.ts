@@ -12,6 +12,9 @@ import {init, transpile} from '@polyglot-sql/sdk'
 //   STARTSWITH(a, b): passed through, DuckDB names it starts_with
 //   DATEADD('second', n, ts): translated to `ts + INTERVAL -n SECOND`, which DuckDB cannot parse
 // and it spells TIMESTAMP_NTZ as TIMESTAMPNTZ inside aggregate filters (a name only: an alias type).
+// One more is corrected after translation: FLATTEN of an array becomes UNNEST aliased with all six
+// FLATTEN columns (SEQ, KEY, PATH, INDEX, VALUE, THIS), but UNNEST yields one column, the
+// element, so the element would be named SEQ; FLATTEN's docs call the element VALUE.
 export const UNTRUSTED = [
   {snowflake: "DATEDIFF('microsecond',", macro: 'sf_datediff_microsecond', doc: 'https://docs.snowflake.com/en/sql-reference/functions/datediff'},
   {snowflake: 'TO_NUMBER(', macro: 'sf_to_number_hex', doc: 'https://docs.snowflake.com/en/sql-reference/sql-format-models'},
@@ -74,5 +77,7 @@ export async function snowflakeToDuckDB(snowflake: string): Promise<string> {
   for (const u of UNTRUSTED) sql = rewriteCalls(sql, u.snowflake, u.macro)
   const r = transpile(sql, 'snowflake', 'duckdb')
   if (!r.success || !r.sql) throw new Error(`polyglot could not translate: ${r.error}`)
-  return r.sql.join(';\n')
+  return r.sql.join(';\n').replaceAll(FLATTEN_ALIASES, '(VALUE)')
 }
+
+export const FLATTEN_ALIASES = '(SEQ, KEY, PATH, INDEX, VALUE, THIS)'
