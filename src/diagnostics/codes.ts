@@ -38,6 +38,8 @@ export const CODES = {
   measure_without_holdout: {severity: 'error', meaning: 'a segment with measure: but no holdout to compare its members against'},
   not_fitted: {severity: 'error', meaning: 'a run needs a fitted model (fit: trait) with no version fitted for its current definition: run segc fit'},
   no_runs: {severity: 'error', meaning: 'a command that reads run results (docs, stats, overlap, measure) on a target no run has written yet'},
+  unknown_destination: {severity: 'error', meaning: 'a sync names a destination that segc.yaml does not define'},
+  guard_refused: {severity: 'error', meaning: "a sync's guard refused its plan: nothing was sent (exit 3; --force overrides)"},
   // warnings
   expectation_failed: {severity: 'warning', meaning: "a run's segment size broke the segment's expect guard (an error with --strict: exit 3)"},
   review_overdue: {severity: 'warning', meaning: 'a segment whose review_by date has passed'},
@@ -45,6 +47,7 @@ export const CODES = {
   // usage
   bad_flag: {severity: 'error', meaning: 'a command-line flag with an invalid value'},
   unknown_selection: {severity: 'error', meaning: '--select names a segment that does not exist'},
+  unknown_sync: {severity: 'error', meaning: 'segc sync names a sync that does not exist'},
 } as const satisfies Record<string, {severity: 'error' | 'warning'; meaning: string}>
 
 export type Code = keyof typeof CODES

@@ -4,7 +4,7 @@ import {isMap, isScalar, type YAMLMap} from 'yaml'
 import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {parseSource, positionAt, type SourceFile} from './source-file.js'
 
-export type DocumentKind = 'config' | 'models' | 'segment' | 'group' | 'test'
+export type DocumentKind = 'config' | 'models' | 'segment' | 'group' | 'test' | 'sync'
 
 /** One top-level YAML document, tagged with the kind its first key names. */
 export interface LoadedDocument {
@@ -55,15 +55,16 @@ export function isFixtureTestFile(path: string): boolean {
   return /\.test\.ya?ml$/.test(path)
 }
 
-/** Reads segc.yaml, models/ and segments/ (fixture tests excluded) of the project at root. */
+/** Reads segc.yaml, models/, segments/ (fixture tests excluded) and syncs/ of the project at root. */
 export function loadProject(root: string, opts: {tests?: boolean} = {}): LoadedProject {
   const diagnostics: Diagnostic[] = []
   const files: SourceFile[] = []
   const documents: LoadedDocument[] = []
   const configPath = join(root, CONFIG_FILE)
-  const paths: Array<[string, 'config' | 'models' | 'segments']> = [[configPath, 'config']]
+  const paths: Array<[string, Folder]> = [[configPath, 'config']]
   for (const p of yamlFilesUnder(root, 'models')) paths.push([p, 'models'])
   for (const p of yamlFilesUnder(root, 'segments')) if (!isFixtureTestFile(p) || opts.tests) paths.push([p, 'segments'])
+  for (const p of yamlFilesUnder(root, 'syncs')) paths.push([p, 'syncs'])
   for (const [full, folder] of paths) {
     const rel = relative(root, full).split(sep).join('/')
     let text: string
@@ -89,7 +90,7 @@ export function loadProject(root: string, opts: {tests?: boolean} = {}): LoadedP
       const firstKey = isScalar(first) ? String(first.value) : ''
       const kind = kindOf(folder, firstKey, rel)
       if (kind === undefined) {
-        const expected = folder === 'models' ? 'entities, events or traits' : 'segment or group'
+        const expected = folder === 'models' ? 'entities, events or traits' : folder === 'syncs' ? 'sync' : 'segment or group'
         const wrongFolder = (folder === 'models' && SEGMENT_KINDS.has(firstKey)) || (folder === 'segments' && MODEL_KINDS.has(firstKey))
         diagnostics.push(
           wrongFolder
@@ -104,8 +105,11 @@ export function loadProject(root: string, opts: {tests?: boolean} = {}): LoadedP
   return {root, files, documents, diagnostics}
 }
 
-function kindOf(folder: 'config' | 'models' | 'segments', firstKey: string, path: string): DocumentKind | undefined {
+type Folder = 'config' | 'models' | 'segments' | 'syncs'
+
+function kindOf(folder: Folder, firstKey: string, path: string): DocumentKind | undefined {
   if (folder === 'config') return 'config'
+  if (folder === 'syncs') return firstKey === 'sync' ? 'sync' : undefined
   if (folder === 'models') return MODEL_KINDS.has(firstKey) ? 'models' : undefined
   if (isFixtureTestFile(path)) return firstKey === 'test' ? 'test' : undefined
   return SEGMENT_KINDS.has(firstKey) ? (firstKey as 'segment' | 'group') : undefined

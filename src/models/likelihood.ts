@@ -81,11 +81,42 @@ export function bgnbdLogLikelihood(p: {r: number; alpha: number; a: number; b: n
   return total
 }
 
-export function gammaGammaLogLikelihood(p: {p: number; q: number; gamma: number}, groups: readonly GammaGammaGroup[]): number {
+/**
+ * Gamma-Gamma's log-likelihood. The gamma functions depend on x alone (once per distinct x) and
+ * log(m_x) on no parameter (once per group, before the search): an evaluation takes one log
+ * per group.
+ */
+interface GammaGammaColumns {
+  xs: Float64Array
+  x: Int32Array
+  /** per group: x·m_x, log(m_x), log(x) */
+  xm: Float64Array
+  logM: Float64Array
+  logX: Float64Array
+  n: Float64Array
+}
+
+function gammaGammaColumns(groups: readonly GammaGammaGroup[]): GammaGammaColumns {
+  const xs = [...new Set(groups.map((g) => g.x))].sort((u, v) => u - v)
+  const xi = new Map(xs.map((x, i) => [x, i]))
+  return {
+    xs: Float64Array.from(xs),
+    x: Int32Array.from(groups, (g) => xi.get(g.x)!),
+    xm: Float64Array.from(groups, (g) => g.x * g.m_x),
+    logM: Float64Array.from(groups, (g) => Math.log(g.m_x)),
+    logX: Float64Array.from(groups, (g) => Math.log(g.x)),
+    n: Float64Array.from(groups, (g) => g.n),
+  }
+}
+
+export function gammaGammaLogLikelihood(p: {p: number; q: number; gamma: number}, groups: readonly GammaGammaGroup[] | GammaGammaColumns): number {
+  const c = 'xm' in groups ? groups : gammaGammaColumns(groups)
+  const constant = c.xs.map((x) => gammaln(p.p * x + p.q) - gammaln(p.p * x) - gammaln(p.q) + p.q * Math.log(p.gamma))
   let total = 0
-  for (const {x, m_x, n} of groups) {
-    const px = p.p * x
-    total += n * (gammaln(px + p.q) - gammaln(px) - gammaln(p.q) + p.q * Math.log(p.gamma) + (px - 1) * Math.log(m_x) + px * Math.log(x) - (px + p.q) * Math.log(x * m_x + p.gamma))
+  for (let g = 0; g < c.n.length; g++) {
+    const i = c.x[g]!
+    const px = p.p * c.xs[i]!
+    total += c.n[g]! * (constant[i]! + (px - 1) * c.logM[g]! + px * c.logX[g]! - (px + p.q) * Math.log(c.xm[g]! + p.gamma))
   }
   return total
 }
@@ -158,8 +189,9 @@ export function fitBgnbd(groups: readonly BgnbdGroup[]): Fit<{r: number; alpha: 
 export function fitGammaGamma(groups: readonly GammaGammaGroup[]): Fit<{p: number; q: number; gamma: number}> {
   const n = groups.reduce((s, g) => s + g.n, 0)
   if (n < 10) throw new FitError(`too little data to fit Gamma-Gamma: ${n} entities with a repeat transaction of positive value (at least 10 are needed)`)
+  const columns = gammaGammaColumns(groups)
   const nll = (lp: number[]) => {
-    const v = -gammaGammaLogLikelihood({p: Math.exp(lp[0]!), q: Math.exp(lp[1]!), gamma: Math.exp(lp[2]!)}, groups)
+    const v = -gammaGammaLogLikelihood({p: Math.exp(lp[0]!), q: Math.exp(lp[1]!), gamma: Math.exp(lp[2]!)}, columns)
     return Number.isFinite(v) ? v : 1e300
   }
   const best = maximize(nll, [0, 0, 0])

@@ -185,6 +185,62 @@ export const MODELS: TableDef = {
   ],
 }
 
+export const SYNC_RUNS: TableDef = {
+  name: 'segment_sync_runs',
+  comment: 'One row per segc sync of one sync definition: what it planned, what the destination acknowledged, and how it ended',
+  columns: [
+    c('sync_run_id', 'string', 'sync run identifier'),
+    c('sync', 'string', 'the sync definition (syncs/*.yaml)'),
+    c('destination', 'string', 'destination name from segc.yaml'),
+    c('mode', 'string', 'audience, upsert, mirror or events'),
+    c('segment_run_id', 'string', 'the successful segc run whose membership was sent'),
+    c('started_at', 'timestamp', 'wall-clock start (UTC)'),
+    c('finished_at', 'timestamp', 'wall-clock end (UTC); NULL while delivering or after a crash'),
+    c('status', 'string', 'success, partial (rejections or pending operations), failed, refused (a guard); running while delivering'),
+    c('planned_add', 'integer', 'operations planned: add (entered in events mode)'),
+    c('planned_remove', 'integer', 'operations planned: remove (exited in events mode)'),
+    c('planned_update', 'integer', 'operations planned: update'),
+    c('succeeded', 'integer', 'operations the destination acknowledged'),
+    c('rejected', 'integer', 'operations the destination refused (400, 404, 409, 422), each isolated'),
+    c('skipped', 'integer', 'members with no identifier (identify_by is NULL)'),
+    c('pending', 'integer', 'operations not acknowledged: sent again by the next sync'),
+    c('error', 'text', 'why the sync failed or was refused; NULL otherwise'),
+  ],
+}
+
+export const SYNC_STATE: TableDef = {
+  name: 'segment_sync_state',
+  comment: 'What each destination acknowledged: the rows segc added there and has not removed. Only acknowledged operations change it',
+  columns: [
+    c('sync', 'string', 'the sync definition'),
+    c('segment', 'string', 'segment name'),
+    c('entity_key', 'string', 'the entity key, as a string'),
+    c('dest_key', 'string', 'the identifier sent (identify_by value, or the entity key)'),
+    c('payload_hash', 'string', 'md5 of the fields as last acknowledged: a different hash is an update'),
+    c('synced_at', 'timestamp', 'when the destination acknowledged it (UTC)'),
+  ],
+}
+
+export const SYNC_LOG: TableDef = {
+  name: 'segment_sync_log',
+  comment: 'One row per operation a sync planned and how it ended; no payloads',
+  columns: [
+    c('sync_run_id', 'string', 'the sync run'),
+    c('sync', 'string', 'the sync definition'),
+    c('segment', 'string', 'segment name'),
+    c('entity_key', 'string', 'the entity key, as a string'),
+    c('op', 'string', 'add, remove or update (entered or exited in events mode)'),
+    c('idempotency_key', 'string', 'the same each time the same change is sent again'),
+    c('status', 'string', 'succeeded, rejected, skipped or pending'),
+    c('attempts', 'integer', 'requests that carried this operation'),
+    c('http_status', 'integer', "the destination's last status code, where it has one"),
+    c('reason', 'text', "the destination's reason for a rejection or the last error; no payload"),
+    c('at', 'timestamp', 'when the operation ended (UTC)'),
+  ],
+}
+
+export const SYNC_TABLES: TableDef[] = [SYNC_RUNS, SYNC_STATE, SYNC_LOG]
+
 /**
  * The lease that serialises runs on warehouses without a file lock (Snowflake, BigQuery):
  * a run inserts its row if none is live, and deletes it when done. DuckDB does not need it:
@@ -202,7 +258,7 @@ export const LOCKS: TableDef = {
   ],
 }
 
-export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, LOCKS]
+export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, SYNC_RUNS, SYNC_STATE, SYNC_LOG, LOCKS]
 
 /** Tables a --rebuild empties (the run log and the lease stay). */
 export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]

@@ -4,9 +4,9 @@ import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import type {LoadedDocument} from '../load/load-project.js'
 import {nodeAtPath, positionAt} from '../load/source-file.js'
-import {configSchema, groupSchema, modelsSchema, segmentSchema, testSchema} from './schemas.js'
+import {configSchema, groupSchema, modelsSchema, segmentSchema, syncSchema, testSchema} from './schemas.js'
 
-let validators: Record<'config' | 'models' | 'segment' | 'group' | 'test', ValidateFunction> | undefined
+let validators: Record<'config' | 'models' | 'segment' | 'group' | 'test' | 'sync', ValidateFunction> | undefined
 
 function getValidators() {
   if (!validators) {
@@ -17,6 +17,7 @@ function getValidators() {
       segment: ajv.compile(segmentSchema),
       group: ajv.compile(groupSchema),
       test: ajv.compile(testSchema),
+      sync: ajv.compile(syncSchema),
     }
   }
   return validators

@@ -225,6 +225,27 @@ export const groupSchema = {
 }
 
 const secretish = {type: 'string'}
+const httpBase = {base_url: {type: 'string', pattern: '^https?://', description: 'where the API is served (tests and proxies); the vendor default otherwise'}}
+const delivery = {
+  batch_size: {type: 'integer', minimum: 1, maximum: 10000, description: 'operations per request (default per destination)'},
+  concurrency: {type: 'integer', minimum: 1, maximum: 32, description: 'requests in flight at once'},
+  rate_limit: {type: 'number', exclusiveMinimum: 0, description: 'requests per second at most'},
+  timeout_seconds: {type: 'number', exclusiveMinimum: 0, description: 'one request'},
+  max_attempts: {type: 'integer', minimum: 1, maximum: 20, description: 'tries per batch before its operations stay pending'},
+}
+const destinationSchema = {
+  type: 'object',
+  required: ['type'],
+  discriminator: {propertyName: 'type'},
+  oneOf: [
+    {properties: {type: {const: 'webhook'}, url: {type: 'string', pattern: '^(https?://|\\$\\{env:)'}, signing_secret: secretish, headers: {type: 'object', additionalProperties: {type: 'string'}}, ...delivery}, required: ['url', 'signing_secret'], additionalProperties: false},
+    {properties: {type: {const: 'file'}, path: IDENT, format: {enum: ['csv', 'parquet', 'jsonl']}}, required: ['path'], additionalProperties: false},
+    {properties: {type: {const: 'postgres'}, url: secretish, schema: IDENT, table: IDENT, ...delivery}, required: ['url'], additionalProperties: false},
+    {properties: {type: {const: 'klaviyo'}, api_key: secretish, ...httpBase, ...delivery}, required: ['api_key'], additionalProperties: false},
+    {properties: {type: {const: 'hubspot'}, access_token: secretish, ...httpBase, ...delivery}, required: ['access_token'], additionalProperties: false},
+  ],
+}
+
 export const configSchema = {
   $id: 'https://segc.dev/schema/segc.json',
   title: 'segc project config (segc.yaml)',
@@ -275,8 +296,40 @@ export const configSchema = {
         ],
       },
     },
+    destinations: {type: 'object', description: 'where syncs push membership (SPEC §11); secrets only as ${env:NAME}', propertyNames: NAME, additionalProperties: destinationSchema},
   },
   required: ['name'],
+  additionalProperties: false,
+}
+
+export const syncSchema = {
+  $id: 'https://segc.dev/schema/sync.json',
+  title: 'segc sync (syncs/*.yaml)',
+  type: 'object',
+  properties: {
+    sync: NAME,
+    description: TEXT,
+    owner: TEXT,
+    destination: NAME,
+    segments: {type: 'array', items: NAME, minItems: 1, description: 'segments to send (or group:)'},
+    group: {...NAME, description: 'every segment of this group'},
+    mode: {enum: ['audience', 'upsert', 'mirror', 'events'], description: 'audience: list membership; upsert: records with fields, kept up to date; mirror: upsert and delete; events: entered/exited messages'},
+    identify_by: {...NAME, description: 'entity attribute that identifies the record at the destination (default: the entity key)'},
+    fields: {type: 'object', propertyNames: NAME, additionalProperties: {type: 'string'}, description: 'destination field: entity attribute or built-in (in_segment, segment, entered_at, as_of, entity_key)'},
+    consent: {type: 'array', items: NAME, description: 'boolean attributes that must all be TRUE'},
+    guards: {
+      type: 'object',
+      properties: {
+        max_removals: {type: 'number', minimum: 0, maximum: 1, description: 'largest share of the synced state one sync may remove'},
+        min_size: {type: 'integer', minimum: 0, description: 'fewest sendable rows'},
+        allow_empty: {type: 'boolean', description: 'allow an empty sendable set over a non-empty state'},
+        max_rejected: {type: 'number', minimum: 0, maximum: 1, description: 'share of operations the destination may reject before the sync exits 2 (default 0.01)'},
+      },
+      additionalProperties: false,
+    },
+    after_run: {type: 'boolean', description: 'segc run --sync runs it after a successful run'},
+  },
+  required: ['sync', 'destination', 'mode'],
   additionalProperties: false,
 }
 
@@ -310,4 +363,4 @@ export const testSchema = {
   additionalProperties: false,
 }
 
-export const ALL_SCHEMAS = {config: configSchema, models: modelsSchema, segment: segmentSchema, group: groupSchema, test: testSchema}
+export const ALL_SCHEMAS = {config: configSchema, models: modelsSchema, segment: segmentSchema, group: groupSchema, test: testSchema, sync: syncSchema}

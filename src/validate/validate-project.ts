@@ -2,6 +2,7 @@ import {diag, sortDiagnostics, type Diagnostic} from '../diagnostics/diagnostic.
 import {findProjectRoot, loadProject, type LoadedProject} from '../load/load-project.js'
 import type {Project} from '../resolve/model.js'
 import {resolveProject} from '../resolve/resolve-project.js'
+import {resolveSyncs, type SyncDef} from '../resolve/resolve-syncs.js'
 import {checkSchemas} from './check-schema.js'
 
 export interface Validated {
@@ -10,6 +11,8 @@ export interface Validated {
   /** the resolved graph: definitions with errors are left out of it */
   project: Project
   config: Record<string, unknown>
+  /** syncs/*.yaml, checked against the project and segc.yaml's destinations */
+  syncs: Map<string, SyncDef>
   diagnostics: Diagnostic[]
 }
 
@@ -24,6 +27,7 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
       loaded: {root: start, files: [], documents: [], diagnostics: [d]},
       project: {name: '', outputSchema: 'segments', entities: new Map(), events: new Map(), traits: new Map(), segments: new Map(), groups: new Map()},
       config: {},
+      syncs: new Map(),
       diagnostics: [d],
     }
   }
@@ -31,12 +35,14 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
   const schema = checkSchemas(loaded.documents)
   const resolved = resolveProject(loaded.documents, schema.invalid, opts.today, schema.errorPaths)
   const configDoc = loaded.documents.find((d) => d.kind === 'config')
-  const diagnostics = [...loaded.diagnostics, ...schema.diagnostics, ...resolved.diagnostics]
+  const configInvalid = configDoc !== undefined && schema.invalid.has(`${configDoc.file.path}#${configDoc.index}`)
+  const synced = resolveSyncs(loaded.documents, resolved.project, configInvalid ? {destinations: null} : (configDoc?.value ?? {}), schema.invalid)
+  const diagnostics = [...loaded.diagnostics, ...schema.diagnostics, ...resolved.diagnostics, ...synced.diagnostics]
   if (!configDoc && !loaded.diagnostics.some((d) => d.file === 'segc.yaml')) {
     diagnostics.push(diag('missing_key', {file: 'segc.yaml', line: 1, col: 1}, 'segc.yaml is empty: it needs at least a name'))
   }
   if (loaded.documents.every((d) => d.kind !== 'segment') && !diagnostics.some((d) => d.severity === 'error')) {
     diagnostics.push(diag('no_segments', {file: 'segc.yaml', line: 1, col: 1}, 'the project defines no segment (add one under segments/)'))
   }
-  return {root, loaded, project: resolved.project, config: configDoc?.value ?? {}, diagnostics: sortDiagnostics(diagnostics)}
+  return {root, loaded, project: resolved.project, config: configDoc?.value ?? {}, syncs: synced.syncs, diagnostics: sortDiagnostics(diagnostics)}
 }

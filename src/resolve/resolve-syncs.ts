@@ -1,0 +1,139 @@
+// Sync definitions (syncs/*.yaml, SPEC §11) checked against the resolved project and the
+// destinations of segc.yaml: every name a sync uses must exist and have the right type, with
+// the problem pointed at the key at fault.
+import {diag, type Diagnostic, type Position} from '../diagnostics/diagnostic.js'
+import {didYouMean} from '../diagnostics/did-you-mean.js'
+import type {LoadedDocument} from '../load/load-project.js'
+import type {Attribute, Project} from './model.js'
+import {Site} from './site.js'
+
+export const SYNC_MODES = ['audience', 'upsert', 'mirror', 'events'] as const
+export type SyncMode = (typeof SYNC_MODES)[number]
+
+/** Values a field can take besides an entity attribute. */
+export const BUILTIN_FIELDS = ['in_segment', 'segment', 'entered_at', 'as_of', 'entity_key'] as const
+export type BuiltinField = (typeof BUILTIN_FIELDS)[number]
+
+export type FieldSource = {kind: 'builtin'; name: BuiltinField} | {kind: 'attribute'; attribute: Attribute}
+
+export interface SyncGuards {
+  /** share of the state one sync may remove (undefined: no limit) */
+  maxRemovals?: number
+  minSize?: number
+  allowEmpty: boolean
+  /** share of operations that may be rejected before the sync exits 2 */
+  maxRejected: number
+}
+
+export interface SyncDef {
+  name: string
+  destination: string
+  destinationType: string
+  /** the segments sent (a group's, in priority order) */
+  segments: string[]
+  group?: string
+  entity: string
+  mode: SyncMode
+  /** the attribute that identifies the record at the destination; undefined: the entity key */
+  identifyBy?: Attribute
+  fields: Array<{name: string; source: FieldSource}>
+  consent: Attribute[]
+  guards: SyncGuards
+  afterRun: boolean
+  loc: Position
+}
+
+/** The destination types whose records hold no per-row history: events are not a snapshot. */
+const SNAPSHOT_ONLY = new Set(['file'])
+
+export function resolveSyncs(documents: readonly LoadedDocument[], project: Project, config: Record<string, unknown>, invalid: ReadonlySet<string>): {syncs: Map<string, SyncDef>; diagnostics: Diagnostic[]} {
+  const out: Diagnostic[] = []
+  const syncs = new Map<string, SyncDef>()
+  const destinations = (config.destinations ?? {}) as Record<string, {type?: string}>
+  for (const doc of documents) {
+    if (doc.kind !== 'sync' || invalid.has(`${doc.file.path}#${doc.index}`)) continue
+    const v = doc.value as Record<string, unknown>
+    const site = new Site(doc.file, doc.node)
+    const name = String(v.sync)
+    const before = out.length
+    const prior = syncs.get(name)
+    if (prior) {
+      out.push(diag('duplicate_name', site.child('sync').at, `sync '${name}' is already defined at ${prior.loc.file}:${prior.loc.line}:${prior.loc.col}`))
+      continue
+    }
+    const destination = String(v.destination)
+    const dest = destinations[destination]
+    // a segc.yaml with shape errors (destinations: null) has reported them already
+    if (!dest && config.destinations === null) continue
+    if (!dest) out.push(diag('unknown_destination', site.child('destination').at, `no destination '${destination}' in segc.yaml${didYouMean(destination, Object.keys(destinations))}`))
+
+    let segments: string[] = []
+    let group: string | undefined
+    if (v.segments !== undefined && v.group !== undefined) out.push(diag('bad_value', site.child('group').keyAt, 'give segments: or group:, not both'))
+    else if (v.group !== undefined) {
+      group = String(v.group)
+      const g = project.groups.get(group)
+      if (!g) out.push(diag('unknown_segment', site.child('group').at, `no group '${group}'${didYouMean(group, project.groups.keys())}`))
+      else segments = [...g.segments]
+    } else if (Array.isArray(v.segments)) {
+      ;(v.segments as string[]).forEach((s, i) => {
+        if (!project.segments.has(s)) out.push(diag('unknown_segment', site.child('segments').child(i).at, `no segment '${s}'${project.groups.has(s) ? ` ('${s}' is a group: use group: ${s})` : didYouMean(s, project.segments.keys())}`))
+        else if (segments.includes(s)) out.push(diag('duplicate_name', site.child('segments').child(i).at, `segment '${s}' is listed twice`))
+        else segments.push(s)
+      })
+    } else out.push(diag('missing_key', site.child('sync').keyAt, `sync '${name}' needs segments: or group:`))
+
+    const entities = [...new Set(segments.map((s) => project.segments.get(s)!.entity))]
+    if (entities.length > 1) out.push(diag('entity_mismatch', site.child(group ? 'group' : 'segments').keyAt, `a sync sends one entity; these segments are of ${entities.join(' and ')}`))
+    const entity = project.entities.get(entities[0] ?? '')
+    const attribute = (path: Array<string | number>, attr: string, what: string): Attribute | undefined => {
+      if (!entity) return undefined
+      const a = entity.attributes.get(attr)
+      if (!a) out.push(diag('unknown_attribute', path.reduce<Site>((s, k) => s.child(k), site).at, `${what}: entity '${entity.name}' has no attribute '${attr}'${didYouMean(attr, entity.attributes.keys())}`))
+      return a
+    }
+    const identifyBy = v.identify_by === undefined ? undefined : attribute(['identify_by'], String(v.identify_by), 'identify_by')
+    const fields: SyncDef['fields'] = []
+    for (const [field, from] of Object.entries((v.fields ?? {}) as Record<string, string>)) {
+      if ((BUILTIN_FIELDS as readonly string[]).includes(from)) fields.push({name: field, source: {kind: 'builtin', name: from as BuiltinField}})
+      else if (entity) {
+        const a = entity.attributes.get(from)
+        if (a) fields.push({name: field, source: {kind: 'attribute', attribute: a}})
+        else out.push(diag('unknown_attribute', site.child('fields').child(field).at, `field '${field}': '${from}' is neither an attribute of '${entity.name}' nor a built-in (${BUILTIN_FIELDS.join(', ')})${didYouMean(from, [...entity.attributes.keys(), ...BUILTIN_FIELDS])}`))
+      }
+    }
+    const consent: Attribute[] = []
+    ;((v.consent ?? []) as string[]).forEach((c, i) => {
+      const a = attribute(['consent', i], c, 'consent')
+      if (a && a.type !== 'boolean') out.push(diag('type_mismatch', site.child('consent').child(i).at, `consent attribute '${c}' is ${a.type}; consent needs a boolean attribute`))
+      else if (a) consent.push(a)
+    })
+    const mode = v.mode as SyncMode
+    if (dest && SNAPSHOT_ONLY.has(String(dest.type)) && mode === 'events') {
+      out.push(diag('unsupported', site.child('mode').at, `destination '${destination}' is a ${String(dest.type)}: it holds a snapshot of the sendable set, so use mode audience, upsert or mirror`))
+    }
+    const g = (v.guards ?? {}) as Record<string, number | boolean | undefined>
+    if (out.length > before) continue
+    syncs.set(name, {
+      name,
+      destination,
+      destinationType: String(dest!.type),
+      segments,
+      ...(group ? {group} : {}),
+      entity: entity!.name,
+      mode,
+      ...(identifyBy ? {identifyBy} : {}),
+      fields,
+      consent,
+      guards: {
+        ...(g.max_removals !== undefined ? {maxRemovals: Number(g.max_removals)} : {}),
+        ...(g.min_size !== undefined ? {minSize: Number(g.min_size)} : {}),
+        allowEmpty: g.allow_empty === true,
+        maxRejected: g.max_rejected === undefined ? 0.01 : Number(g.max_rejected),
+      },
+      afterRun: v.after_run === true,
+      loc: site.child('sync').at,
+    })
+  }
+  return {syncs, diagnostics: out}
+}
