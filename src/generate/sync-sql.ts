@@ -233,7 +233,7 @@ export class SyncStatements {
     const out = [this.r(sql`DELETE FROM ${this.t(SYNC_STATE.name)} WHERE sync = ${sql.lit(sync)} AND (${which})`)]
     if (upserts.length) {
       const rows = upserts.map((u) => sql`(${sql.lit(sync)}, ${sql.lit(u.segment)}, ${sql.lit(u.entity_key)}, ${sql.lit(u.dest_key)}, ${sql.lit(u.payload_hash)}, ${this.dialect.timestamp(at)})`)
-      out.push(this.r(sql`INSERT INTO ${this.t(SYNC_STATE.name)} (sync, segment, entity_key, dest_key, payload_hash, synced_at) VALUES ${sql.join(rows)}`))
+      out.push(this.r(sql`INSERT INTO ${this.t(SYNC_STATE.name)} (${sql.join(SYNC_STATE.columns.map((c) => sql.id(c.name)))}) VALUES ${sql.join(rows)}`))
     }
     return out
   }
@@ -246,7 +246,7 @@ export class SyncStatements {
         (l) =>
           sql`(${sql.lit(syncRunId)}, ${sql.lit(sync)}, ${sql.lit(l.segment)}, ${sql.lit(l.entity_key)}, ${sql.lit(l.op)}, ${sql.lit(l.idempotency_key)}, ${sql.lit(l.status)}, ${this.int(l.attempts)}, ${this.int(l.http_status)}, ${this.str(l.reason)}, ${this.dialect.timestamp(at)})`,
       )
-      out.push(this.r(sql`INSERT INTO ${this.t(SYNC_LOG.name)} (sync_run_id, sync, segment, entity_key, op, idempotency_key, status, attempts, http_status, reason, at) VALUES ${sql.join(values)}`))
+      out.push(this.r(sql`INSERT INTO ${this.t(SYNC_LOG.name)} (${sql.join(SYNC_LOG.columns.map((c) => sql.id(c.name)))}) VALUES ${sql.join(values)}`))
     }
     return out
   }
