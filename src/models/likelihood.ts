@@ -131,11 +131,14 @@ function maximize(negLogLik: (logParams: number[]) => number, start: number[]): 
   let improved = Infinity
   let iterations = 0
   for (; iterations < 12; iterations++) {
+    // fmin 0.0.2 reads minTolerance from minErrorDelta: one number bounds both the spread of
+    // the simplex's values and of its best two points
     const r = fmin.nelderMead(negLogLik, best.x.slice(), {maxIterations: 800, minErrorDelta: 1e-10})
     improved = best.fx - r.fx
     if (r.fx <= best.fx) best = {x: [...r.x], fx: r.fx}
-    // converged when a restart gains less than 1e-10 of the log-likelihood
-    if (improved <= 1e-10 * Math.abs(best.fx)) return {...best, iterations: iterations + 1}
+    // converged when a restart gains less than 1e-9 of the log-likelihood (each restart
+    // on BG/NBD's ridge costs thousands of evaluations for gains that move no prediction)
+    if (improved <= 1e-9 * Math.abs(best.fx)) return {...best, iterations: iterations + 1}
   }
   // on a ridge (BG/NBD's a and b growing together when every customer drops out alike) the
   // restarts keep creeping; a last gain below 1e-7 of the likelihood moves no prediction
@@ -176,7 +179,10 @@ export function fitBgnbd(groups: readonly BgnbdGroup[]): Fit<{r: number; alpha: 
   if (n < 20 || repeaters < 5) throw new FitError(`too little data to fit BG/NBD: ${n} entities with a transaction, ${repeaters} with a repeat transaction (at least 20 and 5 are needed)`)
   const columns = bgnbdColumns(groups)
   const nll = (u: number[]) => {
-    const v = -bgnbdLogLikelihood(bgnbdParams(u), columns)
+    // past the cap the likelihood stops changing; a quadratic wall keeps the simplex from
+    // wandering on that plateau, where it could never meet its convergence test
+    const excess = Math.max(0, u[3]! - RIDGE_CAP)
+    const v = -bgnbdLogLikelihood(bgnbdParams(u), columns) + excess * excess
     return Number.isFinite(v) ? v : 1e300
   }
   const meanT = groups.reduce((s, g) => s + g.n * g.big_t, 0) / n
