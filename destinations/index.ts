@@ -1,9 +1,11 @@
 // Every destination segc can push to, by the `type:` of segc.yaml's destinations. Each folder
 // holds one destination and is the only place its SDK is imported.
 import type {DestinationType} from '../src/sync/destination.js'
+import {file} from './file/index.js'
+import {postgres} from './postgres/index.js'
 import {webhook} from './webhook/index.js'
 
-const DESTINATIONS: Record<string, DestinationType> = {webhook}
+const DESTINATIONS: Record<string, DestinationType> = {webhook, file, postgres}
 
 export function destinationFor(type: string): DestinationType | undefined {
   return DESTINATIONS[type]

@@ -43,6 +43,9 @@ export interface SyncDef {
   loc: Position
 }
 
+/** Destinations that write segc's own columns beside the fields: a field may not take their names. */
+const KEY_COLUMNS: Record<string, readonly string[]> = {file: ['segment', 'entity_key', 'id'], postgres: ['segment', 'entity_key', 'id', 'synced_at']}
+
 /** The destination types whose records hold no per-row history: events are not a snapshot. */
 const SNAPSHOT_ONLY = new Set(['file'])
 
@@ -111,6 +114,10 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
     const mode = v.mode as SyncMode
     if (dest && SNAPSHOT_ONLY.has(String(dest.type)) && mode === 'events') {
       out.push(diag('unsupported', site.child('mode').at, `destination '${destination}' is a ${String(dest.type)}: it holds a snapshot of the sendable set, so use mode audience, upsert or mirror`))
+    }
+    for (const f of fields) {
+      const reserved = dest ? KEY_COLUMNS[String(dest.type)] : undefined
+      if (reserved?.includes(f.name)) out.push(diag('bad_value', site.child('fields').child(f.name).keyAt, `field '${f.name}': a ${String(dest!.type)} destination writes its own '${f.name}' column (${reserved.join(', ')}); name the field otherwise`))
     }
     const g = (v.guards ?? {}) as Record<string, number | boolean | undefined>
     if (out.length > before) continue

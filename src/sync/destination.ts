@@ -70,6 +70,8 @@ export interface SessionContext {
   segmentRunId: string
   /** project root, for relative paths */
   root: string
+  /** --full-resync: the destination's previous contents are not segc's to keep */
+  fullResync: boolean
 }
 
 export interface DestinationSession {

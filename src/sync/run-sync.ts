@@ -285,7 +285,7 @@ async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatement
   if (ops.length) {
     let session
     try {
-      session = await dest.open(config, {sync, mode: sync.mode, syncRunId, segmentRunId, root: p.v.root}, limits)
+      session = await dest.open(config, {sync, mode: sync.mode, syncRunId, segmentRunId, root: p.v.root, fullResync: opts.fullResync === true}, limits)
     } catch (error) {
       fatal = (error as Error).message
     }
