@@ -1,6 +1,9 @@
 import {Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
+import {redactDeep} from '../run/redact.js'
 import {backfill, runProject, type RunResult} from '../run/run-project.js'
+import {syncProject, type SyncResult} from '../sync/run-sync.js'
+import {renderSync} from './sync.js'
 
 export default class Run extends SegcCommand {
   static override summary = 'Run the segments in the warehouse and materialize membership, history and transitions.'
@@ -8,7 +11,9 @@ export default class Run extends SegcCommand {
 
 Segments' expect guards (min_size, max_size, max_share, max_change) are checked at every run: a broken guard is a warning, or with --strict fails the run.
 
-Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (connection, SQL, lock), 3 expectations failed under --strict.`
+With --sync, the syncs marked after_run push the new membership to their destinations once the run has committed (see segc sync).
+
+Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (connection, SQL, lock) or, with --sync, a destination error or operations left pending, 3 expectations failed under --strict or a sync guard refused.`
   static override examples = [
     '<%= config.bin %> run',
     '<%= config.bin %> run --as-of 2026-06-01T00:00:00Z --select win_back,at_risk --json',
@@ -26,9 +31,10 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
     rebuild: Flags.boolean({description: 'recompute history from an empty state (membership, history, transitions, sizes, definitions)', default: false}),
     wait: Flags.boolean({description: 'if another run holds the target, wait for it instead of failing', default: false}),
     'wait-timeout': Flags.integer({description: 'with --wait, give up after this many seconds', default: 3600, min: 1}),
+    sync: Flags.boolean({description: 'after a successful run, run the syncs marked after_run (segc sync); exit codes as segc sync', default: false}),
   }
 
-  async run(): Promise<RunResult | {status: 'success'; runs: RunResult[]}> {
+  async run(): Promise<RunResult | {status: 'success'; runs: RunResult[]} | (RunResult & {sync: SyncResult})> {
     const {flags} = await this.parse(Run)
     const opts = {
       ...this.projectOpts(flags),
@@ -51,6 +57,7 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
       if (!this.jsonEnabled()) {
         this.out(runs.length ? `\n${renderRun(runs.at(-1)!)}` : 'nothing to do: every point is before the last successful run')
       }
+      if (flags.sync) await this.syncAfter(opts)
       return {status: 'success', runs}
     }
     const result = await runProject(opts)
@@ -58,7 +65,19 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
       this.warn_(result.warnings)
       this.out(renderRun(result))
     }
-    return result
+    if (!flags.sync) return result
+    return {...result, sync: await this.syncAfter(opts, result)}
+  }
+
+  /** segc run --sync: the after_run syncs, once the run has committed. */
+  private async syncAfter(opts: Parameters<typeof syncProject>[0], result?: RunResult): Promise<SyncResult> {
+    const synced = await syncProject({...opts, afterRun: true})
+    if (!this.jsonEnabled()) this.out(`\n${renderSync(synced)}`)
+    if (synced.exit_code !== 0) {
+      if (this.jsonEnabled()) process.stdout.write(JSON.stringify(redactDeep({...(result ?? {}), sync: synced}), null, 2) + '\n')
+      this.exit(synced.exit_code)
+    }
+    return synced
   }
 }
 

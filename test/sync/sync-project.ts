@@ -1,4 +1,4 @@
-import {appendFileSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {demoStatements} from '../../src/demo/demo-data.js'
@@ -42,6 +42,9 @@ export async function baseProject(customers = 3000): Promise<string> {
 
 export function withSyncs(base: string, url: string, syncs: Record<string, string>, hook = '{type: webhook, url: URL, signing_secret: "${env:SEGC_HOOK_SECRET}", batch_size: 50}'): string {
   const dir = cloneProject(base)
+  // the example's own destinations give way to the test's
+  const config = readFileSync(join(dir, 'segc.yaml'), 'utf8')
+  writeFileSync(join(dir, 'segc.yaml'), config.slice(0, config.indexOf('\n# Where `segc sync`') + 1 || undefined))
   appendFileSync(join(dir, 'segc.yaml'), `destinations:\n  crm_hook: ${hook.replace('URL', url)}\n  export: {type: file, path: exports/members.csv, format: csv}\n`)
   mkdirSync(join(dir, 'syncs'), {recursive: true})
   for (const [file, text] of Object.entries(syncs)) writeFileSync(join(dir, 'syncs', file), text)
