@@ -123,7 +123,7 @@ function toDiagnostic(doc: LoadedDocument, e: ErrorObject): Diagnostic {
       }
       return diag('bad_value', at(node), `${where} ${e.message}`)
     case 'discriminator':
-      return diag('bad_value', at(node), `${where} has an unknown type '${String(p.tagValue ?? '')}': one of duckdb, snowflake, bigquery`)
+      return diag('bad_value', at(node), `${where} has an unknown type '${String(p.tagValue ?? '')}': one of ${discriminatorValues(e).join(', ')}`)
     case 'const':
       return diag('bad_value', at(node), `${where} must be '${String(p.allowedValue)}'`)
     default:
@@ -138,4 +138,10 @@ function nodeValue(node: unknown): unknown {
 function article(type: string): string {
   const names = type.split(',').map((t) => ({object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false'})[t] ?? t)
   return names.join(' or ')
+}
+
+/** The `type` values a discriminated oneOf admits (targets: warehouses; destinations: their kinds). */
+function discriminatorValues(e: ErrorObject): string[] {
+  const branches = ((e.parentSchema as {oneOf?: Array<{properties?: {type?: {const?: string}}}>} | undefined)?.oneOf ?? [])
+  return branches.map((b) => b.properties?.type?.const).filter((v): v is string => typeof v === 'string')
 }
