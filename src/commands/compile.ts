@@ -5,7 +5,9 @@ import {adapterFor, DIALECTS} from '../../adapters/index.js'
 import {SegcCommand} from '../cli/segc-command.js'
 import {diag, DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
 import {checkDialect} from '../generate/check-dialect.js'
+import type {Dialect} from '../generate/dialect.js'
 import {formatSql} from '../generate/generate-sql.js'
+import {SyncStatements} from '../generate/sync-sql.js'
 import {buildPlan, modelsReached, placeholderModels} from '../plan/build-plan.js'
 import {parseAsOf} from '../resolve/time.js'
 import {compileRun} from '../run/compile-run.js'
@@ -17,7 +19,7 @@ import {SEGC_VERSION} from '../version.js'
 
 export default class Compile extends SegcCommand {
   static override summary = 'Print (or write) the SQL a run would execute.'
-  static override description = `Compiles the project for one warehouse dialect without connecting to it. By default prints every statement of a run in order; with --membership prints one read-only SELECT returning segment, entity_key and holdout of the selected segments at --as-of (group-resolved, exclude and consent applied), for previews in notebooks and BI tools; with --explain prints each segment's rule in plain English (what segment_catalog.rule_text holds) and no SQL. Relative times and windows are resolved against --as-of, so the SQL names concrete instants.`
+  static override description = `Compiles the project for one warehouse dialect without connecting to it. By default prints every statement of a run in order; with --membership prints one read-only SELECT returning segment, entity_key and holdout of the selected segments at --as-of (group-resolved, exclude and consent applied), for previews in notebooks and BI tools; with --explain prints each segment's rule in plain English (what segment_catalog.rule_text holds) and no SQL; with --syncs prints each sync's plan query (what segc sync runs in the warehouse). Relative times and windows are resolved against --as-of, so the SQL names concrete instants.`
   static override examples = [
     '<%= config.bin %> compile --membership --as-of 2026-06-01',
     '<%= config.bin %> compile --dialect duckdb --select win_back --out build/sql',
@@ -31,6 +33,7 @@ export default class Compile extends SegcCommand {
     out: Flags.directory({description: 'write the SQL into this directory instead of printing it'}),
     membership: Flags.boolean({description: 'only the read-only membership SELECT', default: false}),
     explain: Flags.boolean({description: 'print each selected segment\'s rule in plain English instead of SQL', default: false, exclusive: ['membership', 'out']}),
+    syncs: Flags.boolean({description: "only each sync's plan query (segc sync): the sendable set diffed against what the destination acknowledged", default: false, exclusive: ['membership', 'explain']}),
   }
 
   async run() {
@@ -48,6 +51,7 @@ export default class Compile extends SegcCommand {
     const models = placeholderModels(v.project)
     const reached = modelsReached(v.project, flags.select)
     const notice = reached.length ? `-- fitted models (${reached.join(', ')}) show placeholder parameters: a run uses the versions stored in segment_models\n` : ''
+    if (flags.syncs) return this.syncs(v, dialect, asOf, flags.out)
     const plan = buildPlan(v.project, asOf, flags.select, {models})
     const files: Record<string, string> = {}
     const compiled = compileRun(v, dialect, plan, flags.target ?? 'compile')
@@ -68,6 +72,21 @@ export default class Compile extends SegcCommand {
       this.out(flags.membership ? files['membership.sql']! : files['run.sql']!)
     }
     return {status: 'ok', dialect: dialect.name, as_of: asOf.toISOString(), plan, sql: flags.membership ? {membership: files['membership.sql']} : files}
+  }
+
+  private syncs(v: Validated, dialect: Dialect, asOf: Date, out: string | undefined) {
+    const st = new SyncStatements(dialect, v.project.outputSchema)
+    const syncs = [...v.syncs.values()].map((s) => ({sync: s.name, destination: s.destination, mode: s.mode, sql: formatSql(dialect, st.plan(s, v.project.entities.get(s.entity)!, asOf.toISOString()))}))
+    const text = syncs.length
+      ? syncs.map((s) => `-- sync ${s.sync} (${s.mode} to ${s.destination}): one row per add, remove, update or skip, as segc sync plans it after a run at ${asOf.toISOString()}\n${s.sql};`).join('\n\n') + '\n'
+      : '-- no syncs (syncs/*.yaml)\n'
+    if (out) {
+      const dir = resolve(out)
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(join(dir, 'syncs.sql'), text)
+      if (!this.jsonEnabled()) this.out(`wrote ${join(dir, 'syncs.sql')}`)
+    } else if (!this.jsonEnabled()) this.out(text)
+    return {status: 'ok', dialect: dialect.name, as_of: asOf.toISOString(), syncs}
   }
 
   private explain(v: Validated, select: string[] | undefined) {

@@ -3,6 +3,8 @@ import type {Dialect} from '../../src/generate/dialect.js'
 import {checkDialect} from '../../src/generate/check-dialect.js'
 import {buildPlan, placeholderModels} from '../../src/plan/build-plan.js'
 import {compileRun} from '../../src/run/compile-run.js'
+import {SyncStatements} from '../../src/generate/sync-sql.js'
+import {SYNC_MODES} from '../../src/resolve/resolve-syncs.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS} from '../language/fixture-shop.js'
 import {validOrThrow, writeProject} from './project.js'
@@ -26,5 +28,21 @@ export function statementsFor(dir: string, dialect: Dialect): string[] {
   const selectable = [...v.project.segments.values()].filter((s) => checkDialect(v.project, dialect, [s.name]).every((d) => !refused.has(d.file + d.line))).map((s) => s.name)
   const plan = buildPlan(v.project, new Date(AS_OF), selectable, {models: placeholderModels(v.project)})
   const {run, membership} = compileRun(v, dialect, plan)
-  return [...run, ...(membership ? [membership] : [])]
+  return [...run, ...(membership ? [membership] : []), ...syncStatementsFor(v, dialect)]
+}
+
+/** The statements of `segc sync` for each of the project's syncs, in every mode. */
+function syncStatementsFor(v: ReturnType<typeof validOrThrow>, dialect: Dialect): string[] {
+  const st = new SyncStatements(dialect, v.project.outputSchema)
+  const out: string[] = [...st.setup(), st.latestRun(), st.sizes('r1')]
+  const at = new Date(AS_OF).toISOString()
+  for (const sync of v.syncs.values()) {
+    for (const mode of SYNC_MODES) out.push(st.plan({...sync, mode}, v.project.entities.get(sync.entity)!, at))
+    out.push(st.stateSize(sync.name), st.forgetState(sync.name), st.closeAbandoned(sync.name, at), st.universe(v.project.entities.get(sync.entity)!))
+    const row = {sync_run_id: 's1', sync: sync.name, destination: sync.destination, mode: sync.mode, segment_run_id: 'r1', started_at: at, finished_at: null, status: 'running', planned_add: 2, planned_remove: 1, planned_update: 0, succeeded: 0, rejected: 0, skipped: 0, pending: 0, error: null}
+    out.push(st.insertRun(row), st.finishRun({...row, status: 'success', error: "it's done"}))
+    out.push(...st.applyState(sync.name, [{segment: sync.segments[0]!, entity_key: 'k1', dest_key: "o'brien@example.test", payload_hash: 'ab'}], [{segment: sync.segments[0]!, entity_key: 'k2'}], at))
+    out.push(...st.insertLog('s1', sync.name, [{segment: sync.segments[0]!, entity_key: 'k1', op: 'add', idempotency_key: 'x', status: 'rejected', attempts: 2, http_status: 422, reason: 'bad "email"\nline'}], at))
+  }
+  return out
 }
