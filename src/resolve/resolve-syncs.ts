@@ -46,8 +46,11 @@ export interface SyncDef {
 /** Destinations that write segc's own columns beside the fields: a field may not take their names. */
 const KEY_COLUMNS: Record<string, readonly string[]> = {file: ['segment', 'entity_key', 'id'], postgres: ['segment', 'entity_key', 'id', 'synced_at']}
 
+/** Destinations whose audience is a list they keep (list_id). */
+const LISTS = new Set(['klaviyo', 'hubspot'])
+
 /** The destination types whose records hold no per-row history: events are not a snapshot. */
-const SNAPSHOT_ONLY = new Set(['file'])
+const SNAPSHOT_ONLY = new Set(['file', 'klaviyo', 'hubspot'])
 
 export function resolveSyncs(documents: readonly LoadedDocument[], project: Project, config: Record<string, unknown>, invalid: ReadonlySet<string>): {syncs: Map<string, SyncDef>; diagnostics: Diagnostic[]} {
   const out: Diagnostic[] = []
@@ -113,11 +116,14 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
     })
     const mode = v.mode as SyncMode
     if (dest && SNAPSHOT_ONLY.has(String(dest.type)) && mode === 'events') {
-      out.push(diag('unsupported', site.child('mode').at, `destination '${destination}' is a ${String(dest.type)}: it holds a snapshot of the sendable set, so use mode audience, upsert or mirror`))
+      out.push(diag('unsupported', site.child('mode').at, `destination '${destination}' is a ${String(dest.type)}: it holds the current sendable set (lists, records), not a stream of changes, so use mode audience, upsert or mirror`))
     }
     for (const f of fields) {
       const reserved = dest ? KEY_COLUMNS[String(dest.type)] : undefined
       if (reserved?.includes(f.name)) out.push(diag('bad_value', site.child('fields').child(f.name).keyAt, `field '${f.name}': a ${String(dest!.type)} destination writes its own '${f.name}' column (${reserved.join(', ')}); name the field otherwise`))
+    }
+    if (dest && LISTS.has(String(dest.type)) && (mode === 'audience' || mode === 'mirror') && (dest as {list_id?: unknown}).list_id === undefined) {
+      out.push(diag('missing_key', site.child('mode').at, `mode ${mode} keeps a ${String(dest.type)} list: destination '${destination}' needs list_id in segc.yaml`))
     }
     const g = (v.guards ?? {}) as Record<string, number | boolean | undefined>
     if (out.length > before) continue

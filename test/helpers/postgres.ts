@@ -1,6 +1,6 @@
 import {execFileSync} from 'node:child_process'
 import {chownSync, existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
+import {freePort} from './ports.js'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 
@@ -15,17 +15,6 @@ function binDir(): string | undefined {
 }
 
 export const POSTGRES_AVAILABLE = binDir() !== undefined
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as {port: number}).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 export interface PostgresServer {
   url: string

@@ -58,7 +58,7 @@ consent: [country]
     ])
     expect(problems('sync: a\ndestination: hook\nmode: audience\n')).toEqual(["syncs/s.yaml:1:1: error[missing_key]: sync 'a' needs segments: or group:"])
     expect(problems('sync: a\ndestination: out\nsegments: [vips]\nmode: events\nfields: {id: country}\n')).toEqual([
-      "syncs/s.yaml:4:7: error[unsupported]: destination 'out' is a file: it holds a snapshot of the sendable set, so use mode audience, upsert or mirror",
+      "syncs/s.yaml:4:7: error[unsupported]: destination 'out' is a file: it holds the current sendable set (lists, records), not a stream of changes, so use mode audience, upsert or mirror",
       "syncs/s.yaml:5:10: error[bad_value]: field 'id': a file destination writes its own 'id' column (segment, entity_key, id); name the field otherwise",
     ])
     expect(problems('segment: x\n')).toEqual(["syncs/s.yaml:1:1: error[unknown_kind]: a document in syncs/ must start with sync, not 'segment'"])
