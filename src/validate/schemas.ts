@@ -241,8 +241,8 @@ const destinationSchema = {
     {properties: {type: {const: 'webhook'}, url: {type: 'string', pattern: '^(https?://|\\$\\{env:)'}, signing_secret: secretish, headers: {type: 'object', additionalProperties: {type: 'string'}}, ...delivery}, required: ['url', 'signing_secret'], additionalProperties: false},
     {properties: {type: {const: 'file'}, path: IDENT, format: {enum: ['csv', 'parquet', 'jsonl']}}, required: ['path'], additionalProperties: false},
     {properties: {type: {const: 'postgres'}, url: secretish, schema: IDENT, table: IDENT, ...delivery}, required: ['url'], additionalProperties: false},
-    {properties: {type: {const: 'klaviyo'}, api_key: secretish, list_id: IDENT, id_field: {enum: ['email', 'phone_number', 'external_id'], description: 'the profile identifier identify_by holds (default email)'}, ...httpBase, ...delivery}, required: ['api_key'], additionalProperties: false},
-    {properties: {type: {const: 'hubspot'}, access_token: secretish, list_id: IDENT, ...httpBase, ...delivery}, required: ['access_token'], additionalProperties: false},
+    {properties: {type: {const: 'klaviyo'}, api_key: secretish, list_id: {type: ['string', 'integer']}, id_field: {enum: ['email', 'phone_number', 'external_id'], description: 'the profile identifier identify_by holds (default email)'}, ...httpBase, ...delivery}, required: ['api_key'], additionalProperties: false},
+    {properties: {type: {const: 'hubspot'}, access_token: secretish, list_id: {type: ['string', 'integer']}, id_property: {...IDENT, description: 'the contact property identify_by holds (default email)'}, ...httpBase, ...delivery}, required: ['access_token'], additionalProperties: false},
   ],
 }
 

@@ -1,0 +1,95 @@
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+// HubSpot's OpenAPI files may not be copied here, so this recorder checks the request shapes
+// HubSpot documents for the two endpoints segc uses, and answers as documented:
+//   POST /crm/v3/objects/contacts/batch/upsert   (CRM API | Contacts, "Create or update a batch
+//        of contacts by unique property values"): Authorization: Bearer <token>; JSON body
+//        {inputs: [{idProperty, id, properties: {name: string}}]}, 1 to 100 inputs
+//   PUT  /crm/v3/lists/{listId}/memberships/add | /remove   (CRM API | Lists, "Add/Remove
+//        records from a list"): a JSON array of record id strings
+// Every deviation is recorded as a violation and answered 400.
+
+export interface Recorded {
+  method: string
+  path: string
+  body: unknown
+  violations: string[]
+}
+
+export class HubSpotRecorder {
+  readonly requests: Recorded[] = []
+  /** contacts by email → record id, as HubSpot would keep them */
+  readonly contacts = new Map<string, string>()
+  readonly lists = new Map<string, Set<string>>()
+  private server?: Server
+
+  constructor(private readonly token: string) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      let raw = ''
+      req.setEncoding('utf8')
+      req.on('data', (c: string) => (raw += c))
+      req.on('end', () => {
+        const violations: string[] = []
+        let body: unknown
+        try {
+          body = raw ? JSON.parse(raw) : undefined
+        } catch {
+          violations.push('body is not JSON')
+        }
+        if (!String(req.headers.authorization).startsWith('Bearer ')) violations.push(`authorization is '${req.headers.authorization}', not a Bearer token`)
+        else if (req.headers.authorization !== `Bearer ${this.token}`) {
+          // as HubSpot answers an unknown token
+          this.requests.push({method: req.method!, path: req.url!, body, violations})
+          res.writeHead(401, {'content-type': 'application/json'})
+          res.end(JSON.stringify({status: 'error', message: 'Authentication credentials not found.', category: 'INVALID_AUTHENTICATION'}))
+          return
+        }
+        if (!String(req.headers['content-type']).startsWith('application/json')) violations.push(`content-type ${req.headers['content-type']}`)
+        const reply = this.route(req.method!, req.url!, body, violations)
+        this.requests.push({method: req.method!, path: req.url!, body, violations})
+        res.writeHead(violations.length ? 400 : 200, {'content-type': 'application/json'})
+        res.end(JSON.stringify(violations.length ? {status: 'error', message: violations.join('; '), category: 'VALIDATION_ERROR'} : reply))
+      })
+    })
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`
+  }
+
+  private route(method: string, url: string, body: unknown, violations: string[]): unknown {
+    const path = url.split('?')[0]!
+    if (method === 'POST' && path === '/crm/v3/objects/contacts/batch/upsert') {
+      const inputs = (body as {inputs?: unknown})?.inputs
+      if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > 100) violations.push('inputs must be an array of 1 to 100')
+      const now = new Date().toISOString()
+      const results = (Array.isArray(inputs) ? inputs : []).map((input: {idProperty?: unknown; id?: unknown; properties?: unknown}, i) => {
+        if (typeof input.idProperty !== 'string' || typeof input.id !== 'string' || input.id === '') violations.push(`inputs[${i}]: idProperty and id must be non-empty strings`)
+        if (typeof input.properties !== 'object' || input.properties === null || Object.values(input.properties).some((v) => typeof v !== 'string')) violations.push(`inputs[${i}].properties values must be strings`)
+        const key = String(input.id).toLowerCase()
+        const isNew = !this.contacts.has(key)
+        if (isNew) this.contacts.set(key, String(1000 + this.contacts.size))
+        return {id: this.contacts.get(key), properties: {[String(input.idProperty)]: key, ...(input.properties as object)}, createdAt: now, updatedAt: now, archived: false, new: isNew}
+      })
+      // HubSpot promises no order: answer in reverse
+      return {status: 'COMPLETE', results: results.reverse(), startedAt: now, completedAt: now}
+    }
+    const m = /^\/crm\/v3\/lists\/([^/]+)\/memberships\/(add|remove)$/.exec(path)
+    if (method === 'PUT' && m) {
+      if (!Array.isArray(body) || body.some((x) => typeof x !== 'string')) violations.push('the body must be an array of record id strings')
+      const list = this.lists.get(m[1]!) ?? new Set<string>()
+      this.lists.set(m[1]!, list)
+      const ids = (Array.isArray(body) ? body : []) as string[]
+      for (const id of ids) if (m[2] === 'add') list.add(id)
+      else list.delete(id)
+      return m[2] === 'add' ? {recordsIdsAdded: ids, recordIdsMissing: []} : {recordIdsRemoved: ids, recordIdsMissing: []}
+    }
+    violations.push(`${method} ${path} is not an endpoint segc should call`)
+    return {}
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+  }
+}
