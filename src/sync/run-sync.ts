@@ -10,7 +10,7 @@ import {SyncStatements, type LogRow, type PlannedOp, type StateRow, type SyncRun
 import type {SyncDef} from '../resolve/resolve-syncs.js'
 import {Site} from '../resolve/site.js'
 import {checkExpectations} from '../run/expectations.js'
-import {registerSecret} from '../run/redact.js'
+import {redact, registerSecret} from '../run/redact.js'
 import {connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
 import {SYNC_STATE} from '../run/tables.js'
 import {WarehouseError, type WarehouseConnection} from '../run/warehouse.js'
@@ -271,7 +271,7 @@ async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatement
       if (o.op === 'remove') removals.push({segment: o.segment, entity_key: o.entity_key})
       else upserts.push({segment: o.segment, entity_key: o.entity_key, dest_key: o.dest_key!, payload_hash: o.payload_hash!})
     }
-    const log: LogRow[] = rows.map((r) => ({segment: r.op.segment, entity_key: r.op.entity_key, op: r.op.op, idempotency_key: r.op.idempotency_key, status: r.outcome, attempts: r.attempts, http_status: r.httpStatus, reason: r.reason}))
+    const log: LogRow[] = rows.map((r) => ({segment: r.op.segment, entity_key: r.op.entity_key, op: r.op.op, idempotency_key: r.op.idempotency_key, status: r.outcome, attempts: r.attempts, http_status: r.httpStatus, reason: r.reason === null ? null : redact(r.reason)}))
     await conn.execute(adapter.begin)
     try {
       for (const s of [...st.applyState(sync.name, upserts, removals, at), ...st.insertLog(syncRunId, sync.name, log, at)]) await conn.execute(s)
@@ -306,7 +306,7 @@ async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatement
       : tooManyRejected
         ? `destination '${sync.destination}' rejected ${report.rejected} of ${ops.length} operations (max_rejected ${(sync.guards.maxRejected * 100).toFixed(1)}%)`
         : null
-  await conn.execute(st.finishRun({...row, finished_at: new Date().toISOString(), status: report.status, succeeded: report.succeeded, rejected: report.rejected, pending: report.pending, error: report.error}))
+  await conn.execute(st.finishRun({...row, finished_at: new Date().toISOString(), status: report.status, succeeded: report.succeeded, rejected: report.rejected, pending: report.pending, error: report.error === null ? null : redact(report.error)}))
   return report
 }
 

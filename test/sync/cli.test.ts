@@ -42,3 +42,22 @@ describe('the example project\'s syncs', () => {
     expect(existsSync(join(REPO, 'syncs'))).toBe(true)
   }, 60_000)
 })
+
+describe('secrets in sync output', () => {
+  it('a destination URL and secret from ${env:...} never reach output, --json or the log', async () => {
+    const {baseProject, withSyncs, CRM_SYNC} = await import('./sync-project.js')
+    const {withProjectDb} = await import('../helpers/state.js')
+    const base = await baseProject()
+    const dir = withSyncs(base, '${env:HOOK_URL}', {'crm.yaml': CRM_SYNC}, '{type: webhook, url: "URL", signing_secret: "${env:SEGC_HOOK_SECRET}", max_attempts: 1}')
+    const env = {HOOK_URL: 'http://127.0.0.1:1/hooks/tok-7f3a9c2e51', SEGC_HOOK_SECRET: 'whsec_c2VjcmV0LXNpZ25pbmcta2V5'}
+    for (const args of [['sync'], ['sync', '--json']]) {
+      const r = await segc(args, {cwd: dir, env})
+      expect(r.code).toBe(2)
+      expect(r.stdout + r.stderr).not.toContain('tok-7f3a9c2e51')
+      expect(r.stdout + r.stderr).not.toContain('c2VjcmV0LXNpZ25pbmcta2V5')
+      expect(r.stdout).toContain("destination 'crm_hook'")
+    }
+    const log = await withProjectDb(dir, (c) => c.query(`SELECT reason FROM segments.segment_sync_log UNION ALL SELECT error FROM segments.segment_sync_runs`))
+    expect(JSON.stringify(log)).not.toContain('tok-7f3a9c2e51')
+  }, 120_000)
+})
