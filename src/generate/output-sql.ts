@@ -1,5 +1,5 @@
 import {sql} from 'kysely'
-import type {ColumnType} from '../run/tables.js'
+import type {ColumnType, TableDef} from '../run/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 
 export function columnType(dialect: Dialect, t: ColumnType): string {
@@ -22,4 +22,14 @@ export const table = (schema: string, name: string): Sql => sql.id(schema, name)
 
 export function createSchema(schema: string): Sql {
   return sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`
+}
+
+/** The schema and the given tables with their comments, each statement idempotent. */
+export function createTables(dialect: Dialect, schema: string, defs: readonly TableDef[]): Sql[] {
+  const out = [createSchema(schema)]
+  for (const def of defs) {
+    const columns = def.columns.map((c) => ({name: c.name, type: columnType(dialect, c.type), comment: c.comment}))
+    out.push(...dialect.createTable(table(schema, def.name), def.comment, columns))
+  }
+  return out
 }

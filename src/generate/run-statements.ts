@@ -6,7 +6,7 @@ import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, LIFT, MEMBERSHIP, OUTP
 import type {Dialect, Sql} from './dialect.js'
 import type {Relation} from '../resolve/model.js'
 import {compilerFor, ExprWriter, membershipQuery, relationSql, render} from './generate-sql.js'
-import {columnType, createSchema, table} from './output-sql.js'
+import {createTables, table} from './output-sql.js'
 
 // Scratch tables of one run (session-scoped, dropped with the connection).
 const NEW = 'segc_new_membership'
@@ -76,12 +76,7 @@ export class RunStatements {
 
   /** Schema, tables and their comments; idempotent. */
   setup(): string[] {
-    const out = [this.r(createSchema(this.schema))]
-    for (const def of OUTPUT_TABLES) {
-      const columns = def.columns.map((c) => ({name: c.name, type: columnType(this.dialect, c.type), comment: c.comment}))
-      out.push(...this.dialect.createTable(this.t(def.name), def.comment, columns).map((s) => this.r(s)))
-    }
-    return out
+    return createTables(this.dialect, this.schema, OUTPUT_TABLES).map((s) => this.r(s))
   }
 
   /**

@@ -8,7 +8,7 @@ import type {SyncDef} from '../resolve/resolve-syncs.js'
 import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, TRANSITIONS} from '../run/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 import {compilerFor, relationSql, render} from './generate-sql.js'
-import {columnType, createSchema, table} from './output-sql.js'
+import {createTables, table} from './output-sql.js'
 
 /** One planned operation as the plan query returns it. */
 export interface PlannedOp {
@@ -97,12 +97,7 @@ export class SyncStatements {
 
   /** The sync tables, created if missing (a project run before syncs existed has none). */
   setup(): string[] {
-    const out = [this.r(createSchema(this.schema))]
-    for (const def of SYNC_TABLES) {
-      const columns = def.columns.map((c) => ({name: c.name, type: columnType(this.dialect, c.type), comment: c.comment}))
-      out.push(...this.dialect.createTable(this.t(def.name), def.comment, columns).map((s) => this.r(s)))
-    }
-    return out
+    return createTables(this.dialect, this.schema, SYNC_TABLES).map((s) => this.r(s))
   }
 
   /** The latest successful run: the membership a sync sends. */
