@@ -228,19 +228,54 @@ export class RunStatements {
    * a self-join of membership on the entity key counts `both`; sizes give the rest. Segments
    * come from the catalog, so a pair of empty segments still gets its row.
    */
-  overlap(ctx: RunContext): string {
+  /** The run whose writes the membership table holds now: the last one committed. */
+  lastCommittedRun(): string {
+    return this.r(sql`SELECT run_id FROM ${this.t(RUNS.name)} WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1`)
+  }
+
+  overlapRows(runId: string): string {
+    return this.r(sql`SELECT COUNT(*) AS n FROM ${this.t(OVERLAP.name)} WHERE run_id = ${sql.lit(runId)}`)
+  }
+
+  /**
+   * Overlap of every pair of segments of one entity, after the run's membership changes. With
+   * `previous` (the last committed run, whose overlap rows describe the membership before this
+   * run), only entities that entered or left a segment are paired: their pairs now minus their
+   * pairs before (now, without this run's entries, plus its exits) are added to the previous
+   * counts. A daily run then costs what moved, not memberships per entity squared over everyone.
+   * Without it (a first run, after --rebuild, or a target written before overlap existed) every
+   * membership is paired.
+   */
+  overlap(ctx: RunContext, previous?: string): string {
     const membership = this.t(MEMBERSHIP.name)
     const sizes = sql`(SELECT c.segment AS segment, c.entity AS entity, COALESCE(n.size, 0) AS size
       FROM ${this.t(CATALOG.name)} AS c
       LEFT JOIN (SELECT segment, COUNT(*) AS size FROM ${membership} GROUP BY segment) AS n ON n.segment = c.segment)`
+    const pairs = (rows: Sql, sign: Sql) => sql`SELECT x.segment AS segment_a, y.segment AS segment_b, ${sign} * COUNT(*) AS n
+      FROM ${rows} AS x JOIN ${rows} AS y ON y.entity = x.entity AND y.entity_key = x.entity_key AND x.segment < y.segment
+      GROUP BY x.segment, y.segment`
+    let counts: Sql
+    if (previous === undefined) counts = pairs(membership, sql`1`)
+    else {
+      const changes = sql.id(CHANGES)
+      const moved = sql`(SELECT DISTINCT entity, entity_key FROM ${changes} WHERE change <> 'holdout')`
+      const now = sql`(SELECT m.segment AS segment, m.entity AS entity, m.entity_key AS entity_key FROM ${membership} AS m
+        JOIN ${moved} AS mv ON mv.entity = m.entity AND mv.entity_key = m.entity_key)`
+      const before = sql`(SELECT w.segment AS segment, w.entity AS entity, w.entity_key AS entity_key FROM ${now} AS w
+          WHERE NOT EXISTS (SELECT 1 FROM ${changes} AS c WHERE c.change = 'entered' AND c.segment = w.segment AND c.entity = w.entity AND c.entity_key = w.entity_key)
+        UNION ALL
+        SELECT segment, entity, entity_key FROM ${changes} WHERE change = 'exited')`
+      counts = sql`SELECT segment_a, segment_b, SUM(n) AS n FROM (
+          SELECT segment_a, segment_b, ${sql.id('both')} AS n FROM ${this.t(OVERLAP.name)} WHERE run_id = ${sql.lit(previous)}
+          UNION ALL ${pairs(now, sql`1`)}
+          UNION ALL ${pairs(before, sql`-1`)}
+        ) AS d GROUP BY segment_a, segment_b`
+    }
     return this.r(sql`INSERT INTO ${this.t(OVERLAP.name)} (run_id, segment_a, segment_b, ${sql.id('both')}, only_a, only_b)
       SELECT ${sql.lit(ctx.runId)}, a.segment, b.segment, COALESCE(p.n, 0), a.size - COALESCE(p.n, 0), b.size - COALESCE(p.n, 0)
       FROM ${sizes} AS a
       JOIN ${sizes} AS b ON b.entity = a.entity AND a.segment < b.segment
-      LEFT JOIN (SELECT x.segment AS segment_a, y.segment AS segment_b, COUNT(*) AS n
-                 FROM ${membership} AS x
-                 JOIN ${membership} AS y ON y.entity = x.entity AND y.entity_key = x.entity_key AND x.segment < y.segment
-                 GROUP BY x.segment, y.segment) AS p
+      LEFT JOIN (${counts}) AS p
         ON p.segment_a = a.segment AND p.segment_b = b.segment`)
   }
 

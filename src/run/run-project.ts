@@ -232,12 +232,16 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       inTransaction = false
       return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'unchanged', segments: summary, warnings}
     }
+    // the overlap counts of the run that wrote the membership as it is before this run's
+    // changes, if it left any: the new counts then only pair the entities that moved
+    const committed = (await conn.query(st.lastCommittedRun()))[0]?.run_id as string | undefined
+    const incremental = committed !== undefined && Number((await conn.query(st.overlapRows(committed)))[0]!.n) > 0 ? committed : undefined
     await step('writing transitions, history and membership', async () => {
       for (const s of st.write(ctx)) await conn.execute(s)
     })
     await step('writing the catalog, overlap and lift', async () => {
       for (const s of st.catalog(catalogRows(v.project, hashes))) await conn.execute(s)
-      await conn.execute(st.overlap(ctx))
+      await conn.execute(st.overlap(ctx, incremental))
       const counts = st.liftCounts(plan)
       const lift = counts ? st.lift(ctx, liftRows(await conn.query(counts))) : undefined
       if (lift) await conn.execute(lift)

@@ -53,32 +53,70 @@ describe('segment_catalog after two runs of the example project', () => {
   })
 })
 
+/** The last committed run's overlap rows, and the same counts made here from the membership rows. */
+async function overlapAgainstMembership(dir: string) {
+  const {membership, overlap, catalog} = await withProjectDb(dir, async (c) => ({
+    membership: await c.query('SELECT segment, entity, entity_key FROM segments.segment_membership'),
+    overlap: await c.query(`SELECT segment_a, segment_b, "both", only_a, only_b FROM segments.segment_overlap
+      WHERE run_id = (SELECT run_id FROM segments.segment_runs WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1)`),
+    catalog: await c.query('SELECT segment, entity FROM segments.segment_catalog'),
+  }))
+  // independent: sets of keys per segment, every pair of segments of one entity
+  const keys = new Map<string, Set<string>>(catalog.map((r) => [String(r.segment), new Set()]))
+  for (const r of membership) keys.get(String(r.segment))!.add(String(r.entity_key))
+  const expected: Array<Record<string, unknown>> = []
+  for (const a of catalog)
+    for (const b of catalog) {
+      if (a.entity !== b.entity || String(a.segment) >= String(b.segment)) continue
+      const A = keys.get(String(a.segment))!
+      const B = keys.get(String(b.segment))!
+      const both = [...A].filter((k) => B.has(k)).length
+      expected.push({segment_a: a.segment, segment_b: b.segment, both, only_a: A.size - both, only_b: B.size - both})
+    }
+  const order = (rows: Array<Record<string, unknown>>) => rows.map((r) => ({...r, both: Number(r.both), only_a: Number(r.only_a), only_b: Number(r.only_b)})).sort((x, y) => `${x.segment_a}/${x.segment_b}`.localeCompare(`${y.segment_a}/${y.segment_b}`))
+  return {actual: order(overlap), expected: order(expected), catalog}
+}
+
 describe('segment_overlap', () => {
   it('equals a count of both, only_a and only_b made from the membership rows, for every pair of one entity', async () => {
     const dir = exampleCopy()
     expect(segc(['demo', '--weeks', '0', '--customers', '1200', '--path', DB], {cwd: dir}).code).toBe(0)
-    const {membership, overlap, catalog} = await withProjectDb(dir, async (c) => ({
-      membership: await c.query('SELECT segment, entity, entity_key FROM segments.segment_membership'),
-      overlap: await c.query('SELECT segment_a, segment_b, "both", only_a, only_b FROM segments.segment_overlap'),
-      catalog: await c.query('SELECT segment, entity FROM segments.segment_catalog'),
-    }))
-    // independent: sets of keys per segment, every pair of segments of one entity
-    const keys = new Map<string, Set<string>>(catalog.map((r) => [String(r.segment), new Set()]))
-    for (const r of membership) keys.get(String(r.segment))!.add(String(r.entity_key))
-    const expected: Array<Record<string, unknown>> = []
-    for (const a of catalog)
-      for (const b of catalog) {
-        if (a.entity !== b.entity || String(a.segment) >= String(b.segment)) continue
-        const A = keys.get(String(a.segment))!
-        const B = keys.get(String(b.segment))!
-        const both = [...A].filter((k) => B.has(k)).length
-        expected.push({segment_a: a.segment, segment_b: b.segment, both, only_a: A.size - both, only_b: B.size - both})
-      }
-    const order = (rows: Array<Record<string, unknown>>) => rows.map((r) => ({...r, both: Number(r.both), only_a: Number(r.only_a), only_b: Number(r.only_b)})).sort((x, y) => `${x.segment_a}/${x.segment_b}`.localeCompare(`${y.segment_a}/${y.segment_b}`))
+    const {actual, expected} = await overlapAgainstMembership(dir)
     expect(expected).toHaveLength((21 * 20) / 2) // 21 customer segments, one account segment has no pair
-    expect(order(overlap)).toEqual(order(expected))
+    expect(actual).toEqual(expected)
     expect(expected.some((r) => (r.both as number) > 0) && expected.some((r) => r.both === 0)).toBe(true)
   })
+
+  it('stays equal run after run, counted from what moved: daily data, a changed, an added and a removed segment, --select, --rebuild', async () => {
+    const dir = exampleCopy()
+    expect(segc(['demo', '--weeks', '3', '--customers', '1500', '--path', DB], {cwd: dir}).code).toBe(0)
+    const check = async (label: string) => {
+      const {actual, expected} = await overlapAgainstMembership(dir)
+      expect(actual, label).toEqual(expected)
+      return expected
+    }
+    await check('after a weekly history')
+    const moved = await withProjectDb(dir, (c) => c.query("SELECT count(*) AS n FROM segments.segment_transitions WHERE run_id = (SELECT run_id FROM segments.segment_runs WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1)"))
+    expect(Number(moved[0]!.n)).toBeGreaterThan(0)
+    const file = join(dir, 'segments/growth.yaml')
+    const docs = readFileSync(file, 'utf8').split(/^---$/m)
+    writeFileSync(
+      file,
+      docs
+        .filter((d) => !/^segment: trial_not_activated$/m.test(d))
+        .join('---')
+        .replace('gte: 200', 'gte: 150') + '\n---\nsegment: big_spenders\nentity: customer\nrule: {trait: lifetime_revenue, gte: 400}\n',
+    )
+    expect(segc(['run', '--as-of', '2026-06-08'], {cwd: dir}).code).toBe(0)
+    const after = await check('after definition changes')
+    expect(after.some((r) => r.segment_a === 'big_spenders' || r.segment_b === 'big_spenders')).toBe(true)
+    expect(segc(['run', '--as-of', '2026-06-09', '--select', 'win_back'], {cwd: dir}).code).toBe(0)
+    await check('after a --select run')
+    expect(segc(['run', '--as-of', '2026-06-10', '--rebuild'], {cwd: dir}).code).toBe(0)
+    await check('after --rebuild')
+    expect(segc(['run', '--as-of', '2026-06-11'], {cwd: dir}).code).toBe(0)
+    await check('the day after --rebuild')
+  }, 180_000)
 })
 
 describe('segment_lift on the demo', () => {
