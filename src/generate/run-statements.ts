@@ -14,6 +14,8 @@ const RUN_SEGMENTS = 'segc_run_segments'
 const GROUP_SEGMENTS = 'segc_group_segments'
 const CHANGES = 'segc_changes'
 const RUN_SIZES = 'segc_run_sizes'
+const MOVES = 'segc_moves'
+const KEPT = 'segc_kept_memberships'
 
 export type Cause = 'data' | 'definition' | 'segment_added' | 'segment_removed'
 
@@ -240,43 +242,61 @@ export class RunStatements {
   /**
    * Overlap of every pair of segments of one entity, after the run's membership changes. With
    * `previous` (the last committed run, whose overlap rows describe the membership before this
-   * run), only entities that entered or left a segment are paired: their pairs now minus their
-   * pairs before (now, without this run's entries, plus its exits) are added to the previous
-   * counts. A daily run then costs what moved, not memberships per entity squared over everyone.
+   * run), the previous counts are corrected by what moved: a daily run then costs the moves
+   * times the memberships of who moved, not memberships per entity squared over everyone.
    * Without it (a first run, after --rebuild, or a target written before overlap existed) every
    * membership is paired.
    */
-  overlap(ctx: RunContext, previous?: string): string {
+  overlap(ctx: RunContext, previous?: string): string[] {
+    const {dialect} = this
     const membership = this.t(MEMBERSHIP.name)
     const sizes = sql`(SELECT c.segment AS segment, c.entity AS entity, COALESCE(n.size, 0) AS size
       FROM ${this.t(CATALOG.name)} AS c
       LEFT JOIN (SELECT segment, COUNT(*) AS size FROM ${membership} GROUP BY segment) AS n ON n.segment = c.segment)`
-    const pairs = (rows: Sql, sign: Sql) => sql`SELECT x.segment AS segment_a, y.segment AS segment_b, ${sign} * COUNT(*) AS n
-      FROM ${rows} AS x JOIN ${rows} AS y ON y.entity = x.entity AND y.entity_key = x.entity_key AND x.segment < y.segment
-      GROUP BY x.segment, y.segment`
+    const out: string[] = []
     let counts: Sql
-    if (previous === undefined) counts = pairs(membership, sql`1`)
-    else {
+    if (previous === undefined) {
+      counts = sql`SELECT x.segment AS segment_a, y.segment AS segment_b, COUNT(*) AS n
+        FROM ${membership} AS x JOIN ${membership} AS y ON y.entity = x.entity AND y.entity_key = x.entity_key AND x.segment < y.segment
+        GROUP BY x.segment, y.segment`
+    } else {
+      // pairs(now) − pairs(before), per entity that moved, is: its entries paired with its
+      // unchanged memberships and with each other (+1), its exits likewise (−1); entries never
+      // pair with exits. The work is the moves times the memberships of who moved.
       const changes = sql.id(CHANGES)
-      const moved = sql`(SELECT DISTINCT entity, entity_key FROM ${changes} WHERE change <> 'holdout')`
-      const now = sql`(SELECT m.segment AS segment, m.entity AS entity, m.entity_key AS entity_key FROM ${membership} AS m
-        JOIN ${moved} AS mv ON mv.entity = m.entity AND mv.entity_key = m.entity_key)`
-      const before = sql`(SELECT w.segment AS segment, w.entity AS entity, w.entity_key AS entity_key FROM ${now} AS w
-          WHERE NOT EXISTS (SELECT 1 FROM ${changes} AS c WHERE c.change = 'entered' AND c.segment = w.segment AND c.entity = w.entity AND c.entity_key = w.entity_key)
-        UNION ALL
-        SELECT segment, entity, entity_key FROM ${changes} WHERE change = 'exited')`
+      out.push(
+        this.r(dialect.createTempTable(MOVES, sql`SELECT segment, entity, entity_key, CASE WHEN change = 'entered' THEN 1 ELSE -1 END AS sign FROM ${changes} WHERE change <> 'holdout'`)),
+        this.r(
+          dialect.createTempTable(
+            KEPT,
+            sql`SELECT m.segment AS segment, m.entity AS entity, m.entity_key AS entity_key FROM ${membership} AS m
+              JOIN (SELECT DISTINCT entity, entity_key FROM ${sql.id(MOVES)}) AS mv ON mv.entity = m.entity AND mv.entity_key = m.entity_key
+              LEFT JOIN (SELECT segment, entity, entity_key FROM ${sql.id(MOVES)} WHERE sign = 1) AS e ON e.segment = m.segment AND e.entity = m.entity AND e.entity_key = m.entity_key
+              WHERE e.entity_key IS NULL`,
+          ),
+        ),
+      )
       counts = sql`SELECT segment_a, segment_b, SUM(n) AS n FROM (
           SELECT segment_a, segment_b, ${sql.id('both')} AS n FROM ${this.t(OVERLAP.name)} WHERE run_id = ${sql.lit(previous)}
-          UNION ALL ${pairs(now, sql`1`)}
-          UNION ALL ${pairs(before, sql`-1`)}
+          UNION ALL
+          SELECT LEAST(c.segment, k.segment) AS segment_a, GREATEST(c.segment, k.segment) AS segment_b, SUM(c.sign) AS n
+            FROM ${sql.id(MOVES)} AS c JOIN ${sql.id(KEPT)} AS k ON k.entity = c.entity AND k.entity_key = c.entity_key
+            GROUP BY LEAST(c.segment, k.segment), GREATEST(c.segment, k.segment)
+          UNION ALL
+          SELECT x.segment AS segment_a, y.segment AS segment_b, SUM(x.sign) AS n
+            FROM ${sql.id(MOVES)} AS x JOIN ${sql.id(MOVES)} AS y ON y.entity = x.entity AND y.entity_key = x.entity_key AND x.segment < y.segment AND y.sign = x.sign
+            GROUP BY x.segment, y.segment
         ) AS d GROUP BY segment_a, segment_b`
     }
-    return this.r(sql`INSERT INTO ${this.t(OVERLAP.name)} (run_id, segment_a, segment_b, ${sql.id('both')}, only_a, only_b)
+    out.push(
+      this.r(sql`INSERT INTO ${this.t(OVERLAP.name)} (run_id, segment_a, segment_b, ${sql.id('both')}, only_a, only_b)
       SELECT ${sql.lit(ctx.runId)}, a.segment, b.segment, COALESCE(p.n, 0), a.size - COALESCE(p.n, 0), b.size - COALESCE(p.n, 0)
       FROM ${sizes} AS a
       JOIN ${sizes} AS b ON b.entity = a.entity AND a.segment < b.segment
       LEFT JOIN (${counts}) AS p
-        ON p.segment_a = a.segment AND p.segment_b = b.segment`)
+        ON p.segment_a = a.segment AND p.segment_b = b.segment`),
+    )
+    return out
   }
 
   /**

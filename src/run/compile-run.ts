@@ -22,7 +22,7 @@ export function compileRun(v: Validated, dialect: Dialect, plan: Plan, target = 
   // on an empty target every measured segment starts with no members: the lift rows a first run writes
   const counts = st.liftCounts(plan)
   const lift = counts ? st.lift(ctx, liftRows((plan.measures ?? []).map((m) => ({segment: m.segment, members: 0, members_converted: 0, holdout: 0, holdout_converted: 0})))) : undefined
-  const catalog = [...st.catalog(catalogRows(v.project, definitionHashes(v.project))), st.overlap(ctx), ...(counts ? [counts] : []), ...(lift ? [lift] : [])]
+  const catalog = [...st.catalog(catalogRows(v.project, definitionHashes(v.project))), ...st.overlap(ctx), ...(counts ? [counts] : []), ...(lift ? [lift] : [])]
   const run = [...st.setup(), st.lastSuccessfulAsOf(), st.definitions(), ...st.compute(plan, ctx), st.sizes(), ...universe, ...st.write(ctx), ...catalog, st.record(ctx, 'success', null)]
   return {run, membership: membershipSelect(dialect, plan)}
 }

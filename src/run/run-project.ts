@@ -241,7 +241,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     })
     await step('writing the catalog, overlap and lift', async () => {
       for (const s of st.catalog(catalogRows(v.project, hashes))) await conn.execute(s)
-      await conn.execute(st.overlap(ctx, incremental))
+      for (const s of st.overlap(ctx, incremental)) await conn.execute(s)
       const counts = st.liftCounts(plan)
       const lift = counts ? st.lift(ctx, liftRows(await conn.query(counts))) : undefined
       if (lift) await conn.execute(lift)

@@ -4,6 +4,7 @@ import {checkDialect} from '../../src/generate/check-dialect.js'
 import {buildPlan, placeholderModels} from '../../src/plan/build-plan.js'
 import {compileRun} from '../../src/run/compile-run.js'
 import {SyncStatements} from '../../src/generate/sync-sql.js'
+import {RunStatements} from '../../src/generate/run-statements.js'
 import {SYNC_MODES} from '../../src/resolve/resolve-syncs.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS} from '../language/fixture-shop.js'
@@ -28,7 +29,9 @@ export function statementsFor(dir: string, dialect: Dialect): string[] {
   const selectable = [...v.project.segments.values()].filter((s) => checkDialect(v.project, dialect, [s.name]).every((d) => !refused.has(d.file + d.line))).map((s) => s.name)
   const plan = buildPlan(v.project, new Date(AS_OF), selectable, {models: placeholderModels(v.project)})
   const {run, membership} = compileRun(v, dialect, plan)
-  return [...run, ...(membership ? [membership] : []), ...syncStatementsFor(v, dialect)]
+  // a daily run's overlap pairs only the entities that moved since the previous run
+  const daily = new RunStatements(dialect, v.project.outputSchema).overlap({runId: 'r2', asOf: AS_OF, schema: v.project.outputSchema, target: 't', version: '0', startedAt: AS_OF, segments: [], groups: [], definitions: []}, 'r1')
+  return [...run, ...(membership ? [membership] : []), ...daily, ...syncStatementsFor(v, dialect)]
 }
 
 /** The statements of `segc sync` for each of the project's syncs, in every mode. */
