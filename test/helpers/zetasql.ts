@@ -56,6 +56,10 @@ function plain(value: Record<string, unknown>): unknown {
   if ('boolValue' in value) return value.boolValue
   if ('int64Value' in value) return Number(String(value.int64Value))
   if ('doubleValue' in value) return Number(value.doubleValue)
+  if ('timestampValue' in value) {
+    const t = value.timestampValue as {seconds?: string; nanos?: number}
+    return new Date(Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6)).toISOString()
+  }
   return null
 }
 
@@ -64,25 +68,35 @@ function plain(value: Record<string, unknown>): unknown {
  * typed from the models as `segc test` types them for DuckDB. Returns rows as plain objects.
  */
 export async function evaluateBigQuery(project: Project, given: Record<string, Array<Record<string, unknown>>>, sql: string): Promise<Array<Record<string, unknown>>> {
-  const api = ZetaSQLClient.API as unknown as Record<string, (req: unknown, cb: (e: Error | null, r: unknown) => void) => void>
-  const languageOptions = await ZetaSQLClient.getInstance().getLanguageOptions({maximumFeatures: true})
   // ZetaSQL's local service takes table contents for root-level tables only, so the models
   // used here name their relations without a dataset.
-  const tables: Array<Record<string, unknown>> = []
-  const tableContent: Record<string, unknown> = {}
+  const tables: FixtureTable[] = []
   for (const [relation, columns] of relationColumns(project)) {
     if (relation.includes('.')) throw new Error(`evaluateBigQuery needs root-level tables, not ${relation}`)
-    const cols = [...columns]
-    tables.push({name: relation, column: cols.map(([c, t]) => ({name: c, type: {typeKind: KIND[t]}}))})
-    tableContent[relation] = {tableData: {row: (given[relation] ?? []).map((r) => ({cell: cols.map(([c, t]) => cell(t, r[c]))}))}}
+    tables.push({name: relation, columns: [...columns], rows: given[relation] ?? []})
   }
+  return evaluateTables(tables, sql)
+}
+
+export interface FixtureTable {
+  name: string
+  columns: Array<[string, ValueType]>
+  rows: Array<Record<string, unknown>>
+}
+
+/** Runs a BigQuery query on ZetaSQL's reference implementation over the given root-level tables. */
+export async function evaluateTables(tables: readonly FixtureTable[], sql: string): Promise<Array<Record<string, unknown>>> {
+  const api = ZetaSQLClient.API as unknown as Record<string, (req: unknown, cb: (e: Error | null, r: unknown) => void) => void>
+  const languageOptions = await ZetaSQLClient.getInstance().getLanguageOptions({maximumFeatures: true})
+  const tableContent: Record<string, unknown> = {}
+  for (const t of tables) tableContent[t.name] = {tableData: {row: t.rows.map((r) => ({cell: t.columns.map(([c, type]) => cell(type, r[c]))}))}}
   const request = {
     sql,
     options: {languageOptions},
     simpleCatalog: {
       name: 'fixtures',
       builtinFunctionOptions: {languageOptions},
-      table: tables,
+      table: tables.map((t) => ({name: t.name, column: t.columns.map(([c, type]) => ({name: c, type: {typeKind: KIND[type]}}))})),
     },
     tableContent,
   }
