@@ -13,7 +13,7 @@ import {checkExpectations} from '../run/expectations.js'
 import {redact, registerSecret} from '../run/redact.js'
 import {connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
 import {SYNC_STATE} from '../run/tables.js'
-import {WarehouseError, type WarehouseConnection} from '../run/warehouse.js'
+import type {WarehouseConnection} from '../run/warehouse.js'
 import {deliver, type DeliveryOptions, type Settled} from './deliver.js'
 import type {DeliveryLimits, Operation} from './destination.js'
 
@@ -314,4 +314,3 @@ function eventOp(op: PlannedOp['op']): Operation['op'] {
   return op === 'remove' ? 'exited' : op === 'add' ? 'entered' : (op as Operation['op'])
 }
 
-export {WarehouseError}
