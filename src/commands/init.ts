@@ -7,7 +7,7 @@ import {exampleProjectRoot} from '../demo/run-demo.js'
 
 export default class Init extends SegcCommand {
   static override summary = 'Create a new project with an example model, segments and fixture tests.'
-  static override description = `Writes segc.yaml, models/ and segments/ (with fixture tests) into DIR, copied from segc's example shop. Refuses to touch a directory that already holds a segc.yaml. Try it with: segc init my-segments && cd my-segments && segc demo`
+  static override description = `Writes segc.yaml, models/, segments/ (with fixture tests) and syncs/ into DIR, copied from segc's example shop. Refuses to touch a directory that already holds a segc.yaml. Try it with: segc init my-segments && cd my-segments && segc demo`
   static override examples = ['<%= config.bin %> init', '<%= config.bin %> init analytics/segments']
   static override args = {dir: Args.string({description: 'directory for the project (created if missing)', default: '.'})}
 
@@ -20,7 +20,7 @@ export default class Init extends SegcCommand {
     const source = exampleProjectRoot()
     mkdirSync(dir, {recursive: true})
     const written: string[] = []
-    for (const entry of ['segc.yaml', 'models', 'segments']) {
+    for (const entry of ['segc.yaml', 'models', 'segments', 'syncs']) {
       cpSync(join(source, entry), join(dir, entry), {recursive: true, errorOnExist: false, force: false})
       written.push(entry)
     }

@@ -171,7 +171,9 @@ describe('segc CLI', () => {
     expect(schema.required).toEqual(['segment', 'entity', 'rule'])
     const dir = join(exampleCopy(), 'fresh')
     expect(segc(['init', dir]).code).toBe(0)
-    expect(segc(['validate'], {cwd: dir}).code).toBe(0)
+    const validated = segc(['validate'], {cwd: dir})
+    expect(validated.code).toBe(0)
+    expect(validated.stdout).toMatch(/, 2 syncs \(/)
     expect(segc(['init', dir]).code).toBe(1)
     const empty = segc(['run'], {cwd: dir})
     expect(empty.code).toBe(1)
@@ -179,7 +181,7 @@ describe('segc CLI', () => {
     const fit = segc(['fit'], {cwd: dir})
     expect(fit.code).toBe(2)
     expect(fit.stderr).toMatch(/^error: table '\w+' named in the models does not exist in .*warehouse\.duckdb; .*segc demo/m)
-    for (const c of ['validate', 'compile', 'run', 'demo', 'init', 'schema', 'plan', 'test']) {
+    for (const c of ['validate', 'compile', 'run', 'demo', 'init', 'schema', 'plan', 'test', 'sync', 'fit']) {
       const h = segc([c, '--help'])
       expect(h.code).toBe(0)
       expect(h.stdout).toMatch(/USAGE/)
