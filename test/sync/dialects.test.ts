@@ -19,22 +19,30 @@ const key = (r: Record<string, unknown>) => {
   return [l.segment, l.entity_key, l.op, l.dest_key, l.cause ?? null, l.transitioned_at === null || l.transitioned_at === undefined ? null : new Date(String(l.transitioned_at)).toISOString()].map(String).join('|')
 }
 
+/**
+ * A synced project whose next plan holds every kind of change: consent flipped for some,
+ * identifiers gone for others, a field changed, and a later run (entries and exits).
+ */
+async function changedProject(syncYaml: string, customers?: number) {
+  const base = await baseProject(customers)
+  const receiver = new Receiver()
+  const dir = withSyncs(base, await receiver.start(), {'crm.yaml': syncYaml})
+  expect((await sync(dir)).exit_code).toBe(0)
+  await receiver.stop()
+  await withProjectDb(dir, async (c) => {
+    await c.execute(`UPDATE main.customers SET email_opt_in = NOT email_opt_in WHERE customer_id LIKE '%3'`)
+    await c.execute(`UPDATE main.customers SET email = NULL WHERE customer_id LIKE '%7'`)
+    await c.execute(`UPDATE main.customers SET country = 'NZ' WHERE customer_id LIKE '%5'`)
+  })
+  await runProject({project: dir, asOf: T2, target: 'local'})
+  const v = validOrThrow(dir)
+  const s = v.syncs.get('crm')!
+  return {dir, s, entity: v.project.entities.get(s.entity)!}
+}
+
 describe('the sync plan on Snowflake (translated by polyglot) equals DuckDB', () => {
   it('every mode, over a state with every kind of change', async () => {
-    const base = await baseProject()
-    const receiver = new Receiver()
-    const dir = withSyncs(base, await receiver.start(), {'crm.yaml': CRM_SYNC})
-    expect((await sync(dir)).exit_code).toBe(0)
-    await receiver.stop()
-    await withProjectDb(dir, async (c) => {
-      await c.execute(`UPDATE main.customers SET email_opt_in = NOT email_opt_in WHERE customer_id LIKE '%3'`)
-      await c.execute(`UPDATE main.customers SET email = NULL WHERE customer_id LIKE '%7'`)
-      await c.execute(`UPDATE main.customers SET country = 'NZ' WHERE customer_id LIKE '%5'`)
-    })
-    await runProject({project: dir, asOf: T2, target: 'local'})
-    const v = validOrThrow(dir)
-    const s = v.syncs.get('crm')!
-    const entity = v.project.entities.get(s.entity)!
+    const {dir, s, entity} = await changedProject(CRM_SYNC)
     await withProjectDb(dir, async (c) => {
       for (const s2 of SNOWFLAKE_MACROS) await c.execute(s2)
       const ops = new Set<string>()
@@ -59,23 +67,10 @@ describe('the sync plan on BigQuery (ZetaSQL reference evaluation) equals DuckDB
     const {bigqueryDialect} = await import('../../adapters/bigquery/dialect.js')
     const zeta = await startZetaSQL()
     try {
-      const base = await baseProject(600)
-      const receiver = new Receiver()
       // string fields only: their md5 is the same in both warehouses, so the state DuckDB wrote
       // is the state BigQuery would have written (timestamps cast to text differently)
       const def = 'sync: crm\ndestination: crm_hook\nsegments: [win_back, at_risk]\nmode: upsert\nidentify_by: email\nfields: {first_name: first_name, country: country, member: in_segment, segment: segment}\nconsent: [email_opt_in]\n'
-      const dir = withSyncs(base, await receiver.start(), {'crm.yaml': def})
-      expect((await sync(dir)).exit_code).toBe(0)
-      await receiver.stop()
-      await withProjectDb(dir, async (c) => {
-        await c.execute(`UPDATE main.customers SET email_opt_in = NOT email_opt_in WHERE customer_id LIKE '%3'`)
-        await c.execute(`UPDATE main.customers SET email = NULL WHERE customer_id LIKE '%7'`)
-        await c.execute(`UPDATE main.customers SET country = 'NZ' WHERE customer_id LIKE '%5'`)
-      })
-      await runProject({project: dir, asOf: T2, target: 'local'})
-      const v = validOrThrow(dir)
-      const s = v.syncs.get('crm')!
-      const entity = v.project.entities.get(s.entity)!
+      const {dir, s, entity} = await changedProject(def, 600)
       const type = (t: string) => ({string: 'string', text: 'string', timestamp: 'timestamp', boolean: 'boolean', integer: 'integer', float: 'number'})[t] as 'string'
       await withProjectDb(dir, async (c) => {
         const table = async (name: string, columns: Array<[string, 'string' | 'timestamp' | 'boolean' | 'integer' | 'number']>, from: string) => ({name, columns, rows: await c.query(`SELECT ${columns.map(([n]) => `"${n}"`).join(', ')} FROM ${from}`)})
