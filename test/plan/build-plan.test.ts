@@ -54,3 +54,33 @@ describe('the logical plan (SPEC §10)', () => {
     expect(plan.entities[0]!.segments.map((s) => s.segment)).toEqual(['a', 'b', 'c'])
   })
 })
+
+describe('derived columns in layers', () => {
+  const models = `${MODELS}  recency_rank: { ntile: 4, of: days_since_last, order: desc }\n`
+  const segments = `
+segment: top
+entity: customer
+rule: {trait: orders_rank, gte: 4}
+---
+segment: recent_low
+entity: customer
+rule: {all: [{trait: recency_rank, gte: 3}, {trait: orders_rank, lte: 2}, {trait: avg_value, gt: 10}]}
+`
+  const v = validOrThrow(writeProject({'models/m.yaml': models, 'segments/s.yaml': segments}))
+  const layers = buildPlan(v.project, new Date('2026-06-01T00:00:00Z')).entities[0]!.layers
+  const layerOf = (name: string) => layers.findIndex((l) => l.some((c) => c.name === name))
+
+  it('puts every column after the columns it reads', () => {
+    expect(layerOf('trait__recency_rank')).toBeGreaterThan(layerOf('trait__days_since_last'))
+    for (const [i, layer] of layers.entries())
+      for (const c of layer) for (const read of JSON.stringify(c.expr).match(/"name":"[a-z_]+"/g) ?? []) expect(layerOf(read.slice(8, -1))).toBeLessThan(i)
+  })
+
+  it('ranks (NTILE) before any segment condition, so a window never sorts the conditions', () => {
+    const lastRank = Math.max(...layers.flatMap((l, i) => (l.some((c) => c.expr.k === 'ntile') ? [i] : [])))
+    expect(lastRank).toBeGreaterThanOrEqual(1) // recency_rank ranks a derived trait
+    const conditions = layers.flatMap((l, i) => l.filter((c) => !c.name.startsWith('trait__')).map(() => i))
+    expect(conditions.length).toBeGreaterThan(0)
+    expect(Math.min(...conditions)).toBeGreaterThan(lastRank)
+  })
+})
