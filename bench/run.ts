@@ -114,11 +114,18 @@ rows.push(['naive: one query per segment', fmt(naive.ms), `naive / run = ${(naiv
 rows.push(['peak RSS of a run', `${run.rss.toFixed(0)} MB`, `DuckDB memory_limit ${DUCKDB.memoryLimit}, ${DUCKDB.threads} threads`])
 
 if (!flags['skip-growth']) {
-  const base10 = dailyRuns(project(10, main)).ms
-  rows.push(['run, 10 segments', fmt(base10), ''])
-  rows.push(['run, 50 segments', fmt(dailyRuns(project(50, main)).ms), ''])
-  const s200 = dailyRuns(project(200, main)).ms
-  rows.push(['run, 200 segments', fmt(s200), `200 / 10 segments = ${(s200 / base10).toFixed(2)}×`])
+  // each size beside its own floor: what any engine must scan for those segments
+  const growth = (n: number) => {
+    const dir = project(n, main)
+    const ms = dailyRuns(dir).ms
+    const fl = median(Array.from({length: reps}, () => measure('floor', dir, AS_OF).ms))
+    rows.push([`run, ${n} segments`, fmt(ms), `floor ${fmt(fl)}, run / floor = ${(ms / fl).toFixed(2)}×`])
+    return {ms, floor: fl}
+  }
+  const s10 = growth(10)
+  growth(50)
+  const s200 = growth(200)
+  rows.push(['200 / 10 segments', `${(s200.ms / s10.ms).toFixed(2)}×`, `floor: ${(s200.floor / s10.floor).toFixed(2)}×`])
   const points = quick ? [events / 5, events / 2] : [10_000_000, 25_000_000]
   const byEvents: Array<[number, number]> = []
   for (const n of points) {

@@ -38,6 +38,11 @@ export class DuckDBWarehouse implements WarehouseConnection {
     }
     if (target.threads !== undefined) options.threads = String(target.threads)
     if (target.memory_limit !== undefined) options.memory_limit = String(target.memory_limit)
+    // where DuckDB spills what exceeds memory_limit (its default: `<database>.tmp` beside the file)
+    if (target.temp_directory !== undefined) {
+      const dir = String(target.temp_directory)
+      options.temp_directory = isAbsolute(dir) ? dir : resolve(projectRoot, dir)
+    }
     let instance: DuckDBInstance
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), {recursive: true})

@@ -262,7 +262,7 @@ export const configSchema = {
         required: ['type'],
         discriminator: {propertyName: 'type'},
         oneOf: [
-          {properties: {type: {const: 'duckdb'}, path: IDENT, threads: {type: 'integer', minimum: 1}, memory_limit: IDENT, schema: IDENT}, additionalProperties: false},
+          {properties: {type: {const: 'duckdb'}, path: IDENT, threads: {type: 'integer', minimum: 1}, memory_limit: IDENT, temp_directory: IDENT, schema: IDENT}, additionalProperties: false},
           {
             properties: {
               type: {const: 'snowflake'},

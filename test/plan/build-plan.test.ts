@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {buildPlan} from '../../src/plan/build-plan.js'
-import {validOrThrow, writeProject} from '../helpers/project.js'
+import {membership, validOrThrow, writeProject} from '../helpers/project.js'
 import {MODELS} from '../language/fixture-shop.js'
 
 const SEGMENTS = `
@@ -82,5 +82,58 @@ rule: {all: [{trait: recency_rank, gte: 3}, {trait: orders_rank, lte: 2}, {trait
     const conditions = layers.flatMap((l, i) => l.filter((c) => !c.name.startsWith('trait__')).map(() => i))
     expect(conditions.length).toBeGreaterThan(0)
     expect(Math.min(...conditions)).toBeGreaterThan(lastRank)
+  })
+})
+
+describe('an aggregate over a scan already cut at as_of', () => {
+  // one relation, two events with their own timestamp columns: a ticket opened before as_of
+  // and closed after it is scanned (for `opened`) but its closing has not happened yet
+  const models = `
+entities:
+  customer: {table: main.customers, key: id, attributes: {country: string}}
+events:
+  opened: {entity: customer, table: main.tickets, key: cid, timestamp: opened_at}
+  closed: {entity: customer, table: main.tickets, key: cid, timestamp: closed_at}
+  order: {entity: customer, table: main.orders, key: cid, timestamp: ts}
+`
+  const segments = `
+segment: closed_recently
+entity: customer
+rule: {event: closed, within: 30d}
+---
+segment: opened_recently
+entity: customer
+rule: {event: opened, within: 30d}
+---
+segment: ordered_recently
+entity: customer
+rule: {event: order, within: 30d}
+`
+  const asOf = '2026-06-01T00:00:00Z'
+  const dir = writeProject({'models/m.yaml': models, 'segments/s.yaml': segments})
+  const rows = {
+    'main.customers': [{id: 'c1', country: 'US'}, {id: 'c2', country: 'US'}],
+    'main.tickets': [
+      {cid: 'c1', opened_at: '2026-05-20T00:00:00Z', closed_at: '2026-06-03T00:00:00Z'}, // closes after as_of
+      {cid: 'c2', opened_at: '2026-05-20T00:00:00Z', closed_at: '2026-05-25T00:00:00Z'},
+    ],
+    'main.orders': [
+      {cid: 'c1', ts: '2026-06-02T00:00:00Z'}, // after as_of
+      {cid: 'c2', ts: '2026-05-30T00:00:00Z'},
+    ],
+  }
+
+  it('leaves out its own ts ≤ as_of only where every event of the scan shares the timestamp column', () => {
+    const plan = buildPlan(validOrThrow(dir).project, new Date(asOf))
+    const [tickets, orders] = plan.entities[0]!.sources
+    const upper = (ts: string) => JSON.stringify({k: 'cmp', op: '<=', left: {k: 'col', name: ts}, right: {k: 'lit', type: 'timestamp', value: '2026-06-01T00:00:00.000Z'}})
+    expect(JSON.stringify(tickets!.aggregates)).toContain(upper('closed_at'))
+    expect(JSON.stringify(orders!.aggregates)).not.toContain(upper('ts'))
+    expect(JSON.stringify(orders!.filter)).toContain(upper('ts'))
+  })
+
+  it('counts no event after as_of either way', async () => {
+    const m = await membership(dir, asOf, rows)
+    expect(m.members).toEqual({closed_recently: ['c2'], opened_recently: ['c1', 'c2'], ordered_recently: ['c2']})
   })
 })
