@@ -143,7 +143,7 @@ describe('segc CLI', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/amount/)
     expect(r.stderr).toMatch(/^ {2}while computing the membership of /m)
-    expect(r.stderr).toMatch(/^ {2}in: CREATE OR REPLACE TEMP TABLE "segc_new_membership"/m)
+    expect(r.stderr).toMatch(/^ {2}in: CREATE OR REPLACE TEMP TABLE "segc_changes"/m)
     expect(noStackTrace(r.stderr)).toBe(true)
     expect(await rows(db, 'SELECT count(*) AS n, max(run_id) AS last FROM segments.segment_membership')).toEqual(before)
     expect(await rows(db, "SELECT status FROM segments.segment_runs ORDER BY started_at")).toEqual([{status: 'success'}, {status: 'failed'}])
