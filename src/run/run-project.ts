@@ -162,14 +162,12 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   await raw.nameRun?.(runId)
   const ctx: RunContext = {runId, asOf: asOf.toISOString(), schema: v.project.outputSchema, target: target.name, version: SEGC_VERSION, startedAt: new Date().toISOString(), segments: [], groups: [], definitions: []}
   let inTransaction = false
-  let started = false
   try {
     await conn.execute(adapter.begin)
     inTransaction = true
     await step('creating the output tables', async () => {
       for (const s of st.setup()) await conn.execute(s)
     })
-    started = true
     const last = iso((await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of)
     if (last !== null && asOf.toISOString() < last && !opts.rebuild) {
       throw new DiagnosticsError([
@@ -255,8 +253,9 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     if (error instanceof DiagnosticsError || error instanceof ExpectationsFailed) throw error
     const signal = interrupted()
     const message = redact(signal ? `interrupted by ${signal}: the run stopped and nothing was committed` : error instanceof Error ? error.message : String(error))
-    // Record the failure on its own; if even that fails, the tables are as they were.
-    if (started) await raw.execute(st.record(ctx, 'failed', message)).catch(() => undefined)
+    // Record the failure on its own, however early it came (a signal while the output tables
+    // were being created too); if even that fails, the tables are as they were.
+    await raw.execute(st.record(ctx, 'failed', message)).catch(() => undefined)
     if (error instanceof WarehouseError && !signal) throw new WarehouseError(message, error.statement, error.locked)
     throw new WarehouseError(message)
   } finally {
