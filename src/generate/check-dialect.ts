@@ -1,6 +1,6 @@
 import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {selectionClosure} from '../plan/build-plan.js'
-import type {AggregateSpec, Condition, Expr, Project} from '../resolve/model.js'
+import {traitReads, type AggregateSpec, type Condition, type Project} from '../resolve/model.js'
 import type {Dialect, Unsupported} from './dialect.js'
 
 const WHAT: Record<Unsupported, string> = {
@@ -26,16 +26,7 @@ export function checkDialect(project: Project, dialect: Dialect, selected?: read
     seenTraits.add(name)
     const t = project.traits.get(name)!
     if (t.def.kind === 'aggregate') report(need(t.def.spec), diag('unsupported', t.loc, ''), `trait '${name}'`)
-    else if (t.def.kind === 'expr') visitExpr(t.def.expr)
-    else if (t.def.kind === 'ntile') {
-      if (t.def.of.target === 'trait') visitTrait(t.def.of.name)
-    } else if (t.def.kind === 'fit' && t.def.model === 'kmeans') t.def.features.forEach((f) => f.target === 'trait' && visitTrait(f.name))
-  }
-  const visitExpr = (e: Expr): void => {
-    if (e.kind === 'ref' && e.target === 'trait') visitTrait(e.name)
-    else if (e.kind === 'neg') visitExpr(e.operand)
-    else if (e.kind === 'binary') [e.left, e.right].forEach(visitExpr)
-    else if (e.kind === 'call') e.args.forEach(visitExpr)
+    traitReads(t.def).traits.forEach(visitTrait)
   }
   const visit = (c: Condition): void => {
     if (c.kind === 'trait') visitTrait(c.trait)

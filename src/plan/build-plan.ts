@@ -1,4 +1,4 @@
-import type {AggregateSpec, Comparison, Condition, Entity, Expr, Project, PropertyFilter, Scalar, Segment, Trait, ValueType, Window} from '../resolve/model.js'
+import {traitReads, type AggregateSpec, type Comparison, type Condition, type Entity, type Expr, type Project, type PropertyFilter, type Scalar, type Segment, type Trait, type ValueType, type Window} from '../resolve/model.js'
 import {resolveTime} from '../resolve/time.js'
 import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, MeasurePlan, ModelPlan, Plan, PlanExpr, SegmentOutput, SequencePlan, SourcePlan} from './plan-types.js'
 
@@ -97,20 +97,9 @@ export function modelsReached(project: Project, selected?: readonly string[]): s
   const visitTrait = (name: string): void => {
     if (seen.has(name)) return
     seen.add(name)
-    const t = project.traits.get(name)!
-    const d = t.def
-    if (d.kind === 'fit') {
-      out.add(name)
-      if (d.model === 'kmeans') d.features.forEach((f) => f.target === 'trait' && visitTrait(f.name))
-    } else if (d.kind === 'predict') [d.bgnbd, d.gammaGamma].forEach((m) => m && visitTrait(m))
-    else if (d.kind === 'expr') visitExpr(d.expr)
-    else if (d.kind === 'ntile' && d.of.target === 'trait') visitTrait(d.of.name)
-  }
-  const visitExpr = (e: Expr): void => {
-    if (e.kind === 'ref' && e.target === 'trait') visitTrait(e.name)
-    else if (e.kind === 'neg') visitExpr(e.operand)
-    else if (e.kind === 'binary') [e.left, e.right].forEach(visitExpr)
-    else if (e.kind === 'call') e.args.forEach(visitExpr)
+    const def = project.traits.get(name)!.def
+    if (def.kind === 'fit') out.add(name)
+    traitReads(def).traits.forEach(visitTrait)
   }
   const visit = (c: Condition): void => {
     if (c.kind === 'trait') visitTrait(c.trait)

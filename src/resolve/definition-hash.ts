@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import type {Condition, Expr, Project, Segment, Trait} from './model.js'
+import {traitReads, type Condition, type Project, type Segment, type Trait} from './model.js'
 
 /** Keys that describe a definition to people but never decide membership. */
 const COSMETIC = new Set(['loc', 'label', 'description', 'owner', 'tags', 'purpose', 'action', 'kpi', 'reviewBy', 'expect', 'measure', 'source'])
@@ -40,25 +40,16 @@ export function definitionHashes(project: Project, models?: ReadonlyMap<string, 
     const attributes = new Set<string>()
     const segments = new Map<string, string>()
     const fitted = new Map<string, number | null>()
-    const visitExpr = (e: Expr): void => {
-      if (e.kind === 'ref') (e.target === 'trait' ? visitTrait(e.name) : attributes.add(e.name))
-      else if (e.kind === 'neg') visitExpr(e.operand)
-      else if (e.kind === 'binary') [e.left, e.right].forEach(visitExpr)
-      else if (e.kind === 'call') e.args.forEach(visitExpr)
-    }
     const visitTrait = (name: string): void => {
       const t = project.traits.get(name)!
       if (traits.has(name)) return
       traits.set(name, t)
-      const d = t.def
-      if (d.kind === 'aggregate') events.add(d.spec.event)
-      else if (d.kind === 'expr') visitExpr(d.expr)
-      else if (d.kind === 'ntile') d.of.target === 'trait' ? visitTrait(d.of.name) : attributes.add(d.of.name)
-      else if (d.kind === 'predict') [d.bgnbd, d.gammaGamma].forEach((m) => m && visitTrait(m))
-      else if (d.model === 'kmeans') d.features.forEach((f) => (f.target === 'trait' ? visitTrait(f.name) : attributes.add(f.name)))
-      else events.add(d.transactions.event)
+      const reads = traitReads(t.def)
+      reads.events.forEach((e) => events.add(e))
+      reads.attributes.forEach((a) => attributes.add(a))
+      reads.traits.forEach(visitTrait)
       // a refit is a new definition: the version scored with is part of the hash (SPEC §12)
-      if (d.kind === 'fit') fitted.set(name, models?.get(name) ?? null)
+      if (t.def.kind === 'fit') fitted.set(name, models?.get(name) ?? null)
     }
     const visit = (c: Condition): void => {
       switch (c.kind) {

@@ -112,6 +112,35 @@ export type TraitDef =
   | {kind: 'expr'; source: string; expr: Expr}
   | {kind: 'ntile'; buckets: number; of: {name: string; target: 'trait' | 'attribute'}; order: 'asc' | 'desc'}
 
+/** What a trait's definition reads directly: other traits, attributes of its entity, events. */
+export interface TraitReads {
+  traits: string[]
+  attributes: string[]
+  events: string[]
+}
+
+/**
+ * The one walk over a trait's definition that the definition hash, the dialect check and the
+ * models a run needs all follow (each then recurses into `traits` as it needs).
+ */
+export function traitReads(def: TraitDef): TraitReads {
+  const out: TraitReads = {traits: [], attributes: [], events: []}
+  const ref = (r: {name: string; target: 'trait' | 'attribute'}) => (r.target === 'trait' ? out.traits : out.attributes).push(r.name)
+  const expr = (e: Expr): void => {
+    if (e.kind === 'ref') ref(e)
+    else if (e.kind === 'neg') expr(e.operand)
+    else if (e.kind === 'binary') [e.left, e.right].forEach(expr)
+    else if (e.kind === 'call') e.args.forEach(expr)
+  }
+  if (def.kind === 'aggregate') out.events.push(def.spec.event)
+  else if (def.kind === 'expr') expr(def.expr)
+  else if (def.kind === 'ntile') ref(def.of)
+  else if (def.kind === 'predict') out.traits.push(...[def.bgnbd, def.gammaGamma].filter((m): m is string => m !== undefined))
+  else if (def.model === 'kmeans') def.features.forEach(ref)
+  else out.events.push(def.transactions.event)
+  return out
+}
+
 /** A bgnbd or gamma_gamma trait is a fitted model, not a value: predict: traits read it. */
 export const isModelTrait = (t: Trait): boolean => t.def.kind === 'fit' && t.def.model !== 'kmeans'
 
