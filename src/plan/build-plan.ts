@@ -149,10 +149,13 @@ export function transactionsPlan(project: Project, model: string, asOf: Date): M
   return planner.modelPlan(model)
 }
 
+/** A source while its aggregates are collected: per event, each window's lower bound (null = unbounded). */
+type SourceInPlanning = SourcePlan & {lowerBounds: Map<string, Array<number | null>>}
+
 class EntityPlanner {
   private readonly attributes = new Map<string, string>()
   /** per source, each event's window lower bounds (null = unbounded), for pruning the scan */
-  private readonly sources = new Map<string, SourcePlan & {lowerBounds: Map<string, Array<number | null>>}>()
+  private readonly sources = new Map<string, SourceInPlanning>()
   private readonly aggregateIds = new Map<string, string>()
   private readonly sequenceIds = new Map<string, string>()
   private readonly sequences: SequencePlan[] = []
@@ -413,7 +416,7 @@ class EntityPlanner {
    * out where every event on the source reads the same timestamp column; with two, a row kept
    * for one event's timestamp says nothing about the other's.
    */
-  private withinScan(source: SourcePlan & {lowerBounds: Map<string, Array<number | null>>}): AggregatePlan[] {
+  private withinScan(source: SourceInPlanning): AggregatePlan[] {
     const stamps = new Set([...source.lowerBounds.keys()].map((e) => this.project.events.get(e)!.timestamp))
     if (stamps.size !== 1) return source.aggregates
     const [stamp] = stamps
