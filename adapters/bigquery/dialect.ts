@@ -44,6 +44,8 @@ export const bigqueryDialect: Dialect = {
           aggregate: sql`ARRAY_AGG(IF(${when}, ${index}, NULL) IGNORE NULLS)`,
           finish: (periods) => sql`(SELECT COUNT(*) FROM (SELECT p FROM UNNEST(${periods}) AS p GROUP BY p HAVING COUNT(*) >= ${sql.lit(minCount)}))`,
         },
+  // https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#countif
+  countIf: (when) => sql`COUNTIF(${when})`,
   // BigQuery has no VALUES list in FROM; an array of structs is its constant relation
   series: (n, name) => ({join: sql`CROSS JOIN UNNEST(GENERATE_ARRAY(0, ${n} - 1)) AS ${sql.id(name)}`, k: sql.id(name)}),
   values: (columns, rows) =>

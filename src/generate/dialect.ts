@@ -66,8 +66,13 @@ export interface Dialect {
    * a FROM item, and how to read k.
    */
   series(n: Sql, name: string): {join: Sql; k: Sql}
-  /** number of distinct period indexes holding at least minCount matching events */
-  activePeriods(periodIndex: Sql, when: Sql, minCount: number): Sql | TwoStep
+  /**
+   * number of distinct period indexes holding at least minCount matching events; `maxIndex`,
+   * when known, bounds every index the counted events can have (indexes are never negative)
+   */
+  activePeriods(periodIndex: Sql, when: Sql, minCount: number, maxIndex?: number): Sql | TwoStep
+  /** the number of rows where `when` is true (not NULL, not false) */
+  countIf(when: Sql): Sql
 }
 
 /**

@@ -374,7 +374,11 @@ class EntityPlanner {
         agg.value = col(spec.of.column)
         agg.valueType = spec.of.type
       }
-      if (spec.periodSeconds !== undefined) agg.periodSeconds = spec.periodSeconds
+      if (spec.periodSeconds !== undefined) {
+        agg.periodSeconds = spec.periodSeconds
+        // as_of − from < ts ≤ as_of, so (as_of − ts) / period < from / period
+        if (spec.window.from !== null) agg.maxPeriodIndex = Math.floor(spec.window.from / spec.periodSeconds)
+      }
       if (spec.minCount !== undefined) agg.minCount = spec.minCount
       source.aggregates.push(agg)
       source.lowerBounds.set(event.name, [...(source.lowerBounds.get(event.name) ?? []), spec.window.from])

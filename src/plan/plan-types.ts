@@ -42,6 +42,11 @@ export interface AggregatePlan {
   when: PlanExpr
   periodSeconds?: number
   minCount?: number
+  /**
+   * active_periods in a window: no counted event's period index exceeds this (the window's
+   * length over the period), so a warehouse may count the periods in a small bit set
+   */
+  maxPeriodIndex?: number
   /** value over no matching events: 0 for counts and sums, NULL otherwise */
   emptyValue: 0 | null
 }

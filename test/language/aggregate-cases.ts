@@ -32,8 +32,9 @@ export const ROWS = {
     o('c3', '2026-05-30T00:00:00Z', 1, 'x'),
     o('c3', '2026-05-24T00:00:00Z', 1, 'x'),
     o('c3', '2026-05-17T00:00:00Z', 1, 'x'),
-    // c4: NULL-only values
+    // c4: NULL-only values; the second order is 62.2 days before as_of (period index 62 of 1d)
     o('c4', '2026-05-01T00:00:00Z', null, null),
+    o('c4', '2026-03-30T19:12:00Z', null, null),
   ],
 }
 
@@ -48,5 +49,11 @@ export const CASES: Array<[string, string, string[]]> = [
   ['active_periods counts weeks with an event', '{event: order, aggregate: active_periods, period: 7d, eq: 3}', ['c3']],
   ['active_periods with min_count (c1: two orders on 2026-01-01)', '{event: order, aggregate: active_periods, period: 7d, min_count: 2, eq: 1}', ['c1', 'c2', 'c3']],
   ['active_periods over no events is 0', '{event: order, aggregate: active_periods, period: 7d, within: 3d, eq: 0}', ['c1', 'c4']],
+  // in a window the indexes are bounded (floor(window / period)); up to 62 they may be counted as bits
+  ['active_periods within 14d: c2 weeks 0 and 1 (05-25 is 7 days back: week 1), c3 weeks 0 and 1', '{event: order, aggregate: active_periods, period: 7d, within: 14d, eq: 2}', ['c2', 'c3']],
+  ['active_periods within 7d leaves out the order exactly 7 days back: c2 days 0, 5, 6', '{event: order, aggregate: active_periods, period: 1d, within: 7d, eq: 3}', ['c2']],
+  ['active_periods reaching index 62 (c4: days 31 and 62)', '{event: order, aggregate: active_periods, period: 1d, within: 1500h, eq: 2}', ['c4']],
+  ['active_periods beyond 62 periods (c2: days 0, 5, 6, 7; c3: 1, 2, 8, 15)', '{event: order, aggregate: active_periods, period: 1d, within: 365d, eq: 4}', ['c2', 'c3']],
+  ['active_periods between 30d and 7d: c1 day 31 lies before it, c3 days 8 and 15', '{event: order, aggregate: active_periods, period: 1d, between: [30d, 7d], eq: 2}', ['c3']],
 ]
 
