@@ -44,6 +44,7 @@ export const bigqueryDialect: Dialect = {
           aggregate: sql`ARRAY_AGG(IF(${when}, ${index}, NULL) IGNORE NULLS)`,
           finish: (periods) => sql`(SELECT COUNT(*) FROM (SELECT p FROM UNNEST(${periods}) AS p GROUP BY p HAVING COUNT(*) >= ${sql.lit(minCount)}))`,
         },
+  bitAnd: (a, b) => sql`(${a} & ${b})`,
   // https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#countif
   countIf: (when) => sql`COUNTIF(${when})`,
   // BigQuery has no VALUES list in FROM; an array of structs is its constant relation

@@ -39,6 +39,8 @@ export const snowflakeDialect: Dialect = {
     throw new Error('most_frequent is not available for Snowflake')
   },
   activePeriods: (index, when) => sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
+  // https://docs.snowflake.com/en/sql-reference/functions/bitand
+  bitAnd: (a, b) => sql`BITAND(${a}, ${b})`,
   // https://docs.snowflake.com/en/sql-reference/functions/count_if
   countIf: (when) => sql`COUNT_IF(${when})`,
   // FLATTEN of a generated array: GENERATOR needs a constant row count

@@ -71,6 +71,8 @@ export interface Dialect {
    * when known, bounds every index the counted events can have (indexes are never negative)
    */
   activePeriods(periodIndex: Sql, when: Sql, minCount: number, maxIndex?: number): Sql | TwoStep
+  /** bitwise AND of two non-negative 64-bit integers */
+  bitAnd(a: Sql, b: Sql): Sql
   /** the number of rows where `when` is true (not NULL, not false) */
   countIf(when: Sql): Sql
 }

@@ -10,7 +10,7 @@ import {hypergeometricSelects, predictionSelect, summarySelect} from './model-sq
 type NodeOf<K> = PlanExpr extends infer T ? (T extends {k: infer TK} ? (K extends TK ? T : never) : never) : never
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>
+export type AnyDb = Kysely<any>
 
 /** A kysely instance that only compiles: no driver, no connection. */
 export function compilerFor(dialect: Dialect): AnyDb {
@@ -155,7 +155,7 @@ export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: str
 }
 
 /** CTE names of one entity's part of the query. */
-const cte = (entity: string, part: string) => `${entity}__${part}`
+export const cte = (entity: string, part: string) => `${entity}__${part}`
 
 /**
  * The membership query of a plan: `segment`, `entity`, `entity_key`, `holdout`, one row
@@ -189,7 +189,7 @@ function rootOn(creator: any, q: any): any {
   return creator.selectFrom(q.as('segc_members')).selectAll()
 }
 
-function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityPlan): any {
+export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityPlan): any {
   let q = creator
   for (const s of e.sources) {
     const w = new ExprWriter(dialect, asOf)

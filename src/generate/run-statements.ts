@@ -6,6 +6,7 @@ import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, LIFT, MEMBERSHIP, OUTP
 import type {Dialect, Sql} from './dialect.js'
 import type {Relation} from '../resolve/model.js'
 import {compilerFor, ExprWriter, membershipQuery, relationSql, render} from './generate-sql.js'
+import {changesQuery} from './diff-sql.js'
 import {createTables, table} from './output-sql.js'
 
 // Scratch tables of one run (session-scoped, dropped with the connection).
@@ -101,11 +102,9 @@ export class RunStatements {
   compute(plan: Plan, ctx: RunContext): string[] {
     const {dialect} = this
     const membership = this.t(MEMBERSHIP.name)
-    const query = membershipQuery(this.db, dialect, plan)
     const lit = (v: string) => sql.lit(v)
     // a FROM keeps the WHERE legal everywhere (BigQuery refuses WHERE without FROM)
     const none = sql`FROM (SELECT 1 AS one) AS z WHERE 1 = 0`
-    const empty = sql`SELECT CAST(NULL AS ${sql.raw(dialect.stringType)}) AS segment, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS entity_key, CAST(NULL AS ${sql.raw(dialect.booleanType)}) AS holdout ${none}`
     const segRows = ctx.segments.map((s) => [lit(s.segment), lit(s.entity), lit(s.cause)])
     const groupRows = ctx.groups.map((g) => [lit(g.group), lit(g.segment)])
     const noRows = (cols: string[]) => sql`SELECT ${sql.join(cols.map((c) => sql`CAST(NULL AS ${sql.raw(dialect.stringType)}) AS ${sql.id(c)}`))} ${none}`
@@ -114,20 +113,9 @@ export class RunStatements {
       this.r(dialect.createTempTable(RUN_SEGMENTS, segRows.length ? sql`SELECT * FROM ${dialect.values(['segment', 'entity', 'cause'], segRows)}` : noRows(['segment', 'entity', 'cause']))),
       this.r(dialect.createTempTable(GROUP_SEGMENTS, groupRows.length ? sql`SELECT * FROM ${dialect.values(['group_name', 'segment'], groupRows)}` : noRows(['group_name', 'segment']))),
       // entered / exited, and 'holdout' where a continuing member's holdout flag flipped. The
-      // new membership is diffed as it is computed, never stored: at 200 segments and 1M
-      // entities that is 13M rows not written (~1 s in DuckDB); sizes follow from the diff.
-      this.r(
-        dialect.createTempTable(
-          CHANGES,
-          sql`SELECT COALESCE(n.segment, o.segment) AS segment, COALESCE(n.entity, o.entity) AS entity, COALESCE(n.entity_key, o.entity_key) AS entity_key,
-                CASE WHEN o.entity_key IS NULL THEN 'entered' WHEN n.entity_key IS NULL THEN 'exited' ELSE 'holdout' END AS change,
-                n.holdout AS holdout, o.holdout AS was_holdout
-              FROM (${query ? sql`${query}` : empty}) AS n
-              FULL OUTER JOIN ${current} AS o
-                ON o.segment = n.segment AND o.entity = n.entity AND o.entity_key = n.entity_key
-              WHERE o.entity_key IS NULL OR n.entity_key IS NULL OR o.holdout <> n.holdout`,
-        ),
-      ),
+      // new membership is diffed as it is computed, never stored (diff-sql.ts); sizes follow
+      // from the diff.
+      this.r(dialect.createTempTable(CHANGES, changesQuery(this.db, dialect, plan, membership, sql.id(RUN_SEGMENTS)))),
       // new size = current size + entered − exited; the holdout count moves with entries,
       // exits and flips of holdout members
       this.r(

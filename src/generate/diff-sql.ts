@@ -1,0 +1,106 @@
+import {sql} from 'kysely'
+import {KEY_COLUMN} from '../plan/build-plan.js'
+import type {EntityPlan, Plan} from '../plan/plan-types.js'
+import type {Dialect, Sql} from './dialect.js'
+import {cte, withEntityCtes, type AnyDb} from './generate-sql.js'
+
+/** segments per mask column: 63 bits keep every mask a non-negative 64-bit integer */
+const BITS = 63
+
+/**
+ * The run's changes against the current membership: `segment, entity, entity_key, change
+ * ('entered' | 'exited' | 'holdout'), holdout, was_holdout`.
+ *
+ * The diff is taken per entity, not per membership row. Each entity's new memberships and
+ * holdout flags become a few 63-bit masks (a bit per segment), its current ones are folded
+ * into the same masks from the membership table, the two are joined by entity key, and only
+ * entities whose masks differ are spread back into one row per changed segment. At 200
+ * segments and 1M customers that joins 1M rows instead of 13M and never unpivots the
+ * unchanged memberships (DuckDB: 11.5 → 9.7 s for the whole statement, with 1.1M changes).
+ *
+ * `membership` is the membership table (one row per segment, entity, entity_key);
+ * `runSegments` has the run's segments with their entity and cause: a removed segment's
+ * members, and members recorded under an entity the segment no longer has, all exit.
+ */
+export function changesQuery(db: AnyDb, dialect: Dialect, plan: Plan, membership: Sql, runSegments: Sql): Sql {
+  let creator: any = db
+  const parts: Sql[] = []
+  for (const e of plan.entities.filter((x) => x.segments.length > 0)) {
+    creator = withEntityCtes(creator, dialect, plan.asOf, e)
+    const part = entityDiff(dialect, e, membership)
+    for (const [name, body] of part.ctes) creator = creator.with(name, () => sql`(${body})`)
+    parts.push(part.select)
+  }
+  parts.push(sql`SELECT m.segment AS segment, m.entity AS entity, m.entity_key AS entity_key, 'exited' AS change,
+      CAST(NULL AS ${sql.raw(dialect.booleanType)}) AS holdout, m.holdout AS was_holdout
+    FROM ${membership} AS m JOIN ${runSegments} AS s ON s.segment = m.segment
+    WHERE s.cause = 'segment_removed' OR m.entity <> s.entity`)
+  return sql`${creator.selectFrom(sql`(${sql.join(parts, sql` UNION ALL `)})`.as('segc_diff')).selectAll()}`
+}
+
+function entityDiff(dialect: Dialect, e: EntityPlan, membership: Sql): {ctes: Array<[string, Sql]>; select: Sql} {
+  const int = sql.raw(dialect.integerType)
+  const str = sql.raw(dialect.stringType)
+  const name = (p: string) => cte(e.entity, p)
+  const chunks = [...Array(Math.ceil(e.segments.length / BITS)).keys()]
+  const bit = (j: number) => sql.raw(String(2n ** BigInt(j % BITS)))
+  const inChunk = (c: number) => e.segments.map((s, j) => ({s, j})).filter((x) => Math.floor(x.j / BITS) === c)
+  const sum = (terms: Sql[]) => (terms.length ? sql`CAST(${sql.join(terms, sql` + `)} AS ${int})` : sql`CAST(0 AS ${int})`)
+
+  // segment → (mask column, bit); strings in the constant relation, cast once
+  const bits = dialect.values(
+    ['segment', 'chunk', 'bit'],
+    e.segments.map((s, j) => [sql.lit(s.segment), sql.lit(String(Math.floor(j / BITS))), sql.lit(String(2n ** BigInt(j % BITS)))]),
+  )
+  const segBits = sql`SELECT segment, CAST(chunk AS ${int}) AS chunk, CAST(bit AS ${int}) AS bit FROM ${bits}`
+
+  // members: 1 = member, 2 = member in the holdout, NULL = not a member
+  const masks = chunks.flatMap((c) => [
+    sql`${sum(inChunk(c).map(({s, j}) => sql`CASE WHEN ${sql.id(s.segment)} IS NOT NULL THEN ${bit(j)} ELSE 0 END`))} AS ${sql.id(`m${c}`)}`,
+    sql`${sum(inChunk(c).filter(({s}) => s.holdout).map(({s, j}) => sql`CASE WHEN ${sql.id(s.segment)} = 2 THEN ${bit(j)} ELSE 0 END`))} AS ${sql.id(`h${c}`)}`,
+  ])
+  const fresh = sql`SELECT CAST(${sql.id(KEY_COLUMN)} AS ${str}) AS entity_key, ${sql.join(masks)} FROM ${sql.id(name('members'))}`
+
+  // a (segment, entity, entity_key) is one membership row, so a sum of its bits is their OR
+  const folded = chunks.flatMap((c) => [
+    sql`CAST(SUM(CASE WHEN b.chunk = ${sql.lit(c)} THEN b.bit ELSE 0 END) AS ${int}) AS ${sql.id(`m${c}`)}`,
+    sql`CAST(SUM(CASE WHEN b.chunk = ${sql.lit(c)} AND m.holdout THEN b.bit ELSE 0 END) AS ${int}) AS ${sql.id(`h${c}`)}`,
+  ])
+  const current = sql`SELECT m.entity_key AS entity_key, ${sql.join(folded)}
+    FROM ${membership} AS m JOIN ${sql.id(name('segbits'))} AS b ON b.segment = m.segment
+    WHERE m.entity = ${sql.lit(e.entity)} GROUP BY m.entity_key`
+
+  const side = (alias: 'n' | 'o', col: string) => sql`COALESCE(${sql.id(alias, col)}, 0)`
+  const cols = chunks.flatMap((c) => [`m${c}`, `h${c}`])
+  const differs = sql.join(
+    cols.map((col) => sql`${side('n', col)} <> ${side('o', col)}`),
+    sql` OR `,
+  )
+  const diff = sql`SELECT COALESCE(n.entity_key, o.entity_key) AS entity_key,
+      ${sql.join(cols.flatMap((col) => [sql`${side('n', col)} AS ${sql.id(`n_${col}`)}`, sql`${side('o', col)} AS ${sql.id(`o_${col}`)}`]))}
+    FROM ${sql.id(name('fresh'))} AS n FULL OUTER JOIN ${sql.id(name('current'))} AS o ON o.entity_key = n.entity_key
+    WHERE ${differs}`
+
+  // a segment's bit of a changed entity, read from the mask column its chunk names
+  const has = (col: string) => {
+    const mask = chunks.length === 1 ? sql.id('d', `${col}0`) : sql`CASE b.chunk ${sql.join(chunks.map((c) => sql`WHEN ${sql.lit(c)} THEN ${sql.id('d', `${col}${c}`)}`), sql` `)} END`
+    return sql`(${dialect.bitAnd(mask, sql`b.bit`)} <> 0)`
+  }
+  const spread = sql`SELECT b.segment AS segment, d.entity_key AS entity_key,
+      ${has('n_m')} AS is_new, ${has('o_m')} AS was, ${has('n_h')} AS held, ${has('o_h')} AS was_held
+    FROM ${sql.id(name('diff'))} AS d CROSS JOIN ${sql.id(name('segbits'))} AS b`
+
+  return {
+    ctes: [
+      [name('segbits'), segBits],
+      [name('fresh'), fresh],
+      [name('current'), current],
+      [name('diff'), diff],
+      [name('spread'), spread],
+    ],
+    select: sql`SELECT segment, ${sql.lit(e.entity)} AS entity, entity_key,
+        CASE WHEN NOT was THEN 'entered' WHEN NOT is_new THEN 'exited' ELSE 'holdout' END AS change,
+        CASE WHEN is_new THEN held END AS holdout, CASE WHEN was THEN was_held END AS was_holdout
+      FROM ${sql.id(name('spread'))} WHERE is_new <> was OR (is_new AND held <> was_held)`,
+  }
+}
