@@ -1,12 +1,16 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {bigqueryDialect} from '../../adapters/bigquery/dialect.js'
+import {sql} from 'kysely'
+import {changesQuery} from '../../src/generate/diff-sql.js'
+import {compilerFor, render} from '../../src/generate/generate-sql.js'
 import {membershipSelect} from '../../src/generate/run-statements.js'
 import {buildPlan} from '../../src/plan/build-plan.js'
 import * as aggregates from '../language/aggregate-cases.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS as SHOP_MODELS, ROWS as SHOP_ROWS} from '../language/fixture-shop.js'
 import {groupMembership, membership, validOrThrow, writeProject} from '../helpers/project.js'
-import {evaluateBigQuery, startZetaSQL} from '../helpers/zetasql.js'
+import {evaluateBigQuery, evaluateTables, startZetaSQL, type FixtureTable} from '../helpers/zetasql.js'
+import {relationColumns} from '../../src/fixtures/fixture-tables.js'
 
 // The BigQuery SQL segc generates, executed by ZetaSQL's reference implementation of
 // BigQuery's semantics on the conformance fixtures, must give exactly DuckDB's membership:
@@ -14,6 +18,12 @@ import {evaluateBigQuery, startZetaSQL} from '../helpers/zetasql.js'
 // root-level table names (see evaluateBigQuery)
 const MODELS = SHOP_MODELS.replaceAll('table: main.', 'table: ')
 const ROWS = Object.fromEntries(Object.entries(SHOP_ROWS).map(([k, v]) => [k.replace('main.', ''), v]))
+
+// the condition cases (78 segments: two of the diff's 63-bit masks), a holdout and a group
+const CONFORMANCE =
+  CASES.map(([, rule], i) => `segment: case_${i}\nentity: customer\nrule: ${rule}\n`).join('---\n') +
+  '---\nsegment: held\nentity: customer\nrule: {attribute: age, is_null: false}\nholdout: {percent: 50, salt: q4}\n' +
+  '---\ngroup: band\nentity: customer\nsegments: [older, adult]\n---\nsegment: older\nentity: customer\nrule: {attribute: age, gte: 40}\n---\nsegment: adult\nentity: customer\nrule: {attribute: age, gte: 18}\n'
 
 let stop: () => void
 beforeAll(async () => {
@@ -23,11 +33,7 @@ afterAll(() => stop?.())
 
 describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () => {
   it('every condition conformance case, with holdouts and groups', async () => {
-    const segments =
-      CASES.map(([, rule], i) => `segment: case_${i}\nentity: customer\nrule: ${rule}\n`).join('---\n') +
-      '---\nsegment: held\nentity: customer\nrule: {attribute: age, is_null: false}\nholdout: {percent: 50, salt: q4}\n' +
-      '---\ngroup: band\nentity: customer\nsegments: [older, adult]\n---\nsegment: older\nentity: customer\nrule: {attribute: age, gte: 40}\n---\nsegment: adult\nentity: customer\nrule: {attribute: age, gte: 18}\n'
-    const dir = writeProject({'models/m.yaml': MODELS, 'segments/s.yaml': segments})
+    const dir = writeProject({'models/m.yaml': MODELS, 'segments/s.yaml': CONFORMANCE})
     const duck = await membership(dir, AS_OF, ROWS)
     const v = validOrThrow(dir)
     const sql = membershipSelect(bigqueryDialect, buildPlan(v.project, new Date(AS_OF)))!
@@ -36,6 +42,48 @@ describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () =
     expect(rows.length).toBeGreaterThan(100)
     expect(bq.members).toEqual(duck.members)
     expect(bq.holdout).toEqual(duck.holdout)
+  })
+
+  it("a run's diff against a current membership: entries, exits, holdout flips, a removed segment (two masks)", async () => {
+    const dir = writeProject({'models/m.yaml': MODELS, 'segments/s.yaml': CONFORMANCE})
+    const duck = await membership(dir, AS_OF, ROWS)
+    const v = validOrThrow(dir)
+    const plan = buildPlan(v.project, new Date(AS_OF))
+    const segments = plan.entities.flatMap((e) => e.segments.map((s) => s.segment))
+    expect(segments.length).toBeGreaterThan(63)
+    // the current membership: the new one with every third member missing, a stranger in
+    // every fifth segment, the holdout flag flipped on every seventh member, and a removed segment
+    const current: Array<Record<string, unknown>> = []
+    const want: string[] = []
+    let i = 0
+    for (const seg of segments) {
+      for (const key of duck.members[seg]!) {
+        const held = duck.holdout[seg]!.includes(key)
+        i++
+        if (i % 3 === 0) want.push(`${seg}|${key}|entered|${held}|null`)
+        else if (i % 7 === 0) {
+          current.push({segment: seg, entity: 'customer', entity_key: key, holdout: !held})
+          want.push(`${seg}|${key}|holdout|${held}|${!held}`)
+        } else current.push({segment: seg, entity: 'customer', entity_key: key, holdout: held})
+      }
+      if (segments.indexOf(seg) % 5 === 0) {
+        current.push({segment: seg, entity: 'customer', entity_key: 'nobody', holdout: false})
+        want.push(`${seg}|nobody|exited|null|false`)
+      }
+    }
+    current.push({segment: 'gone', entity: 'customer', entity_key: 'c1', holdout: true})
+    want.push('gone|c1|exited|null|true')
+    const runSegments = [...segments.map((segment) => ({segment, entity: 'customer', cause: 'data'})), {segment: 'gone', entity: 'customer', cause: 'segment_removed'}]
+    const tables: FixtureTable[] = [
+      ...[...relationColumns(v.project)].map(([name, columns]) => ({name, columns: [...columns], rows: ROWS[name] ?? []})),
+      {name: 'membership', columns: [['segment', 'string'], ['entity', 'string'], ['entity_key', 'string'], ['holdout', 'boolean']], rows: current},
+      {name: 'run_segments', columns: [['segment', 'string'], ['entity', 'string'], ['cause', 'string']], rows: runSegments},
+    ]
+    const db = compilerFor(bigqueryDialect)
+    const rows = await evaluateTables(tables, render(db, changesQuery(db, bigqueryDialect, plan, sql.id('membership'), sql.id('run_segments'))))
+    const got = rows.map((r) => `${r.segment}|${r.entity_key}|${r.change}|${r.holdout}|${r.was_holdout}`)
+    expect(want.some((w) => w.includes('|holdout|'))).toBe(true)
+    expect(got.sort()).toEqual(want.sort())
   })
 })
 
