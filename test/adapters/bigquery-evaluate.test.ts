@@ -9,6 +9,7 @@ import * as aggregates from '../language/aggregate-cases.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS as SHOP_MODELS, ROWS as SHOP_ROWS} from '../language/fixture-shop.js'
 import {groupMembership, membership, validOrThrow, writeProject} from '../helpers/project.js'
+import {changeKey, diffFixture} from '../helpers/diff-fixture.js'
 import {evaluateBigQuery, evaluateTables, startZetaSQL, type FixtureTable} from '../helpers/zetasql.js'
 import {relationColumns} from '../../src/fixtures/fixture-tables.js'
 
@@ -51,29 +52,7 @@ describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () =
     const plan = buildPlan(v.project, new Date(AS_OF))
     const segments = plan.entities.flatMap((e) => e.segments.map((s) => s.segment))
     expect(segments.length).toBeGreaterThan(63)
-    // the current membership: the new one with every third member missing, a stranger in
-    // every fifth segment, the holdout flag flipped on every seventh member, and a removed segment
-    const current: Array<Record<string, unknown>> = []
-    const want: string[] = []
-    let i = 0
-    for (const seg of segments) {
-      for (const key of duck.members[seg]!) {
-        const held = duck.holdout[seg]!.includes(key)
-        i++
-        if (i % 3 === 0) want.push(`${seg}|${key}|entered|${held}|null`)
-        else if (i % 7 === 0) {
-          current.push({segment: seg, entity: 'customer', entity_key: key, holdout: !held})
-          want.push(`${seg}|${key}|holdout|${held}|${!held}`)
-        } else current.push({segment: seg, entity: 'customer', entity_key: key, holdout: held})
-      }
-      if (segments.indexOf(seg) % 5 === 0) {
-        current.push({segment: seg, entity: 'customer', entity_key: 'nobody', holdout: false})
-        want.push(`${seg}|nobody|exited|null|false`)
-      }
-    }
-    current.push({segment: 'gone', entity: 'customer', entity_key: 'c1', holdout: true})
-    want.push('gone|c1|exited|null|true')
-    const runSegments = [...segments.map((segment) => ({segment, entity: 'customer', cause: 'data'})), {segment: 'gone', entity: 'customer', cause: 'segment_removed'}]
+    const {current, runSegments, want} = diffFixture(duck, segments)
     const tables: FixtureTable[] = [
       ...[...relationColumns(v.project)].map(([name, columns]) => ({name, columns: [...columns], rows: ROWS[name] ?? []})),
       {name: 'membership', columns: [['segment', 'string'], ['entity', 'string'], ['entity_key', 'string'], ['holdout', 'boolean']], rows: current},
@@ -81,7 +60,7 @@ describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () =
     ]
     const db = compilerFor(bigqueryDialect)
     const rows = await evaluateTables(tables, render(db, changesQuery(db, bigqueryDialect, plan, sql.id('membership'), sql.id('run_segments'))))
-    const got = rows.map((r) => `${r.segment}|${r.entity_key}|${r.change}|${r.holdout}|${r.was_holdout}`)
+    const got = rows.map(changeKey)
     expect(want.some((w) => w.includes('|holdout|'))).toBe(true)
     expect(got.sort()).toEqual(want.sort())
   })

@@ -6,6 +6,8 @@ import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {snowflakeDialect} from '../../adapters/snowflake/dialect.js'
 import type {Dialect} from '../../src/generate/dialect.js'
 import {checkDialect} from '../../src/generate/check-dialect.js'
+import {changesQuery} from '../../src/generate/diff-sql.js'
+import {compilerFor, render} from '../../src/generate/generate-sql.js'
 import {membershipSelect} from '../../src/generate/run-statements.js'
 import {fixtureStatements} from '../../src/fixtures/fixture-tables.js'
 import {buildPlan} from '../../src/plan/build-plan.js'
@@ -13,6 +15,7 @@ import * as aggregates from '../language/aggregate-cases.js'
 import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS, ROWS} from '../language/fixture-shop.js'
 import {groupMembership, membership, validOrThrow, writeProject} from '../helpers/project.js'
+import {changeKey, diffFixture} from '../helpers/diff-fixture.js'
 import {SNOWFLAKE_MACROS, snowflakeToDuckDB} from '../helpers/snowflake-duckdb.js'
 
 // Snowflake's meaning, checked offline: segc's Snowflake SQL is translated to DuckDB by an
@@ -45,6 +48,12 @@ async function crossCheck(dir: string, asOf: string, rows: Record<string, Array<
   return {duck, snowflake: groupMembership(lowered, Object.keys(duck.members)), rows: result.length, refused, translated}
 }
 
+// the condition cases (78 segments: two of the run diff's 63-bit masks), a holdout and a group
+const CONFORMANCE =
+  CASES.map(([, rule], i) => `segment: case_${i}\nentity: customer\nrule: ${rule}\n`).join('---\n') +
+  '---\nsegment: held\nentity: customer\nrule: {attribute: age, is_null: false}\nholdout: {percent: 50, salt: q4}\n' +
+  '---\ngroup: band\nentity: customer\nsegments: [older, adult]\n---\nsegment: older\nentity: customer\nrule: {attribute: age, gte: 40}\n---\nsegment: adult\nentity: customer\nrule: {attribute: age, gte: 18}\n'
+
 describe('the bridging macros follow Snowflake documentation examples', () => {
   it('DATEDIFF counts whole units, fractions truncated, not rounded', async () => {
     const dir = writeProject({'models/m.yaml': MODELS})
@@ -73,11 +82,7 @@ describe('the bridging macros follow Snowflake documentation examples', () => {
 
 describe('Snowflake means what DuckDB means (translated by polyglot, run on the fixtures)', () => {
   it('every condition conformance case, with holdouts and groups', async () => {
-    const segments =
-      CASES.map(([, rule], i) => `segment: case_${i}\nentity: customer\nrule: ${rule}\n`).join('---\n') +
-      '---\nsegment: held\nentity: customer\nrule: {attribute: age, is_null: false}\nholdout: {percent: 50, salt: q4}\n' +
-      '---\ngroup: band\nentity: customer\nsegments: [older, adult]\n---\nsegment: older\nentity: customer\nrule: {attribute: age, gte: 40}\n---\nsegment: adult\nentity: customer\nrule: {attribute: age, gte: 18}\n'
-    const c = await crossCheck(writeProject({'models/m.yaml': MODELS, 'segments/s.yaml': segments}), AS_OF, ROWS)
+    const c = await crossCheck(writeProject({'models/m.yaml': MODELS, 'segments/s.yaml': CONFORMANCE}), AS_OF, ROWS)
     expect(c.refused).toEqual([])
     expect(c.rows).toBeGreaterThan(100)
     expect(c.snowflake.members).toEqual(c.duck.members)
@@ -103,6 +108,27 @@ describe('Snowflake means what DuckDB means (translated by polyglot, run on the 
     const c = await crossCheck(dir, fixture.as_of, fixture.given)
     expect(c.duck.members).toMatchObject(Object.fromEntries(Object.entries(fixture.expect).filter(([k]) => k in c.duck.members)))
     expect(c.snowflake.members).toEqual(c.duck.members)
+  })
+
+  it("a run's diff against a current membership: entries, exits, holdout flips, a removed segment (two masks)", async () => {
+    const dir = writeProject({'models/m.yaml': MODELS, 'segments/s.yaml': CONFORMANCE})
+    const v = validOrThrow(dir)
+    const plan = buildPlan(v.project, new Date(AS_OF))
+    const segments = plan.entities.flatMap((e) => e.segments.map((x) => x.segment))
+    expect(segments.length).toBeGreaterThan(63)
+    const {current, runSegments, want} = diffFixture(await membership(dir, AS_OF, ROWS), segments)
+    const db = compilerFor(snowflakeDialect)
+    const translated = await snowflakeToDuckDB(render(db, changesQuery(db, snowflakeDialect, plan, sql.id('membership'), sql.id('run_segments'))))
+    const rows = await withDuckDB(dir, ROWS, async (q) => {
+      const text = (x: string) => `'${x.replaceAll("'", "''")}'`
+      await q('CREATE TABLE membership (segment VARCHAR, entity VARCHAR, entity_key VARCHAR, holdout BOOLEAN)')
+      await q(`INSERT INTO membership VALUES ${current.map((r) => `(${text(r.segment)}, ${text(r.entity)}, ${text(r.entity_key)}, ${r.holdout})`).join(', ')}`)
+      await q('CREATE TABLE run_segments (segment VARCHAR, entity VARCHAR, cause VARCHAR)')
+      await q(`INSERT INTO run_segments VALUES ${runSegments.map((r) => `(${text(r.segment)}, ${text(r.entity)}, ${text(r.cause)})`).join(', ')}`)
+      return q(translated)
+    })
+    const got = rows.map((r) => changeKey(Object.fromEntries(Object.entries(r).map(([k, x]) => [k.toLowerCase(), x]))))
+    expect(got.sort()).toEqual(want.sort())
   })
 
   it('a wrong Snowflake formula is caught (the check can fail)', async () => {
