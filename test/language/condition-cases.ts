@@ -74,6 +74,11 @@ export const CASES: Array<[string, string, string[]]> = [
   ['ntile desc', '{trait: age_half_desc, eq: 1}', ['c2', 'c5']],
   ['ntile ties broken by key', '{trait: orders_rank, eq: 1}', ['c3']],
   ['ntile over counts', '{trait: orders_rank, eq: 5}', ['c1']],
+  // NTILE of derived values: days_since_last is c5 92, c1 0, c2 0 (c3, c4 NULL); avg_value is c5 0, c1 56.67, c2 255
+  ['ntile of a derived value, desc, ties by key', '{trait: recency_half, eq: 1}', ['c1', 'c5']],
+  ['ntile of a derived value: the rest', '{trait: recency_half, eq: 2}', ['c2']],
+  ['ntile of a derived NULL is NULL', '{trait: recency_half, is_null: true}', ['c3', 'c4']],
+  ['ntile of an expression over aggregates', '{trait: avg_half, eq: 1}', ['c1', 'c5']],
   ['coalesce', '{trait: score_or_zero, gte: 0}', ['c1', 'c2', 'c3', 'c4']],
   ['round', '{trait: score_quarter, eq: 0.4}', ['c1']],
   ['greatest is NULL with a NULL argument', '{trait: age_floor40, eq: 40}', ['c1', 'c4']],

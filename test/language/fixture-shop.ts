@@ -40,6 +40,8 @@ traits:
   age_half:      { ntile: 2, of: age }
   age_half_desc: { ntile: 2, of: age, order: desc }
   orders_rank:   { ntile: 5, of: orders_total }
+  recency_half:  { ntile: 2, of: days_since_last, order: desc }
+  avg_half:      { ntile: 2, of: avg_value }
   score_or_zero: { expr: "coalesce(score, 0)" }
   score_quarter: { expr: "round(score / 4, 1)" }
   age_floor40:   { expr: "greatest(age, 40)" }

@@ -71,17 +71,25 @@ rule: {all: [{trait: recency_rank, gte: 3}, {trait: orders_rank, lte: 2}, {trait
   const layerOf = (name: string) => layers.findIndex((l) => l.some((c) => c.name === name))
 
   it('puts every column after the columns it reads', () => {
-    expect(layerOf('trait__recency_rank')).toBeGreaterThan(layerOf('trait__days_since_last'))
     for (const [i, layer] of layers.entries())
       for (const c of layer) for (const read of JSON.stringify(c.expr).match(/"name":"[a-z_]+"/g) ?? []) expect(layerOf(read.slice(8, -1))).toBeLessThan(i)
   })
 
   it('ranks (NTILE) before any segment condition, so a window never sorts the conditions', () => {
     const lastRank = Math.max(...layers.flatMap((l, i) => (l.some((c) => c.expr.k === 'ntile') ? [i] : [])))
-    expect(lastRank).toBeGreaterThanOrEqual(1) // recency_rank ranks a derived trait
     const conditions = layers.flatMap((l, i) => l.filter((c) => !c.name.startsWith('trait__')).map(() => i))
     expect(conditions.length).toBeGreaterThan(0)
     expect(Math.min(...conditions)).toBeGreaterThan(lastRank)
+  })
+
+  it('ranks a derived value by its expression, so every NTILE shares the first layer', () => {
+    // recency_rank ranks days_since_last, itself derived from the last order's time
+    const rank = layers[0]!.find((c) => c.name === 'trait__recency_rank')
+    expect(rank?.expr.k).toBe('ntile')
+    expect(JSON.stringify(rank!.expr)).not.toContain('trait__days_since_last')
+    expect(JSON.stringify(rank!.expr)).toContain('"k":"elapsed"')
+    expect(layers[0]!.map((c) => c.name).sort()).toEqual(['trait__orders_rank', 'trait__recency_rank'])
+    expect(layerOf('trait__days_since_last')).toBeGreaterThan(0)
   })
 })
 
