@@ -26,5 +26,6 @@ const t = performance.now()
 await runAt(p, conn, new Date(asOf), {})
 const total = performance.now() - t
 await conn.close()
-for (const [ms, sql] of timings.sort((a, b) => b[0] - a[0]).slice(0, 12)) console.log(`${ms.toFixed(0).padStart(7)} ms  ${sql}`)
+console.log(`${timings.reduce((n, t) => n + t[0], 0).toFixed(0).padStart(7)} ms  all ${timings.length} statements`)
+for (const [ms, sql] of timings.sort((a, b) => b[0] - a[0]).slice(0, 16)) console.log(`${ms.toFixed(0).padStart(7)} ms  ${sql}`)
 console.log(`${total.toFixed(0).padStart(7)} ms  total`)
