@@ -10,6 +10,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {runProject} from '../../src/run/run-project.js'
+import type {WarehouseConnection} from '../../src/run/warehouse.js'
 import {invariantViolations} from '../helpers/state.js'
 
 const dirs: string[] = []
@@ -37,6 +38,18 @@ function project(segments: object[]): string {
   return dir
 }
 
+/** A project of `segments` on a DuckDB file; `body` runs against it; SPEC §5's invariants hold after. */
+async function withProject(segments: object[], body: (dir: string, conn: WarehouseConnection) => Promise<void>): Promise<void> {
+  const dir = project(segments)
+  const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, 'w.duckdb')}, dir)
+  try {
+    await body(dir, conn)
+    expect(await invariantViolations(conn)).toEqual([])
+  } finally {
+    await conn.close()
+  }
+}
+
 // s<i>: score ≥ i; every 9th segment from 120 on holds out 40% (salt h)
 const held = (i: number) => i >= 120 && i % 9 === 0
 const ladder = () =>
@@ -52,10 +65,8 @@ function expected(scores: Map<string, number>): Map<string, boolean> {
 }
 
 describe('the run diff across several segment masks', () => {
-  it('memberships, holdouts and transitions equal the ones worked out from the rules', async () => {
-    const dir = project(ladder())
-    const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, 'w.duckdb')}, dir)
-    try {
+  it('memberships, holdouts and transitions equal the ones worked out from the rules', () =>
+    withProject(ladder(), async (dir, conn) => {
       await conn.execute('CREATE TABLE main.customers (id VARCHAR, score BIGINT)')
       await conn.execute('CREATE TABLE main.accounts (id VARCHAR, score BIGINT)')
       let seed = 7
@@ -84,16 +95,10 @@ describe('the run diff across several segment masks', () => {
         if (run > 0) expect(wantChanges.some((c) => Number(c.split('|')[0]!.slice(1)) >= 126)).toBe(true)
         before = want
       }
-      expect(await invariantViolations(conn)).toEqual([])
-    } finally {
-      await conn.close()
-    }
-  })
+    }))
 
-  it('a holdout flip in the last mask is a holdout change, and sizes follow', async () => {
-    const dir = project(ladder())
-    const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, 'w.duckdb')}, dir)
-    try {
+  it('a holdout flip in the last mask is a holdout change, and sizes follow', () =>
+    withProject(ladder(), async (dir, conn) => {
       await conn.execute("CREATE TABLE main.customers AS SELECT 'c' || i AS id, 149 AS score FROM range(40) t(i)")
       await conn.execute('CREATE TABLE main.accounts (id VARCHAR, score BIGINT)')
       await runProject({project: dir, asOf: '2026-02-01T00:00:00Z', connection: conn})
@@ -114,16 +119,10 @@ describe('the run diff across several segment masks', () => {
       const size = await conn.query("SELECT size, holdout_size FROM segments.segment_sizes WHERE segment = 's135' AND as_of = TIMESTAMP '2026-02-02'")
       expect(Number(size[0]!.size)).toBe(40)
       expect(Number(size[0]!.holdout_size)).toBe(keys.filter(other).length)
-      expect(await invariantViolations(conn)).toEqual([])
-    } finally {
-      await conn.close()
-    }
-  })
+    }))
 
-  it('a segment moved to another entity: its old members exit, its new ones enter', async () => {
-    const dir = project([{segment: 'top', entity: 'customer', rule: {attribute: 'score', gte: 50}}])
-    const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, 'w.duckdb')}, dir)
-    try {
+  it('a segment moved to another entity: its old members exit, its new ones enter', () =>
+    withProject([{segment: 'top', entity: 'customer', rule: {attribute: 'score', gte: 50}}], async (dir, conn) => {
       await conn.execute("CREATE TABLE main.customers AS SELECT * FROM (VALUES ('c1', 60), ('c2', 10)) t(id, score)")
       await conn.execute("CREATE TABLE main.accounts AS SELECT * FROM (VALUES ('a1', 70), ('a2', 90), ('a3', 5)) t(id, score)")
       await runProject({project: dir, asOf: '2026-02-01T00:00:00Z', connection: conn})
@@ -138,9 +137,5 @@ describe('the run diff across several segment masks', () => {
         {entity: 'account', entity_key: 'a1'},
         {entity: 'account', entity_key: 'a2'},
       ])
-      expect(await invariantViolations(conn)).toEqual([])
-    } finally {
-      await conn.close()
-    }
-  })
+    }))
 })
