@@ -81,14 +81,18 @@ function entityDiff(dialect: Dialect, e: EntityPlan, membership: Sql): {ctes: Ar
     FROM ${sql.id(name('fresh'))} AS n FULL OUTER JOIN ${sql.id(name('current'))} AS o ON o.entity_key = n.entity_key
     WHERE ${differs}`
 
-  // a segment's bit of a changed entity, read from the mask column its chunk names
-  const has = (col: string) => {
-    const mask = chunks.length === 1 ? sql.id('d', `${col}0`) : sql`CASE b.chunk ${sql.join(chunks.map((c) => sql`WHEN ${sql.lit(c)} THEN ${sql.id('d', `${col}${c}`)}`), sql` `)} END`
-    return sql`(${dialect.bitAnd(mask, sql`b.bit`)} <> 0)`
-  }
-  const spread = sql`SELECT b.segment AS segment, d.entity_key AS entity_key,
-      ${has('n_m')} AS is_new, ${has('o_m')} AS was, ${has('n_h')} AS held, ${has('o_h')} AS was_held
-    FROM ${sql.id(name('diff'))} AS d CROSS JOIN ${sql.id(name('segbits'))} AS b`
+  // each mask that differs, paired with its own 63 segments only: an entity that moved in one
+  // mask is spread over 63 segments, not all of them
+  const has = (col: string) => sql`(${dialect.bitAnd(sql.id('d', col), sql`b.bit`)} <> 0)`
+  const spread = sql.join(
+    chunks.map(
+      (c) => sql`SELECT b.segment AS segment, d.entity_key AS entity_key,
+          ${has(`n_m${c}`)} AS is_new, ${has(`o_m${c}`)} AS was, ${has(`n_h${c}`)} AS held, ${has(`o_h${c}`)} AS was_held
+        FROM ${sql.id(name('diff'))} AS d JOIN ${sql.id(name('segbits'))} AS b ON b.chunk = ${sql.lit(c)}
+        WHERE d.${sql.id(`n_m${c}`)} <> d.${sql.id(`o_m${c}`)} OR d.${sql.id(`n_h${c}`)} <> d.${sql.id(`o_h${c}`)}`,
+    ),
+    sql` UNION ALL `,
+  )
 
   return {
     ctes: [
