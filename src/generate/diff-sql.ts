@@ -61,7 +61,9 @@ function entityDiff(dialect: Dialect, e: EntityPlan, membership: Sql): {ctes: Ar
   ])
   const fresh = sql`SELECT CAST(${sql.id(KEY_COLUMN)} AS ${str}) AS entity_key, ${sql.join(masks)} FROM ${sql.id(name('members'))}`
 
-  // a (segment, entity, entity_key) is one membership row, so a sum of its bits is their OR
+  // a (segment, entity, entity_key) is one membership row, so a sum of its bits is their OR;
+  // the holdout masks are folded even where no segment of a mask has a holdout any more: its
+  // members held out before must flip (diff.test.ts takes every holdout off)
   const folded = chunks.flatMap((c) => [
     sql`CAST(SUM(CASE WHEN b.chunk = ${sql.lit(c)} THEN b.bit ELSE 0 END) AS ${int}) AS ${sql.id(`m${c}`)}`,
     sql`CAST(SUM(CASE WHEN b.chunk = ${sql.lit(c)} AND m.holdout THEN b.bit ELSE 0 END) AS ${int}) AS ${sql.id(`h${c}`)}`,

@@ -121,6 +121,24 @@ describe('the run diff across several segment masks', () => {
       expect(Number(size[0]!.holdout_size)).toBe(keys.filter(other).length)
     }))
 
+  it('holdouts taken off: held-out members become plain members, none exits', () =>
+    withProject(ladder(), async (dir, conn) => {
+      await conn.execute("CREATE TABLE main.customers AS SELECT 'c' || i AS id, 149 AS score FROM range(40) t(i)")
+      await conn.execute('CREATE TABLE main.accounts (id VARCHAR, score BIGINT)')
+      await runProject({project: dir, asOf: '2026-02-01T00:00:00Z', connection: conn})
+      const keys = Array.from({length: 40}, (_, i) => `c${i}`)
+      const before = (await conn.query("SELECT entity_key FROM segments.segment_membership WHERE segment = 's126' AND holdout ORDER BY entity_key")).map((r) => r.entity_key)
+      expect(before).toEqual(keys.filter((k) => inHoldout('s126', k)).sort())
+      expect(before.length).toBeGreaterThan(0)
+      // every holdout taken off: the last mask (s126, s135) then has no held-out segment at all
+      writeFileSync(join(dir, 'segments/s.yaml'), ladder().map(({holdout: _, ...s}) => stringify(s)).join('---\n'))
+      await runProject({project: dir, asOf: '2026-02-02T00:00:00Z', connection: conn})
+      expect(Number((await conn.query('SELECT count(*) AS n FROM segments.segment_membership WHERE holdout'))[0]!.n)).toBe(0)
+      expect(await conn.query("SELECT entity_key FROM segments.segment_transitions WHERE transitioned_at = TIMESTAMP '2026-02-02'")).toEqual([])
+      const reopened = await conn.query("SELECT entity_key FROM segments.segment_membership_history WHERE segment = 's126' AND valid_from = TIMESTAMP '2026-02-02' ORDER BY entity_key")
+      expect(reopened.map((r) => r.entity_key)).toEqual(before)
+    }))
+
   it('a segment moved to another entity: its old members exit, its new ones enter', () =>
     withProject([{segment: 'top', entity: 'customer', rule: {attribute: 'score', gte: 50}}], async (dir, conn) => {
       await conn.execute("CREATE TABLE main.customers AS SELECT * FROM (VALUES ('c1', 60), ('c2', 10)) t(id, score)")
