@@ -14,7 +14,8 @@ const BITS = 63
  * The diff is taken per entity, not per membership row. Each entity's new memberships and
  * holdout flags become a few 63-bit masks (a bit per segment), its current ones are folded
  * into the same masks from the membership table, the two are joined by entity key, and only
- * entities whose masks differ are spread back into one row per changed segment. At 200
+ * masks that differ are spread back, each over its own 63 segments, into one row per changed
+ * segment. At 200
  * segments and 1M customers that joins 1M rows instead of 13M and never unpivots the
  * unchanged memberships (DuckDB: 11.5 → 9.7 s for the whole statement, with 1.1M changes).
  *
@@ -43,14 +44,16 @@ function entityDiff(dialect: Dialect, e: EntityPlan, membership: Sql): {ctes: Ar
   const str = sql.raw(dialect.stringType)
   const name = (p: string) => cte(e.entity, p)
   const chunks = [...Array(Math.ceil(e.segments.length / BITS)).keys()]
-  const bit = (j: number) => sql.raw(String(2n ** BigInt(j % BITS)))
+  // segment j's bit in its mask: 2^(j mod 63), exact as a bigint literal up to 2^62
+  const bitValue = (j: number) => String(2n ** BigInt(j % BITS))
+  const bit = (j: number) => sql.raw(bitValue(j))
   const inChunk = (c: number) => e.segments.map((s, j) => ({s, j})).filter((x) => Math.floor(x.j / BITS) === c)
   const sum = (terms: Sql[]) => (terms.length ? sql`CAST(${sql.join(terms, sql` + `)} AS ${int})` : sql`CAST(0 AS ${int})`)
 
   // segment → (mask column, bit); strings in the constant relation, cast once
   const bits = dialect.values(
     ['segment', 'chunk', 'bit'],
-    e.segments.map((s, j) => [sql.lit(s.segment), sql.lit(String(Math.floor(j / BITS))), sql.lit(String(2n ** BigInt(j % BITS)))]),
+    e.segments.map((s, j) => [sql.lit(s.segment), sql.lit(String(Math.floor(j / BITS))), sql.lit(bitValue(j))]),
   )
   const segBits = sql`SELECT segment, CAST(chunk AS ${int}) AS chunk, CAST(bit AS ${int}) AS bit FROM ${bits}`
 
