@@ -2,7 +2,7 @@ import {sql} from 'kysely'
 import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {EntityPlan, Plan} from '../plan/plan-types.js'
 import type {Dialect, Sql} from './dialect.js'
-import {cte, withEntityCtes, type AnyDb} from './generate-sql.js'
+import {cte, ExprWriter, heldOut, lastLayer, withEntityCtes, type AnyDb} from './generate-sql.js'
 
 /** segments per mask column: 63 bits keep every mask a non-negative 64-bit integer */
 const BITS = 63
@@ -28,7 +28,7 @@ export function changesQuery(db: AnyDb, dialect: Dialect, plan: Plan, membership
   const parts: Sql[] = []
   for (const e of plan.entities.filter((x) => x.segments.length > 0)) {
     creator = withEntityCtes(creator, dialect, plan.asOf, e)
-    const part = entityDiff(dialect, e, membership)
+    const part = entityDiff(dialect, plan.asOf, e, membership)
     for (const [name, body] of part.ctes) creator = creator.with(name, () => sql`(${body})`)
     parts.push(part.select)
   }
@@ -39,7 +39,7 @@ export function changesQuery(db: AnyDb, dialect: Dialect, plan: Plan, membership
   return sql`${creator.selectFrom(sql`(${sql.join(parts, sql` UNION ALL `)})`.as('segc_diff')).selectAll()}`
 }
 
-function entityDiff(dialect: Dialect, e: EntityPlan, membership: Sql): {ctes: Array<[string, Sql]>; select: Sql} {
+function entityDiff(dialect: Dialect, asOf: string, e: EntityPlan, membership: Sql): {ctes: Array<[string, Sql]>; select: Sql} {
   const int = sql.raw(dialect.integerType)
   const str = sql.raw(dialect.stringType)
   const name = (p: string) => cte(e.entity, p)
@@ -57,12 +57,13 @@ function entityDiff(dialect: Dialect, e: EntityPlan, membership: Sql): {ctes: Ar
   )
   const segBits = sql`SELECT segment, CAST(chunk AS ${int}) AS chunk, CAST(bit AS ${int}) AS bit FROM ${bits}`
 
-  // members: 1 = member, 2 = member in the holdout, NULL = not a member
+  // the masks straight from the layers' boolean member columns (no per-segment 1/2/NULL column in between)
+  const w = new ExprWriter(dialect, asOf)
   const masks = chunks.flatMap((c) => [
-    sql`${sum(inChunk(c).map(({s, j}) => sql`CASE WHEN ${sql.id(s.segment)} IS NOT NULL THEN ${bit(j)} ELSE 0 END`))} AS ${sql.id(`m${c}`)}`,
-    sql`${sum(inChunk(c).filter(({s}) => s.holdout).map(({s, j}) => sql`CASE WHEN ${sql.id(s.segment)} = 2 THEN ${bit(j)} ELSE 0 END`))} AS ${sql.id(`h${c}`)}`,
+    sql`${sum(inChunk(c).map(({s, j}) => sql`CASE WHEN ${sql.id(s.member)} THEN ${bit(j)} ELSE 0 END`))} AS ${sql.id(`m${c}`)}`,
+    sql`${sum(inChunk(c).flatMap(({s, j}) => (s.holdout ? [sql`CASE WHEN ${sql.id(s.member)} AND ${heldOut(w, {segment: s.segment, holdout: s.holdout})} THEN ${bit(j)} ELSE 0 END`] : [])))} AS ${sql.id(`h${c}`)}`,
   ])
-  const fresh = sql`SELECT CAST(${sql.id(KEY_COLUMN)} AS ${str}) AS entity_key, ${sql.join(masks)} FROM ${sql.id(name('members'))}`
+  const fresh = sql`SELECT CAST(${sql.id(KEY_COLUMN)} AS ${str}) AS entity_key, ${sql.join(masks)} FROM ${sql.id(lastLayer(e))}`
 
   // a (segment, entity, entity_key) is one membership row, so a sum of its bits is their OR;
   // the holdout masks are folded even where no segment of a mask has a holdout any more: its

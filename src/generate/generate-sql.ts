@@ -165,7 +165,7 @@ export function membershipQuery(db: AnyDb, dialect: Dialect, plan: Plan): Select
   const parts = plan.entities.filter((e) => e.segments.length > 0)
   if (parts.length === 0) return undefined
   let query: any = db
-  for (const e of parts) query = withEntityCtes(query, dialect, plan.asOf, e)
+  for (const e of parts) query = withMembers(withEntityCtes(query, dialect, plan.asOf, e), dialect, plan.asOf, e)
   const selects = parts.map((e) => unpivoted(db, dialect, e))
   let q = selects[0]!
   for (const s of selects.slice(1)) q = q.unionAll(s)
@@ -176,7 +176,7 @@ export function membershipQuery(db: AnyDb, dialect: Dialect, plan: Plan): Select
 /** `segc_key` and one column `f<i>` per value, for every entity of the plan. */
 export function featureQuery(db: AnyDb, dialect: Dialect, asOf: string, e: EntityPlan, values: PlanExpr[]): SelectQueryBuilder<any, any, any> {
   const creator = withEntityCtes(db, dialect, asOf, e)
-  const last = e.layers.length ? cte(e.entity, `layer${e.layers.length}`) : cte(e.entity, 'base')
+  const last = lastLayer(e)
   const w = new ExprWriter(dialect, asOf)
   return creator.selectFrom(last).select(sql.id(KEY_COLUMN).as(KEY_COLUMN)).select(values.map((v, i) => w.write(v).as(`f${i}`)))
 }
@@ -189,6 +189,7 @@ function rootOn(creator: any, q: any): any {
   return creator.selectFrom(q.as('segc_members')).selectAll()
 }
 
+/** An entity's CTEs: its scans, sequences, fits, base row and layers (up to `lastLayer(e)`). */
 export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: EntityPlan): any {
   let q = creator
   for (const s of e.sources) {
@@ -294,23 +295,26 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
     }
     previous = name
   })
-  const last = previous
-  const w = new ExprWriter(dialect, asOf)
-  // 2 = member in the holdout, 1 = member, NULL = not a member (UNPIVOT drops NULLs).
-  q = q.with(cte(e.entity, 'members'), (db: AnyDb) =>
-    db
-      .selectFrom(last)
-      .select(sql.id(KEY_COLUMN).as(KEY_COLUMN))
-      .select(
-        e.segments.map((s) => {
-          const held = s.holdout
-            ? sql`CASE WHEN ${w.write({k: 'holdout_bucket', segment: s.segment, salt: s.holdout.salt, key: {k: 'to_string', value: {k: 'col', name: KEY_COLUMN}}})} < ${sql.lit(Math.round(s.holdout.percent * 100))} THEN 2 ELSE 1 END`
-            : sql`1`
-          return sql`CASE WHEN ${sql.id(s.member)} THEN ${held} END`.as(s.segment)
-        }),
-      ),
-  )
   return q
+}
+
+/** The CTE holding every trait and condition column of an entity: its last layer. */
+export const lastLayer = (e: EntityPlan): string => (e.layers.length ? cte(e.entity, `layer${e.layers.length}`) : cte(e.entity, 'base'))
+
+/** True for the entities a segment with a holdout draws into it (SPEC §4's md5 buckets). */
+export function heldOut(w: ExprWriter, s: {segment: string; holdout: {percent: number; salt: string}}): Sql {
+  return sql`${w.write({k: 'holdout_bucket', segment: s.segment, salt: s.holdout.salt, key: {k: 'to_string', value: {k: 'col', name: KEY_COLUMN}}})} < ${sql.lit(Math.round(s.holdout.percent * 100))}`
+}
+
+/** One column per segment: 2 = member in the holdout, 1 = member, NULL = not a member (UNPIVOT drops NULLs). */
+function withMembers(creator: any, dialect: Dialect, asOf: string, e: EntityPlan): any {
+  const w = new ExprWriter(dialect, asOf)
+  return creator.with(cte(e.entity, 'members'), (db: AnyDb) =>
+    db
+      .selectFrom(lastLayer(e))
+      .select(sql.id(KEY_COLUMN).as(KEY_COLUMN))
+      .select(e.segments.map((s) => sql`CASE WHEN ${sql.id(s.member)} THEN ${s.holdout ? sql`CASE WHEN ${heldOut(w, {segment: s.segment, holdout: s.holdout})} THEN 2 ELSE 1 END` : sql`1`} END`.as(s.segment))),
+  )
 }
 
 function unpivoted(db: AnyDb, dialect: Dialect, e: EntityPlan): any {
