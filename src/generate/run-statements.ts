@@ -115,7 +115,7 @@ export class RunStatements {
       // entered / exited, and 'holdout' where a continuing member's holdout flag flipped. The
       // new membership is diffed as it is computed, never stored (diff-sql.ts); sizes follow
       // from the diff.
-      this.r(dialect.createTempTable(CHANGES, changesQuery(this.db, dialect, plan, membership, sql.id(RUN_SEGMENTS)))),
+      this.r(dialect.createTempTable(CHANGES, changesQuery(this.db, dialect, plan, membership, sql.id(RUN_SEGMENTS), {sweep: ctx.segments.some((s) => s.cause !== 'data')}))),
       // new size = current size + entered − exited; the holdout count moves with entries,
       // exits and flips of holdout members
       this.r(
@@ -261,6 +261,9 @@ export class RunStatements {
       // −sign·sign per pair of moves. So membership is read once, never split into kept and
       // entered. Segments are paired by their ordinal in the catalog's order (integers group
       // faster than pairs of names: 7.9M pair rows at 200 segments) and named once per pair.
+      // An entry also pairs with itself (oa = ob); that row matches no pair below, which keeps
+      // it out. Filtering it here instead (s.o <> c.o) let DuckDB join the moves with every
+      // segment before membership: 158M rows and 27 s at 200 segments instead of 0.8 s.
       const changes = sql.id(CHANGES)
       const ordinals = sql.id(ORDINALS)
       const moves = sql.id(MOVES)
@@ -278,7 +281,6 @@ export class RunStatements {
             FROM ${moves} AS c
             JOIN ${membership} AS m ON m.entity = c.entity AND m.entity_key = c.entity_key
             JOIN ${ordinals} AS s ON s.segment = m.segment
-            WHERE s.o <> c.o
             GROUP BY LEAST(c.o, s.o), GREATEST(c.o, s.o)
           UNION ALL
           SELECT x.o AS oa, y.o AS ob, -SUM(x.sign * y.sign) AS n
