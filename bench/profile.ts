@@ -1,5 +1,6 @@
 // `node dist/bench/profile.js PROJECT_DIR AS_OF`: one run with the time of every statement,
-// slowest first, to see where a run's time goes.
+// slowest first, to see where a run's time goes. The run is committed to the project's target
+// like any `segc run`, so profile a day after the last one (or a copy of the database).
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
 import {prepare, runAt} from '../src/run/run-project.js'
 import type {Row, WarehouseConnection} from '../src/run/warehouse.js'
