@@ -68,7 +68,12 @@ function entityDiff(dialect: Dialect, asOf: string, e: EntityPlan, membership: S
   const w = new ExprWriter(dialect, asOf)
   const masks = chunks.flatMap((c) => [
     sql`${sum(inChunk(c).map(({s, j}) => sql`CASE WHEN ${sql.id(s.member)} THEN ${bit(j)} ELSE 0 END`))} AS ${sql.id(`m${c}`)}`,
-    sql`${sum(inChunk(c).flatMap(({s, j}) => (s.holdout ? [sql`CASE WHEN ${sql.id(s.member)} AND ${heldOut(w, {segment: s.segment, holdout: s.holdout})} THEN ${bit(j)} ELSE 0 END`] : [])))} AS ${sql.id(`h${c}`)}`,
+    sql`${sum(
+      inChunk(c).flatMap(({s, j}) => {
+        const held = heldOut(w, s)
+        return held ? [sql`CASE WHEN ${sql.id(s.member)} AND ${held} THEN ${bit(j)} ELSE 0 END`] : []
+      }),
+    )} AS ${sql.id(`h${c}`)}`,
   ])
   const fresh = sql`SELECT CAST(${sql.id(KEY_COLUMN)} AS ${str}) AS entity_key, ${sql.join(masks)} FROM ${sql.id(lastLayer(e))}`
 

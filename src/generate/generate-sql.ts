@@ -1,7 +1,7 @@
 import {DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, sql, type SelectQueryBuilder} from 'kysely'
 import {format} from 'sql-formatter'
 import {attrColumn, columnsOf, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
-import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SourcePlan} from '../plan/plan-types.js'
+import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SegmentOutput, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import {isTwoStep, type Dialect, type Sql, type TwoStep} from './dialect.js'
 import {hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
@@ -301,8 +301,9 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
 /** The CTE holding every trait and condition column of an entity: its last layer. */
 export const lastLayer = (e: EntityPlan): string => (e.layers.length ? cte(e.entity, `layer${e.layers.length}`) : cte(e.entity, 'base'))
 
-/** True for the entities a segment with a holdout draws into it (SPEC §4's md5 buckets). */
-export function heldOut(w: ExprWriter, s: {segment: string; holdout: {percent: number; salt: string}}): Sql {
+/** True for the entities a segment draws into its holdout (SPEC §4's md5 buckets); undefined when it has none. */
+export function heldOut(w: ExprWriter, s: SegmentOutput): Sql | undefined {
+  if (!s.holdout) return undefined
   return sql`${w.write({k: 'holdout_bucket', segment: s.segment, salt: s.holdout.salt, key: {k: 'to_string', value: {k: 'col', name: KEY_COLUMN}}})} < ${sql.lit(Math.round(s.holdout.percent * 100))}`
 }
 
@@ -313,7 +314,12 @@ function withMembers(creator: any, dialect: Dialect, asOf: string, e: EntityPlan
     db
       .selectFrom(lastLayer(e))
       .select(sql.id(KEY_COLUMN).as(KEY_COLUMN))
-      .select(e.segments.map((s) => sql`CASE WHEN ${sql.id(s.member)} THEN ${s.holdout ? sql`CASE WHEN ${heldOut(w, {segment: s.segment, holdout: s.holdout})} THEN 2 ELSE 1 END` : sql`1`} END`.as(s.segment))),
+      .select(
+        e.segments.map((s) => {
+          const held = heldOut(w, s)
+          return sql`CASE WHEN ${sql.id(s.member)} THEN ${held ? sql`CASE WHEN ${held} THEN 2 ELSE 1 END` : sql`1`} END`.as(s.segment)
+        }),
+      ),
   )
 }
 
