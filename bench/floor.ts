@@ -28,9 +28,10 @@ const HAND_TABLES: Record<string, string[]> = {customer: ['floor_orders', 'floor
 /**
  * Checks the hand-written floor against segc's scans of the same plan (already in the
  * `floor_<entity>_<source>` temp tables): per entity, every column of one must equal a column
- * of the other for every entity row (a checksum of key and value; numbers to 4 decimals, since
- * sums of doubles may differ in the last bits, and an entity without rows counted as 0 — the
- * two prefilters keep different entities whose counts are all 0). Throws naming the columns without a match; answers how many matched.
+ * of the other for every entity row. Compared by a checksum of key and value over the entity
+ * table: numbers to 4 decimals (sums of doubles may differ in the last bits) and an entity
+ * without rows as 0 (the two prefilters keep different entities whose counts are all 0).
+ * Throws naming the columns without a match; answers how many matched.
  */
 export async function handFloorChecks(conn: WarehouseConnection, plan: Plan): Promise<number> {
   const db = compilerFor(duckdbAdapter.dialect)
