@@ -1,25 +1,15 @@
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import type {ErrorObject} from 'ajv'
 import {isMap, type Pair} from 'yaml'
 import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import type {LoadedDocument} from '../load/load-project.js'
 import {nodeAtPath, positionAt} from '../load/source-file.js'
-import {configSchema, groupSchema, modelsSchema, segmentSchema, syncSchema, testSchema} from './schemas.js'
+import {loadValidators, type Validators} from './validators.js'
 
-let validators: Record<'config' | 'models' | 'segment' | 'group' | 'test' | 'sync', ValidateFunction> | undefined
+let validators: Validators | undefined
 
-function getValidators() {
-  if (!validators) {
-    const ajv = new Ajv({allErrors: true, verbose: true, discriminator: true, strict: false, allowUnionTypes: true})
-    validators = {
-      config: ajv.compile(configSchema),
-      models: ajv.compile(modelsSchema),
-      segment: ajv.compile(segmentSchema),
-      group: ajv.compile(groupSchema),
-      test: ajv.compile(testSchema),
-      sync: ajv.compile(syncSchema),
-    }
-  }
+function getValidators(): Validators {
+  validators ??= loadValidators()
   return validators
 }
 
