@@ -1,13 +1,19 @@
 import {sql} from 'kysely'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
-import type {Dialect, Sql} from '../src/generate/dialect.js'
 import {compilerFor, ExprWriter, relationSql, render, sourceScan} from '../src/generate/generate-sql.js'
-import type {Plan, SourcePlan} from '../src/plan/plan-types.js'
+import type {Plan} from '../src/plan/plan-types.js'
 import type {WarehouseConnection} from '../src/run/warehouse.js'
 
-/** The floor's scan of one source: the same conditional aggregates, nothing else. */
-export function aggregateScan(dialect: Dialect, asOf: string, source: SourcePlan): Sql {
-  return sql`${sourceScan(compilerFor(dialect), dialect, new ExprWriter(dialect, asOf), asOf, source)}`
+/** The temp table segc's floor keeps one source's aggregates in. */
+export const floorTable = (entity: string, source: string): string => `floor_${entity}_${source}`
+
+/** segc's own floor: per entity and source, a temp table of the plan's conditional aggregates, nothing else. */
+export function generatedFloorStatements(plan: Plan): string[] {
+  const dialect = duckdbAdapter.dialect
+  const db = compilerFor(dialect)
+  return plan.entities.flatMap((e) =>
+    e.sources.map((s) => render(db, sql`CREATE OR REPLACE TEMP TABLE ${sql.id(floorTable(e.entity, s.id))} AS ${sourceScan(db, dialect, new ExprWriter(dialect, plan.asOf), plan.asOf, s)}`)),
+  )
 }
 
 /** The statements of bench/floor-45.sql with `{{as_of}}` set: one per `;`, comments dropped. */
@@ -27,7 +33,7 @@ const HAND_TABLES: Record<string, string[]> = {customer: ['floor_orders', 'floor
 
 /**
  * Checks the hand-written floor against segc's scans of the same plan (already in the
- * `floor_<entity>_<source>` temp tables): per entity, every column of one must equal a column
+ * `generatedFloorStatements` temp tables): per entity, every column of one must equal a column
  * of the other for every entity row. Compared by a checksum of key and value over the entity
  * table: numbers to 4 decimals (sums of doubles may differ in the last bits) and an entity
  * without rows as 0 (the two prefilters keep different entities whose counts are all 0).
@@ -50,7 +56,7 @@ export async function handFloorChecks(conn: WarehouseConnection, plan: Plan): Pr
     const hand = new Map<string, string>()
     for (const t of HAND_TABLES[e.entity] ?? []) for (const [k, v] of await sums(t)) hand.set(k, v)
     const ours = new Map<string, string>()
-    for (const s of e.sources) for (const [k, v] of await sums(`floor_${e.entity}_${s.id}`)) ours.set(k, v)
+    for (const s of e.sources) for (const [k, v] of await sums(floorTable(e.entity, s.id))) ours.set(k, v)
     const unmatched: string[] = []
     for (const [name, sum] of hand) {
       const twin = [...ours].find(([, v]) => v === sum)

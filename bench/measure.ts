@@ -10,7 +10,7 @@ import {buildPlan} from '../src/plan/build-plan.js'
 import {runProject} from '../src/run/run-project.js'
 import {resolveTarget} from '../src/run/targets.js'
 import {validateProject} from '../src/validate/validate-project.js'
-import {aggregateScan, handFloorChecks, handFloorStatements} from './floor.js'
+import {floorTable, generatedFloorStatements, handFloorChecks, handFloorStatements} from './floor.js'
 
 interface Job {
   kind: 'run' | 'floor' | 'floor-sql' | 'naive'
@@ -40,16 +40,13 @@ if (job.kind === 'run') {
       const text = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'floor-45.sql'), 'utf8')
       for (const s of handFloorStatements(text, plan.asOf)) await conn.execute(s)
       timed = performance.now() - started
-      for (const e of plan.entities) {
-        for (const s of e.sources) await conn.execute(render(db, sql`CREATE OR REPLACE TEMP TABLE ${sql.id(`floor_${e.entity}_${s.id}`)} AS ${aggregateScan(dialect, plan.asOf, s)}`))
-      }
+      for (const s of generatedFloorStatements(plan)) await conn.execute(s)
       detail = {checked: await handFloorChecks(conn, plan)}
     } else if (job.kind === 'floor') {
       // The floor: each event relation scanned once for the same aggregates, joined to its entity. No segments, no writes.
+      for (const s of generatedFloorStatements(plan)) await conn.execute(s)
       for (const e of plan.entities) {
-        const scans = e.sources.map((s) => render(db, sql`CREATE OR REPLACE TEMP TABLE ${sql.id(`floor_${e.entity}_${s.id}`)} AS ${aggregateScan(dialect, plan.asOf, s)}`))
-        for (const s of scans) await conn.execute(s)
-        const joins = e.sources.map((s) => sql`LEFT JOIN ${sql.id(`floor_${e.entity}_${s.id}`)} AS ${sql.id(s.id)} ON ${sql.id(s.id, 'segc_key')} = ${sql.id('ent', e.key)}`)
+        const joins = e.sources.map((s) => sql`LEFT JOIN ${sql.id(floorTable(e.entity, s.id))} AS ${sql.id(s.id)} ON ${sql.id(s.id, 'segc_key')} = ${sql.id('ent', e.key)}`)
         await conn.query(render(db, sql`SELECT count(*) AS n FROM ${relationSql(e.relation)} AS ent ${sql.join(joins, sql` `)}`))
       }
       detail = {sources: plan.entities.reduce((n, e) => n + e.sources.length, 0)}

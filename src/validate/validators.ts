@@ -10,6 +10,8 @@ import {configSchema, groupSchema, modelsSchema, segmentSchema, syncSchema, test
 
 export type SchemaKind = 'config' | 'models' | 'segment' | 'group' | 'test' | 'sync'
 export type Validators = Record<SchemaKind, ValidateFunction>
+/** what the build's module exports: the validators and the hash they were built from */
+type Built = Partial<Validators> & {schemasHash?: string}
 
 const SCHEMAS: Record<SchemaKind, object> = {config: configSchema, models: modelsSchema, segment: segmentSchema, group: groupSchema, test: testSchema, sync: syncSchema}
 const OPTIONS = {allErrors: true, verbose: true, discriminator: true, strict: false, allowUnionTypes: true}
@@ -45,7 +47,7 @@ export function standaloneSource(): string {
 }
 
 /** The compiled validators when `generated` was built from these schemas, else compiled now. */
-export function pickValidators(generated: (Partial<Validators> & {schemasHash?: string}) | undefined): Validators {
+export function pickValidators(generated: Built | undefined): Validators {
   if (generated?.schemasHash === schemasHash() && (Object.keys(SCHEMAS) as SchemaKind[]).every((k) => typeof generated[k] === 'function')) {
     return generated as Validators
   }
@@ -54,9 +56,9 @@ export function pickValidators(generated: (Partial<Validators> & {schemasHash?: 
 
 /** The validators: the build's compiled ones if present and current, else compiled now. */
 export function loadValidators(): Validators {
-  let generated
+  let generated: Built | undefined
   try {
-    generated = require(`./${GENERATED}`) as Partial<Validators> & {schemasHash?: string}
+    generated = require(`./${GENERATED}`) as Built
   } catch {
     generated = undefined
   }

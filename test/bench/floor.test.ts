@@ -4,13 +4,11 @@
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {sql} from 'kysely'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
-import {aggregateScan, handFloorChecks, handFloorStatements} from '../../bench/floor.js'
+import {generatedFloorStatements, handFloorChecks, handFloorStatements} from '../../bench/floor.js'
 import {writeBenchProject} from '../../bench/project.js'
 import {demoStatements} from '../../src/demo/demo-data.js'
-import {compilerFor, render} from '../../src/generate/generate-sql.js'
 import {buildPlan} from '../../src/plan/build-plan.js'
 import type {Plan} from '../../src/plan/plan-types.js'
 import type {WarehouseConnection} from '../../src/run/warehouse.js'
@@ -32,10 +30,7 @@ beforeAll(async () => {
   expect(v.project.segments.size).toBe(45)
   plan = buildPlan(v.project, new Date('2026-05-04T00:00:00Z'))
   conn = await duckdbAdapter.connect({name: 'bench', type: 'duckdb', path: database}, dir)
-  const db = compilerFor(duckdbAdapter.dialect)
-  for (const e of plan.entities) {
-    for (const s of e.sources) await conn.execute(render(db, sql`CREATE OR REPLACE TEMP TABLE ${sql.id(`floor_${e.entity}_${s.id}`)} AS ${aggregateScan(duckdbAdapter.dialect, plan.asOf, s)}`))
-  }
+  for (const s of generatedFloorStatements(plan)) await conn.execute(s)
 })
 
 afterAll(async () => {
