@@ -1,5 +1,5 @@
 import type {Dialect} from '../src/generate/dialect.js'
-import type {Adapter} from '../src/run/warehouse.js'
+import type {Adapter} from '../src/warehouse/warehouse.js'
 import {bigqueryAdapter} from './bigquery/index.js'
 import {duckdbAdapter} from './duckdb/index.js'
 import {snowflakeAdapter} from './snowflake/index.js'

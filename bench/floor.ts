@@ -2,7 +2,7 @@ import {sql} from 'kysely'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
 import {compilerFor, ExprWriter, relationSql, render, sourceScan} from '../src/generate/generate-sql.js'
 import type {Plan} from '../src/plan/plan-types.js'
-import type {WarehouseConnection} from '../src/run/warehouse.js'
+import type {WarehouseConnection} from '../src/warehouse/warehouse.js'
 
 /** The temp table segc's floor keeps one source's aggregates in. */
 export const floorTable = (entity: string, source: string): string => `floor_${entity}_${source}`

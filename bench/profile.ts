@@ -3,7 +3,7 @@
 // like any `segc run`, so profile a day after the last one (or a copy of the database).
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
 import {prepare, runAt} from '../src/run/run-project.js'
-import type {Row, WarehouseConnection} from '../src/run/warehouse.js'
+import type {Row, WarehouseConnection} from '../src/warehouse/warehouse.js'
 
 const [project, asOf] = process.argv.slice(2) as [string, string]
 const p = prepare({project})

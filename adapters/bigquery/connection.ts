@@ -1,6 +1,6 @@
 import {isAbsolute, resolve} from 'node:path'
 import {BigQuery, type BigQueryOptions, type Query} from '@google-cloud/bigquery'
-import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/run/warehouse.js'
+import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/warehouse/warehouse.js'
 
 /**
  * One BigQuery session per segc run: temp tables and a multi-statement transaction span the

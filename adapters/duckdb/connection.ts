@@ -1,7 +1,7 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {DuckDBConnection, DuckDBInstance, type DuckDBValue} from '@duckdb/node-api'
-import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/run/warehouse.js'
+import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/warehouse/warehouse.js'
 
 /** Converts DuckDB values to plain JS (bigint → number where safe, timestamps → ISO strings). */
 function plain(value: DuckDBValue | unknown): unknown {

@@ -1,4 +1,4 @@
-import type {Adapter} from '../../src/run/warehouse.js'
+import type {Adapter} from '../../src/warehouse/warehouse.js'
 import {DuckDBWarehouse} from './connection.js'
 import {duckdbDialect} from './dialect.js'
 

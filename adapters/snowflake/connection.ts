@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
 import snowflake from 'snowflake-sdk'
-import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/run/warehouse.js'
+import {WarehouseError, type Row, type TargetConfig, type WarehouseConnection} from '../../src/warehouse/warehouse.js'
 
 // The driver logs to the console by default; segc prints only what it means to.
 snowflake.configure({logLevel: 'OFF'})

@@ -1,4 +1,4 @@
-import type {Adapter} from '../../src/run/warehouse.js'
+import type {Adapter} from '../../src/warehouse/warehouse.js'
 import {snowflakeDialect} from './dialect.js'
 
 export const snowflakeAdapter: Adapter = {

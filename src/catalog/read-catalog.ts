@@ -7,8 +7,8 @@ import type {Dialect, Sql} from '../generate/dialect.js'
 import {compilerFor, render} from '../generate/generate-sql.js'
 import {table} from '../generate/output-sql.js'
 import {prepare, type Prepared, type RunOptions} from '../run/run-project.js'
-import {CATALOG, GROUP_TRANSITIONS, LIFT, OVERLAP, RUNS, SIZES} from '../run/tables.js'
-import type {Row, WarehouseConnection} from '../run/warehouse.js'
+import {CATALOG, GROUP_TRANSITIONS, LIFT, OVERLAP, RUNS, SIZES} from '../warehouse/tables.js'
+import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
 
 export interface SizeRow {
   as_of: string

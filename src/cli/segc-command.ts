@@ -2,7 +2,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {DiagnosticsError, formatDiagnostic, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {redact, redactDeep} from '../run/redact.js'
 import {ExpectationsFailed} from '../run/expectations.js'
-import {WarehouseError} from '../run/warehouse.js'
+import {WarehouseError} from '../warehouse/warehouse.js'
 
 /** Exit codes of SPEC §7. */
 export const EXIT = {ok: 0, invalid: 1, runFailed: 2, expectations: 3} as const

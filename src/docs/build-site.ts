@@ -11,7 +11,7 @@ import {loadModels} from '../models/stored.js'
 import {buildPlan, ModelNotFitted, type StoredModel} from '../plan/build-plan.js'
 import type {Group, Project, Segment} from '../resolve/model.js'
 import type {Prepared, RunOptions} from '../run/run-project.js'
-import type {Row} from '../run/warehouse.js'
+import type {Row} from '../warehouse/warehouse.js'
 import {flowBars, intervalChart, lineChart} from './charts.js'
 import {CSS, esc, JS, page} from './html.js'
 

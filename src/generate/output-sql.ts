@@ -1,5 +1,5 @@
 import {sql} from 'kysely'
-import type {ColumnType, TableDef} from '../run/tables.js'
+import type {ColumnType, TableDef} from '../warehouse/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 
 export function columnType(dialect: Dialect, t: ColumnType): string {

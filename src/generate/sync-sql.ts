@@ -5,7 +5,7 @@
 import {sql} from 'kysely'
 import type {Entity} from '../resolve/model.js'
 import type {SyncDef} from '../resolve/resolve-syncs.js'
-import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, TRANSITIONS} from '../run/tables.js'
+import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, TRANSITIONS} from '../warehouse/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 import {compilerFor, relationSql, render} from './generate-sql.js'
 import {createTables, table} from './output-sql.js'

@@ -6,8 +6,8 @@ import {table} from '../generate/output-sql.js'
 import type {StoredModel} from '../plan/build-plan.js'
 import type {Project} from '../resolve/model.js'
 import type {Prepared} from '../run/run-project.js'
-import {MODELS} from '../run/tables.js'
-import type {WarehouseConnection} from '../run/warehouse.js'
+import {MODELS} from '../warehouse/tables.js'
+import type {WarehouseConnection} from '../warehouse/warehouse.js'
 
 /**
  * What a model is fitted from: the trait's definition with the event (and its relation and

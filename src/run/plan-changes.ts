@@ -2,7 +2,7 @@ import {membershipSelect, RunStatements} from '../generate/run-statements.js'
 import {buildPlan, modelsReached, placeholderModels} from '../plan/build-plan.js'
 import {loadModels} from '../models/stored.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
-import {DEFINITIONS} from './tables.js'
+import {DEFINITIONS} from '../warehouse/tables.js'
 import {modelVersions, prepare, type RunOptions} from './run-project.js'
 
 export interface PlanChanges {

@@ -16,9 +16,9 @@ import {validateProject, type Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
 import {checkExpectations, ExpectationsFailed} from './expectations.js'
 import {redact} from './redact.js'
-import {MEMBERSHIP} from './tables.js'
+import {MEMBERSHIP} from '../warehouse/tables.js'
 import {resolveTarget} from './targets.js'
-import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from './warehouse.js'
+import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from '../warehouse/warehouse.js'
 
 export interface RunOptions {
   cwd?: string

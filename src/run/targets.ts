@@ -2,7 +2,7 @@ import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic
 import type {Validated} from '../validate/validate-project.js'
 import {Site} from '../resolve/site.js'
 import {registerSecret} from './redact.js'
-import type {TargetConfig} from './warehouse.js'
+import type {TargetConfig} from '../warehouse/warehouse.js'
 
 const ENV = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g
 

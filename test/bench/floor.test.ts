@@ -11,7 +11,7 @@ import {writeBenchProject} from '../../bench/project.js'
 import {demoStatements} from '../../src/demo/demo-data.js'
 import {buildPlan} from '../../src/plan/build-plan.js'
 import type {Plan} from '../../src/plan/plan-types.js'
-import type {WarehouseConnection} from '../../src/run/warehouse.js'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {validateProject} from '../../src/validate/validate-project.js'
 
 const HAND = readFileSync(new URL('../../bench/floor-45.sql', import.meta.url), 'utf8')

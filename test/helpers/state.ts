@@ -1,5 +1,5 @@
-import type {WarehouseConnection} from '../../src/run/warehouse.js'
-import {OUTPUT_TABLES} from '../../src/run/tables.js'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
+import {OUTPUT_TABLES} from '../../src/warehouse/tables.js'
 
 /** Columns that name runs or wall-clock times: they differ between equivalent runs. */
 const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version'])

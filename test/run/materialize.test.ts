@@ -5,7 +5,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {backfill, runProject} from '../../src/run/run-project.js'
-import type {WarehouseConnection} from '../../src/run/warehouse.js'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {invariantViolations, snapshot} from '../helpers/state.js'
 
 const dirs: string[] = []

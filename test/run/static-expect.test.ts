@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {ExpectationsFailed} from '../../src/run/expectations.js'
 import {runProject} from '../../src/run/run-project.js'
-import type {WarehouseConnection} from '../../src/run/warehouse.js'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {writeProject} from '../helpers/project.js'
 import {invariantViolations, snapshot} from '../helpers/state.js'
 

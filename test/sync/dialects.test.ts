@@ -63,7 +63,7 @@ describe('the sync plan on Snowflake (translated by polyglot) equals DuckDB', ()
 describe('the sync plan on BigQuery (ZetaSQL reference evaluation) equals DuckDB', () => {
   it('every mode, over a state with every kind of change', async () => {
     const {startZetaSQL, evaluateTables} = await import('../helpers/zetasql.js')
-    const {MEMBERSHIP, SYNC_STATE, TRANSITIONS} = await import('../../src/run/tables.js')
+    const {MEMBERSHIP, SYNC_STATE, TRANSITIONS} = await import('../../src/warehouse/tables.js')
     const {bigqueryDialect} = await import('../../adapters/bigquery/dialect.js')
     const zeta = await startZetaSQL()
     try {

@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
-import {OUTPUT_TABLES} from '../../src/run/tables.js'
+import {OUTPUT_TABLES} from '../../src/warehouse/tables.js'
 import {exampleCopy, REPO, segc} from '../helpers/cli.js'
 
 const doc = readFileSync(join(REPO, 'docs/tables.md'), 'utf8')
