@@ -14,7 +14,6 @@ export const bigqueryDialect: Dialect = {
   booleanType: 'BOOL',
   integerType: 'INT64',
   floatType: 'FLOAT64',
-  unsupported: new Set(),
 
   timestamp: (iso) => sql`TIMESTAMP ${sql.lit(literal(iso))}`,
   date: (ymd) => sql`DATE ${sql.lit(ymd)}`,

@@ -13,7 +13,6 @@ export const duckdbDialect: Dialect = {
   booleanType: 'BOOLEAN',
   integerType: 'BIGINT',
   floatType: 'DOUBLE',
-  unsupported: new Set(),
 
   timestamp: (iso) => sql`TIMESTAMP ${sql.lit(isoToLiteral(iso))}`,
   date: (ymd) => sql`DATE ${sql.lit(ymd)}`,

@@ -15,7 +15,6 @@ export const snowflakeDialect: Dialect = {
   booleanType: 'BOOLEAN',
   integerType: 'BIGINT',
   floatType: 'DOUBLE',
-  unsupported: new Set(['most_frequent', 'active_periods_min_count']),
 
   timestamp: (iso) => sql`CAST(${sql.lit(literal(iso))} AS TIMESTAMP_NTZ)`,
   date: (ymd) => sql`CAST(${sql.lit(ymd)} AS DATE)`,
@@ -35,10 +34,23 @@ export const snowflakeDialect: Dialect = {
   // ARRAY_AGG skips NULLs; WITHIN GROUP orders by time, then value, so ties take the smallest value
   firstLast: (which, value, ts, when, type) =>
     sql`CAST(GET(ARRAY_AGG(CASE WHEN ${when} THEN ${value} END) WITHIN GROUP (ORDER BY ${ts} ${sql.raw(which === 'first' ? 'ASC' : 'DESC')}, ${value} ASC), 0) AS ${sql.raw(TYPES[type])})`,
-  mostFrequent: () => {
-    throw new Error('most_frequent is not available for Snowflake')
-  },
-  activePeriods: (index, when) => sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
+  // A correlated subquery over the collected values is not open to Snowflake (it runs one only
+  // when it is statically a single row: https://docs.snowflake.com/en/user-guide/querying-subqueries),
+  // so each matching row carries the count of matching rows with its entity and value (COUNT_IF as
+  // a window function, https://docs.snowflake.com/en/sql-reference/functions/count_if), and the
+  // group takes the value of its first row ordered by that count, descending, then by value.
+  mostFrequent: (value, when, type) => ({
+    window: (key) => sql`COUNT_IF(${when}) OVER (PARTITION BY ${key}, ${value})`,
+    aggregate: (n) => sql`CAST(GET(ARRAY_AGG(CASE WHEN ${when} THEN ${value} END) WITHIN GROUP (ORDER BY ${n} DESC, ${value} ASC), 0) AS ${sql.raw(TYPES[type])})`,
+  }),
+  // periods holding at least min_count matching events: the same per-row count, by period
+  activePeriods: (index, when, minCount) =>
+    minCount <= 1
+      ? sql`COUNT(DISTINCT CASE WHEN ${when} THEN ${index} END)`
+      : {
+          window: (key) => sql`COUNT_IF(${when}) OVER (PARTITION BY ${key}, ${index})`,
+          aggregate: (n) => sql`COUNT(DISTINCT CASE WHEN ${when} AND ${n} >= ${sql.lit(minCount)} THEN ${index} END)`,
+        },
   // https://docs.snowflake.com/en/sql-reference/functions/bitand
   bitAnd: (a, b) => sql`BITAND(${a}, ${b})`,
   // https://docs.snowflake.com/en/sql-reference/functions/count_if

@@ -4,7 +4,6 @@ import {Flags} from '@oclif/core'
 import {adapterFor, DIALECTS} from '../../adapters/index.js'
 import {SegcCommand} from '../cli/segc-command.js'
 import {diag, DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
-import {checkDialect} from '../generate/check-dialect.js'
 import type {Dialect} from '../generate/dialect.js'
 import {formatSql} from '../generate/generate-sql.js'
 import {SyncStatements} from '../generate/sync-sql.js'
@@ -46,8 +45,6 @@ export default class Compile extends SegcCommand {
     const asOf = parseAsOf(flags['as-of'])
     if (!asOf) throw new DiagnosticsError([diag('bad_flag', {file: '--as-of', line: 1, col: 1}, `--as-of '${flags['as-of']}' is not an ISO timestamp or date`)])
     checkSelection(v, flags.select)
-    const unsupported = checkDialect(v.project, dialect, flags.select)
-    if (unsupported.length) throw new DiagnosticsError(unsupported)
     const models = placeholderModels(v.project)
     const reached = modelsReached(v.project, flags.select)
     const notice = reached.length ? `-- fitted models (${reached.join(', ')}) show placeholder parameters: a run uses the versions stored in segment_models\n` : ''

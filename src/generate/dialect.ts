@@ -1,8 +1,6 @@
 import type {QueryCompiler, RawBuilder} from 'kysely'
 import type {ValueType} from '../resolve/model.js'
 
-export type Unsupported = 'most_frequent' | 'active_periods_min_count'
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Sql = RawBuilder<any>
 
@@ -23,8 +21,6 @@ export interface Dialect {
   readonly booleanType: string
   readonly integerType: string
   readonly floatType: string
-  /** constructs this warehouse cannot express exactly: reported as diagnostics, never approximated */
-  readonly unsupported: ReadonlySet<Unsupported>
 
   /** an instant (ISO 8601, UTC) as a timestamp literal without zone, in UTC */
   timestamp(iso: string): Sql
@@ -48,7 +44,7 @@ export interface Dialect {
   /** the value at the earliest (first) or latest (last) event, ties broken by the smallest value */
   firstLast(which: 'first' | 'last', value: Sql, timestamp: Sql, when: Sql, type: ValueType): Sql
   /** the most frequent value, ties broken by the smallest value */
-  mostFrequent(value: Sql, when: Sql): Sql | TwoStep
+  mostFrequent(value: Sql, when: Sql, type: ValueType): Sql | TwoStep | Windowed
   /** a constant relation with named columns: one row per entry of `rows` */
   values(columns: string[], rows: Sql[][]): Sql
   /**
@@ -70,7 +66,7 @@ export interface Dialect {
    * number of distinct period indexes holding at least minCount matching events; `maxIndex`,
    * when known, bounds every index the counted events can have (indexes are never negative)
    */
-  activePeriods(periodIndex: Sql, when: Sql, minCount: number, maxIndex?: number): Sql | TwoStep
+  activePeriods(periodIndex: Sql, when: Sql, minCount: number, maxIndex?: number): Sql | TwoStep | Windowed
   /** bitwise AND of two non-negative 64-bit integers */
   bitAnd(a: Sql, b: Sql): Sql
   /** the number of rows where `when` is true (not NULL, not false) */
@@ -87,4 +83,18 @@ export interface TwoStep {
   finish(column: Sql): Sql
 }
 
-export const isTwoStep = (x: Sql | TwoStep): x is TwoStep => typeof (x as TwoStep).finish === 'function'
+/**
+ * An aggregate that needs a count per entity and value (or period) first. Snowflake runs a
+ * correlated subquery only when it is statically one row, so BigQuery's subquery over the
+ * collected array is not open to it; instead `window` counts, on each event row, the matching
+ * rows that share its entity and value (a window function in a select between the relation
+ * and the GROUP BY, over the scan's filtered rows: still one read of the source), and
+ * `aggregate` reads that count in the GROUP BY.
+ */
+export interface Windowed {
+  window(key: Sql): Sql
+  aggregate(count: Sql): Sql
+}
+
+export const isTwoStep = (x: Sql | TwoStep | Windowed): x is TwoStep => typeof (x as TwoStep).finish === 'function'
+export const isWindowed = (x: Sql | TwoStep | Windowed): x is Windowed => typeof (x as Windowed).window === 'function'

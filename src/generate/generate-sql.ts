@@ -3,7 +3,7 @@ import {format} from 'sql-formatter'
 import {attrColumn, columnsOf, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SegmentOutput, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
-import {isTwoStep, type Dialect, type Sql, type TwoStep} from './dialect.js'
+import {isTwoStep, isWindowed, type Dialect, type Sql, type TwoStep, type Windowed} from './dialect.js'
 import {hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
 
 /** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
@@ -109,7 +109,7 @@ export class ExprWriter {
   }
 }
 
-function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: string): Sql | TwoStep {
+function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: string): Sql | TwoStep | Windowed {
   const when = w.writeCondition(a.when)
   const v = a.value ? w.write(a.value) : sql`1`
   const gated = sql`CASE WHEN ${when} THEN ${v} END`
@@ -130,7 +130,7 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
     case 'last':
       return dialect.firstLast(a.kind, v, w.write(a.timestamp), when, a.valueType ?? 'string')
     case 'most_frequent':
-      return dialect.mostFrequent(v, when)
+      return dialect.mostFrequent(v, when, a.valueType ?? 'string')
     case 'active_periods': {
       const index = sql`floor(${dialect.secondsUntil(w.write(a.timestamp), asOf)} / ${sql.lit(a.periodSeconds!)})`
       return dialect.activePeriods(index, when, a.minCount ?? 1, a.maxPeriodIndex)
@@ -141,12 +141,18 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
 /** One GROUP BY scan of an event relation computing every aggregate on it. */
 export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: string, s: SourcePlan): any {
   const parts = s.aggregates.map((a) => ({id: a.id, sql: aggregateSql(dialect, w, a, asOf)}))
-  const scan = db
-    .selectFrom(relationSql(s.relation).as('ev'))
+  const counted = (id: string) => `${id}__n`
+  const windows = parts.flatMap((p) => (isWindowed(p.sql) ? [p.sql.window(sql.id(s.key)).as(counted(p.id))] : []))
+  // window functions see the filtered rows: the filter moves into the select that computes them
+  const from: any = windows.length
+    ? db.selectFrom(relationSql(s.relation).as('ev')).selectAll('ev').select(windows).where(w.writeCondition(s.filter)).as('ev')
+    : relationSql(s.relation).as('ev')
+  let scan: any = db
+    .selectFrom(from)
     .select(sql.id(s.key).as(KEY_COLUMN))
-    .select(parts.map((p) => (isTwoStep(p.sql) ? p.sql.aggregate : p.sql).as(p.id)))
-    .where(w.writeCondition(s.filter))
-    .groupBy(sql.id(s.key))
+    .select(parts.map((p) => (isTwoStep(p.sql) ? p.sql.aggregate : isWindowed(p.sql) ? p.sql.aggregate(sql.id(counted(p.id))) : p.sql).as(p.id)))
+  if (!windows.length) scan = scan.where(w.writeCondition(s.filter))
+  scan = scan.groupBy(sql.id(s.key))
   if (!parts.some((p) => isTwoStep(p.sql))) return scan
   return db
     .selectFrom(scan.as('agg'))

@@ -6,7 +6,6 @@ import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {catalogRows} from '../catalog/catalog.js'
 import {liftStatistics, type LiftCounts} from '../catalog/lift.js'
 import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
-import {checkDialect} from '../generate/check-dialect.js'
 import {buildPlan, modelsReached, type StoredModel} from '../plan/build-plan.js'
 import {loadModels} from '../models/stored.js'
 import type {Plan} from '../plan/plan-types.js'
@@ -78,8 +77,6 @@ export function prepare(opts: RunOptions): Prepared {
   // BigQuery's dataset is the output schema (SPEC §2)
   if (target.type === 'bigquery' && typeof target.dataset === 'string') v.project.outputSchema = target.dataset
   checkSelection(v, opts.select)
-  const unsupported = checkDialect(v.project, adapter.dialect, opts.select)
-  if (unsupported.length) throw new DiagnosticsError(unsupported)
   return {v, target, adapter}
 }
 

@@ -12,6 +12,7 @@ import {groupMembership, membership, validOrThrow, writeProject} from '../helper
 import {changeKey, diffFixture} from '../helpers/diff-fixture.js'
 import {evaluateBigQuery, evaluateTables, startZetaSQL, type FixtureTable} from '../helpers/zetasql.js'
 import {relationColumns} from '../../src/fixtures/fixture-tables.js'
+import {languageDocsProject, languageDocsRows} from '../helpers/language-docs.js'
 
 // The BigQuery SQL segc generates, executed by ZetaSQL's reference implementation of
 // BigQuery's semantics on the conformance fixtures, must give exactly DuckDB's membership:
@@ -76,6 +77,20 @@ describe('BigQuery aggregates (first, last, most_frequent, active_periods with m
     const result = await evaluateBigQuery(v.project, rows, membershipSelect(bigqueryDialect, buildPlan(v.project, new Date(AS_OF)))!)
     const bq = groupMembership(result, aggregates.CASES.map((_, i) => `agg_${i}`))
     aggregates.CASES.forEach(([, , expected], i) => expect(bq.members[`agg_${i}`], aggregates.CASES[i]![0]).toEqual(expected))
+  })
+})
+
+describe('BigQuery on every construct of docs/language.md', () => {
+  it('gives the same members as DuckDB over rows that reach them', async () => {
+    const dir = languageDocsProject('')
+    const rows = languageDocsRows(AS_OF, '')
+    const duck = await membership(dir, AS_OF, rows)
+    expect(duck.members.doc_aggregate_active_periods!.length).toBeGreaterThan(0)
+    const v = validOrThrow(dir)
+    const result = await evaluateBigQuery(v.project, rows, membershipSelect(bigqueryDialect, buildPlan(v.project, new Date(AS_OF)))!)
+    const bq = groupMembership(result, Object.keys(duck.members))
+    expect(bq.members).toEqual(duck.members)
+    expect(bq.holdout).toEqual(duck.holdout)
   })
 })
 

@@ -1,33 +1,35 @@
 import {fileURLToPath} from 'node:url'
 import type {Dialect} from '../../src/generate/dialect.js'
-import {checkDialect} from '../../src/generate/check-dialect.js'
 import {buildPlan, placeholderModels} from '../../src/plan/build-plan.js'
 import {compileRun} from '../../src/run/compile-run.js'
 import {SyncStatements} from '../../src/generate/sync-sql.js'
 import {RunStatements} from '../../src/generate/run-statements.js'
 import {SYNC_MODES} from '../../src/resolve/resolve-syncs.js'
 import {CASES} from '../language/condition-cases.js'
+import * as aggregates from '../language/aggregate-cases.js'
 import {AS_OF, MODELS} from '../language/fixture-shop.js'
+import {languageDocsProject} from './language-docs.js'
 import {validOrThrow, writeProject} from './project.js'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 
-/** The projects whose SQL every dialect must produce correctly: the example, the recipes, the condition conformance cases. */
+/** The projects whose SQL every dialect must produce correctly: the example, the recipes, the condition and aggregate conformance cases, every construct of docs/language.md. */
 export function suiteProjects(): Array<{name: string; dir: string}> {
   const cases = CASES.map(([, rule], i) => `segment: case_${i}\nentity: customer\nrule: ${rule}\n`).join('---\n')
+  const aggregateCases = aggregates.CASES.map(([, rule], i) => `segment: agg_${i}\nentity: customer\nrule: ${rule}\n`).join('---\n')
   return [
     {name: 'example', dir: REPO},
     {name: 'recipes', dir: `${REPO}/test/conformance/recipes`},
     {name: 'conditions', dir: writeProject({'models/m.yaml': MODELS, 'segments/s.yaml': cases})},
+    {name: 'aggregates', dir: writeProject({'models/m.yaml': aggregates.MODELS, 'segments/s.yaml': aggregateCases})},
+    {name: 'language docs', dir: languageDocsProject()},
   ]
 }
 
-/** Every statement a run of the project executes in the dialect, plus its membership SELECT (segments the dialect refuses are left out). */
+/** Every statement a run of the project executes in the dialect, plus its membership SELECT. */
 export function statementsFor(dir: string, dialect: Dialect): string[] {
   const v = validOrThrow(dir)
-  const refused = new Set(checkDialect(v.project, dialect).map((d) => d.file + d.line))
-  const selectable = [...v.project.segments.values()].filter((s) => checkDialect(v.project, dialect, [s.name]).every((d) => !refused.has(d.file + d.line))).map((s) => s.name)
-  const plan = buildPlan(v.project, new Date(AS_OF), selectable, {models: placeholderModels(v.project)})
+  const plan = buildPlan(v.project, new Date(AS_OF), undefined, {models: placeholderModels(v.project)})
   const {run, membership} = compileRun(v, dialect, plan)
   // a daily run's overlap pairs only the entities that moved since the previous run
   const daily = new RunStatements(dialect, v.project.outputSchema).overlap({runId: 'r2', asOf: AS_OF, schema: v.project.outputSchema, target: 't', version: '0', startedAt: AS_OF, segments: [], groups: [], definitions: []}, 'r1')

@@ -46,8 +46,20 @@ export const CASES: Array<[string, string, string[]]> = [
   ['most_frequent, tie → smallest value', '{event: order, aggregate: most_frequent, of: category, eq: apparel}', ['c2']],
   ['most_frequent', '{event: order, aggregate: most_frequent, of: category, eq: books}', ['c1']],
   ['most_frequent over no values is NULL', '{event: order, aggregate: most_frequent, of: category, is_null: true}', ['c4']],
+  // as_of − 7d = 05-25T00:00 is outside: c2 books once (05-26), apparel twice, zz once; c3 x twice
+  ['most_frequent in a window', '{event: order, within: 7d, aggregate: most_frequent, of: category, eq: x}', ['c3']],
+  ['most_frequent in a window, tie broken inside the window', '{event: order, within: 7d, aggregate: most_frequent, of: category, eq: apparel}', ['c2']],
+  // amount ≥ 10: c1 shoes once, books twice; c2 books twice, apparel twice, zz once (→ apparel)
+  ['most_frequent with where', '{event: order, where: {amount: {gte: 10}}, aggregate: most_frequent, of: category, eq: books}', ['c1']],
+  // a number: c1 30, 20, 70 once each → 20; c2 10 four times; c3 1 four times
+  ['most_frequent of a number, tie → smallest', '{event: order, aggregate: most_frequent, of: amount, eq: 20}', ['c1']],
+  ['most_frequent of a number', '{event: order, aggregate: most_frequent, of: amount, lt: 15}', ['c2', 'c3']],
   ['active_periods counts weeks with an event', '{event: order, aggregate: active_periods, period: 7d, eq: 3}', ['c3']],
   ['active_periods with min_count (c1: two orders on 2026-01-01)', '{event: order, aggregate: active_periods, period: 7d, min_count: 2, eq: 1}', ['c1', 'c2', 'c3']],
+  // week 0 (05-25T00:00:01 .. 06-01): c2 four orders (05-26, 05-27, 05-31 twice), c3 two
+  ['active_periods with min_count 3', '{event: order, aggregate: active_periods, period: 7d, min_count: 3, eq: 1}', ['c2']],
+  // days: c2 day 0 holds two orders (05-31T23:59:59 twice); c3 one order a day
+  ['active_periods with min_count in a window', '{event: order, within: 14d, aggregate: active_periods, period: 1d, min_count: 2, eq: 1}', ['c2']],
   ['active_periods over no events is 0', '{event: order, aggregate: active_periods, period: 7d, within: 3d, eq: 0}', ['c1', 'c4']],
   // in a window the indexes are bounded (floor(window / period)); up to 62 they may be counted as bits
   ['active_periods within 14d: c2 weeks 0 and 1 (05-25 is 7 days back: week 1), c3 weeks 0 and 1', '{event: order, aggregate: active_periods, period: 7d, within: 14d, eq: 2}', ['c2', 'c3']],
