@@ -1,4 +1,5 @@
 import {init, transpile} from '@polyglot-sql/sdk'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 
 // Snowflake SQL → DuckDB SQL by an independent translator (@polyglot-sql/sdk, a port of
 // sqlglot), for running segc's Snowflake SQL on the conformance fixtures.
@@ -81,3 +82,53 @@ export async function snowflakeToDuckDB(snowflake: string): Promise<string> {
 }
 
 export const FLATTEN_ALIASES = '(SEQ, KEY, PATH, INDEX, VALUE, THIS)'
+
+/**
+ * Snowflake's inline `COMMENT '…'` (a column's) and `COMMENT = '…'` (the table's) in CREATE
+ * TABLE, dropped: DuckDB has no inline comments and the translator passes them through. Only the
+ * comments go; segc's table and column comments are checked by parsing (sqlglot), not by running.
+ */
+export function withoutInlineComments(sql: string): string {
+  if (!/^\s*CREATE\s+TABLE/i.test(sql)) return sql
+  let out = ''
+  let i = 0
+  while (i < sql.length) {
+    if (sql[i] === "'") {
+      const end = skipString(sql, i)
+      out += sql.slice(i, end)
+      i = end
+      continue
+    }
+    const m = /^\s+COMMENT\s*(=\s*)?'/i.exec(sql.slice(i, i + 20))
+    if (m) {
+      i = skipString(sql, i + m[0].length - 1)
+      continue
+    }
+    out += sql[i]
+    i++
+  }
+  return out
+}
+
+/**
+ * A warehouse connection that speaks Snowflake: each statement segc sends is translated to
+ * DuckDB and run on an in-memory DuckDB holding SNOWFLAKE_MACROS, with result columns
+ * lower-cased and table look-ups upper-cased as the Snowflake adapter's connection does. A whole
+ * run (DDL, transaction, temp tables, MERGE/UPDATE/DELETE) goes through it unchanged.
+ */
+export async function snowflakeOnDuckDB(inner: WarehouseConnection): Promise<WarehouseConnection & {translated: string[]}> {
+  for (const m of SNOWFLAKE_MACROS) await inner.execute(m)
+  const translated: string[] = []
+  const to = async (sql: string) => {
+    const t = await snowflakeToDuckDB(withoutInlineComments(sql))
+    translated.push(t)
+    return t
+  }
+  return {
+    translated,
+    execute: async (sql) => inner.execute(await to(sql)),
+    query: async (sql) => (await inner.query(await to(sql))).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]))),
+    tableExists: (schema, table) => inner.tableExists(schema.toUpperCase(), table.toUpperCase()),
+    close: () => inner.close(),
+  }
+}
