@@ -104,3 +104,122 @@ export async function evaluateTables(tables: readonly FixtureTable[], sql: strin
   const names = response.prepared.columns.map((c) => c.name)
   return (response.content.tableData.row ?? []).map((r) => Object.fromEntries(r.cell.map((c, i) => [names[i], plain(c)])))
 }
+
+// ---------------------------------------------------------------------------------------------
+// A BigQuery warehouse on ZetaSQL's reference evaluator: tables held here as ZetaSQL values,
+// queries run by EvaluateQuery, INSERT/UPDATE/DELETE by EvaluateModify. Enough of a warehouse
+// for `segc run` to run on it unchanged.
+
+type TypeProto = {typeKind: number}
+type ValueProto = Record<string, unknown>
+interface ZTable {
+  columns: Array<{name: string; type: TypeProto}>
+  rows: ValueProto[][]
+}
+
+const DDL_TYPES: Record<string, number> = {STRING: 8, INT64: 2, FLOAT64: 7, BOOL: 5, TIMESTAMP: 19, DATE: 10}
+/** a hidden row id, the primary key UPDATE and DELETE report the rows they touched by */
+const ROW_ID = 'segc_zeta_row'
+
+/** Replaces `schema`.`name` by `name` outside string literals: the local service holds root-level tables only. */
+function unqualified(sql: string, schema: string): string {
+  const prefix = `\`${schema}\`.`
+  let out = ''
+  for (let i = 0; i < sql.length; ) {
+    const c = sql[i]!
+    if (c === "'" || c === '"') {
+      let j = i + 1
+      while (j < sql.length && sql[j] !== c) j += sql[j] === '\\' ? 2 : 1
+      out += sql.slice(i, j + 1)
+      i = j + 1
+    } else if (sql.startsWith(prefix, i)) i += prefix.length
+    else {
+      out += c
+      i++
+    }
+  }
+  return out
+}
+
+export class ZetaWarehouse {
+  private tables = new Map<string, ZTable>()
+  private saved: Map<string, ZTable> | undefined
+  readonly statements: string[] = []
+
+  constructor(
+    private readonly schema: string,
+    given: readonly FixtureTable[] = [],
+  ) {
+    for (const t of given) this.tables.set(t.name, {columns: t.columns.map(([name, type]) => ({name, type: {typeKind: KIND[type]}})), rows: t.rows.map((r) => t.columns.map(([c, type]) => cell(type, r[c])))})
+  }
+
+  private async call(method: 'evaluateQuery' | 'evaluateModify', sql: string, withRowIds: boolean): Promise<any> {
+    const api = ZetaSQLClient.API as unknown as Record<string, (req: unknown, cb: (e: Error | null, r: unknown) => void) => void>
+    const base = await ZetaSQLClient.getInstance().getLanguageOptions({maximumFeatures: true})
+    const languageOptions = {...base, supportedStatementKinds: ['RESOLVED_QUERY_STMT', 'RESOLVED_INSERT_STMT', 'RESOLVED_DELETE_STMT', 'RESOLVED_UPDATE_STMT']}
+    const tables = [...this.tables.entries()]
+    const request = {
+      sql,
+      options: {languageOptions},
+      simpleCatalog: {
+        name: 'warehouse',
+        builtinFunctionOptions: {languageOptions},
+        table: tables.map(([name, t]) => ({
+          name,
+          column: [...t.columns, ...(withRowIds ? [{name: ROW_ID, type: {typeKind: 2}}] : [])],
+          ...(withRowIds ? {primaryKeyColumnIndex: [t.columns.length]} : {}),
+        })),
+      },
+      tableContent: Object.fromEntries(tables.map(([name, t]) => [name, {tableData: {row: t.rows.map((r, i) => ({cell: withRowIds ? [...r, {int64Value: String(i)}] : r}))}}])),
+    }
+    return promisify(api[method]!.bind(api))(request)
+  }
+
+  async execute(text: string): Promise<void> {
+    this.statements.push(text)
+    const sql = unqualified(text, this.schema).trim()
+    if (/^BEGIN TRANSACTION$/i.test(sql)) this.saved = new Map([...this.tables].map(([k, t]) => [k, {columns: t.columns, rows: [...t.rows]}]))
+    else if (/^COMMIT TRANSACTION$/i.test(sql)) this.saved = undefined
+    else if (/^ROLLBACK TRANSACTION$/i.test(sql)) {
+      if (this.saved) this.tables = this.saved
+      this.saved = undefined
+    } else if (/^CREATE SCHEMA /i.test(sql)) return
+    else if (/^CREATE TABLE IF NOT EXISTS /i.test(sql)) {
+      const name = /^CREATE TABLE IF NOT EXISTS `(\w+)`/i.exec(sql)![1]!
+      if (this.tables.has(name)) return
+      const columns = [...sql.matchAll(/[(,]\s*`(\w+)` (STRING|INT64|FLOAT64|BOOL|TIMESTAMP|DATE) OPTIONS/g)].map((m) => ({name: m[1]!, type: {typeKind: DDL_TYPES[m[2]!]!}}))
+      this.tables.set(name, {columns, rows: []})
+    } else if (/^CREATE OR REPLACE TEMP TABLE /i.test(sql)) {
+      const m = /^CREATE OR REPLACE TEMP TABLE `(\w+)` AS ([\s\S]*)$/i.exec(sql)!
+      const r = await this.call('evaluateQuery', m[2]!, false)
+      this.tables.set(m[1]!, {columns: r.prepared.columns.map((c: {name: string; type: TypeProto}) => ({name: c.name, type: c.type})), rows: (r.content.tableData.row ?? []).map((x: {cell: ValueProto[]}) => x.cell)})
+    } else if (/^INSERT /i.test(sql)) {
+      const r = await this.call('evaluateModify', sql, false)
+      const t = this.tables.get(r.tableName)!
+      t.rows.push(...r.content.map((x: {cell: ValueProto[]}) => x.cell))
+    } else if (/^(UPDATE|DELETE) /i.test(sql)) {
+      const r = await this.call('evaluateModify', sql, true)
+      const t = this.tables.get(r.tableName)!
+      const id = (row: {oldPrimaryKey: ValueProto[]}) => Number(String((row.oldPrimaryKey[0] as {int64Value: unknown}).int64Value))
+      const updated = new Map<number, ValueProto[]>(r.content.filter((x: {operation: number}) => x.operation === 3).map((x: {cell: ValueProto[]; oldPrimaryKey: ValueProto[]}) => [id(x), x.cell.slice(0, t.columns.length)]))
+      const deleted = new Set<number>(r.content.filter((x: {operation: number}) => x.operation === 2).map(id))
+      t.rows = t.rows.flatMap((row, i) => (deleted.has(i) ? [] : [updated.get(i) ?? row]))
+    } else if (/^(ALTER TABLE|DROP TABLE)/i.test(sql)) {
+      const drop = /^DROP TABLE (?:IF EXISTS )?`(\w+)`/i.exec(sql)
+      if (drop) this.tables.delete(drop[1]!)
+    } else throw new Error(`ZetaWarehouse cannot execute: ${sql.slice(0, 80)}`)
+  }
+
+  async query(text: string): Promise<Array<Record<string, unknown>>> {
+    this.statements.push(text)
+    const r = await this.call('evaluateQuery', unqualified(text, this.schema), false)
+    const names = r.prepared.columns.map((c: {name: string}) => c.name)
+    return (r.content.tableData.row ?? []).map((x: {cell: ValueProto[]}) => Object.fromEntries(x.cell.map((c, i) => [names[i], plain(c)])))
+  }
+
+  async tableExists(_schema: string, table: string): Promise<boolean> {
+    return this.tables.has(table)
+  }
+
+  async close(): Promise<void> {}
+}

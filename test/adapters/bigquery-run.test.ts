@@ -1,0 +1,100 @@
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {duckdbAdapter} from '../../adapters/duckdb/index.js'
+import {fixtureStatements, relationColumns} from '../../src/fixtures/fixture-tables.js'
+import {runProject} from '../../src/run/run-project.js'
+import {OUTPUT_TABLES} from '../../src/warehouse/tables.js'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
+import {AS_OF} from '../language/fixture-shop.js'
+import {languageDocsProject, languageDocsRows} from '../helpers/language-docs.js'
+import {validOrThrow} from '../helpers/project.js'
+import {invariantViolations} from '../helpers/state.js'
+import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
+
+// A whole run in BigQuery's SQL on ZetaSQL's reference implementation of BigQuery: `segc run`
+// with a BigQuery target, its DDL read for the tables' columns, its queries and temp tables
+// evaluated by EvaluateQuery, and its INSERT, UPDATE … FROM and DELETE … WHERE EXISTS
+// statements by EvaluateModify (no translator in between). Three runs must leave every output
+// table as the DuckDB dialect's three runs leave it.
+
+const TARGETS = `name: t
+targets:
+  local: {type: duckdb, path: ":memory:"}
+  bq: {type: bigquery, project: acme-test, dataset: segments, location: US}
+`
+const DAYS = [new Date(Date.parse(AS_OF) - 7 * 86400_000).toISOString(), AS_OF, new Date(Date.parse(AS_OF) + 3600_000).toISOString()]
+const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version', 'target'])
+
+let stop: () => void
+beforeAll(async () => {
+  stop = (await startZetaSQL()).stop
+})
+afterAll(() => stop?.())
+
+function project(): string {
+  const dir = languageDocsProject('')
+  writeFileSync(join(dir, 'segc.yaml'), TARGETS)
+  return dir
+}
+
+/** doc_stage_a changes its rule; doc_static leaves the project */
+function change(dir: string): void {
+  const path = join(dir, 'segments/s.yaml')
+  writeFileSync(path, readFileSync(path, 'utf8').replace('rule: {attribute: age, gte: 40}', 'rule: {attribute: age, gte: 60}').replace(/segment: doc_static\n[^-]*---\n/, ''))
+}
+
+const value = (x: unknown): unknown => (x instanceof Date ? x.toISOString() : typeof x === 'bigint' ? Number(x) : typeof x === 'string' && /^\d{4}-\d\d-\d\dT/.test(x) ? new Date(x).toISOString() : x)
+
+/** every output table's rows, volatile columns left out, values made comparable, sorted */
+async function tables(read: (table: string, columns: string[]) => Promise<Array<Record<string, unknown>>>): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {}
+  for (const t of OUTPUT_TABLES) {
+    const columns = t.columns.map((c) => c.name).filter((c) => !VOLATILE.has(c))
+    out[t.name] = (await read(t.name, columns)).map((r) => JSON.stringify(columns.map((c) => value(r[c])))).sort()
+  }
+  return out
+}
+
+async function onDuckDB(dir: string): Promise<{tables: Record<string, string[]>; violations: string[]}> {
+  const v = validOrThrow(dir)
+  const duck = await duckdbAdapter.connect({name: 'x', type: 'duckdb', path: ':memory:'}, dir)
+  try {
+    for (const s of fixtureStatements(duckdbAdapter.dialect, v.project, languageDocsRows(AS_OF, ''))) await duck.execute(s)
+    for (const [i, asOf] of DAYS.entries()) {
+      if (i === 2) change(dir)
+      await runProject({project: dir, target: 'local', asOf, connection: duck})
+    }
+    return {
+      tables: await tables(async (t, cols) => ((await duck.tableExists('segments', t)) ? duck.query(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM segments."${t}"`) : [])),
+      violations: await invariantViolations(duck),
+    }
+  } finally {
+    await duck.close()
+  }
+}
+
+async function onZetaSQL(dir: string): Promise<{tables: Record<string, string[]>; statements: string[]}> {
+  const v = validOrThrow(dir)
+  const rows = languageDocsRows(AS_OF, '')
+  const given = [...relationColumns(v.project)].map(([name, columns]) => ({name, columns: [...columns], rows: rows[name] ?? []}))
+  const bq = new ZetaWarehouse('segments', given)
+  const conn: WarehouseConnection = bq
+  for (const [i, asOf] of DAYS.entries()) {
+    if (i === 2) change(dir)
+    await runProject({project: dir, target: 'bq', asOf, connection: conn})
+  }
+  return {tables: await tables(async (t, cols) => ((await bq.tableExists('segments', t)) ? bq.query(`SELECT ${cols.map((c) => `\`${c}\``).join(', ')} FROM \`segments\`.\`${t}\``) : [])), statements: bq.statements}
+}
+
+describe("BigQuery's run statements, executed on ZetaSQL's reference evaluator", () => {
+  it('three runs leave every output table as the DuckDB runs do', {timeout: 600_000}, async () => {
+    const duck = await onDuckDB(project())
+    const bq = await onZetaSQL(project())
+    expect(duck.violations).toEqual([])
+    expect(bq.statements.filter((s) => /^(UPDATE|DELETE)/.test(s)).length).toBeGreaterThan(6)
+    expect(duck.tables.segment_transitions!.length).toBeGreaterThan(50)
+    expect(duck.tables.segment_runs).toHaveLength(3)
+    for (const [name, rows] of Object.entries(duck.tables)) expect(bq.tables[name], name).toEqual(rows)
+  })
+})
