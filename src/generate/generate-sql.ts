@@ -4,7 +4,7 @@ import {attrColumn, columnsOf, KEY_COLUMN, storedColumn} from '../plan/build-pla
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SegmentOutput, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import {isTwoStep, isWindowed, type Dialect, type Sql, type TwoStep, type Windowed} from './dialect.js'
-import {hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
+import {atNbdLimit, hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
 
 /** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
 type NodeOf<K> = PlanExpr extends infer T ? (T extends {k: infer TK} ? (K extends TK ? T : never) : never) : never
@@ -225,7 +225,7 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
     const summary = cte(e.entity, `sum_${m.model}`)
     q = q.with(summary, () => sql`(${summarySelect(dialect, asOf, m)})`)
     let hyp: string | undefined
-    if (m.kind === 'bgnbd' && m.horizons.length) {
+    if (m.kind === 'bgnbd' && m.horizons.length && !atNbdLimit(m)) {
       hyp = cte(e.entity, `hyp_${m.model}`)
       const names = {args: cte(e.entity, `hyparg_${m.model}`), prefix: cte(e.entity, `hyppre_${m.model}`)}
       const h = hypergeometricSelects(dialect, summary, m, names)
@@ -233,7 +233,7 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
       q = q.with(names.prefix, () => sql`(${h.prefix})`)
       q = q.with(hyp, () => sql`(${h.result})`)
     }
-    q = q.with(cte(e.entity, `pred_${m.model}`), () => sql`(${predictionSelect(summary, hyp, m)})`)
+    q = q.with(cte(e.entity, `pred_${m.model}`), () => sql`(${predictionSelect(summary, hyp, m, dialect.floatType)})`)
   }
   q = q.with(cte(e.entity, 'base'), (db: AnyDb) => {
     let b = db.selectFrom(relationSql(e.relation).as('ent')).select(sql.id('ent', e.key).as(KEY_COLUMN))

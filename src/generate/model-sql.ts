@@ -11,7 +11,11 @@ const lit = (n: number) => sql.lit(n)
  * The summary of a model's transactions per entity key, as a SELECT: `segc_key`, `x` (repeat
  * transaction days), `t_x` and `big_t` (first transaction day to the last, and to as_of, in
  * time units) and `m_x` (mean value of the repeat days; NULL when x = 0). A transaction day
- * is a UTC day with at least one matching event at or before as_of.
+ * is a UTC day with at least one matching event at or before as_of. Events whose key is NULL
+ * belong to no entity: grouped by key, they would make one pseudo-customer with every such
+ * event's days, which the fits (which read this summary without the entity table) would count.
+ * Every other read of events by key is joined to the entity relation, where a NULL key never
+ * matches.
  */
 export function summarySelect(dialect: Dialect, asOf: string, m: ModelPlan): Sql {
   const w = new ExprWriter(dialect, asOf)
@@ -19,7 +23,7 @@ export function summarySelect(dialect: Dialect, asOf: string, m: ModelPlan): Sql
   const value = m.value ? sql`SUM(${sql.id(m.value)})` : sql`CAST(0 AS ${sql.raw(dialect.floatType)})`
   const days = sql`SELECT ${sql.id(m.key)} AS k, ${dialect.utcDay(ts)} AS d, ${value} AS v
     FROM ${relationSql(m.relation)} AS ev
-    WHERE ${w.write(m.filter)} AND ${ts} <= ${dialect.timestamp(asOf)}
+    WHERE ${w.write(m.filter)} AND ${ts} <= ${dialect.timestamp(asOf)} AND ${sql.id(m.key)} IS NOT NULL
     GROUP BY ${sql.id(m.key)}, ${dialect.utcDay(ts)}`
   const withFirst = sql`SELECT k, d, v, MIN(d) OVER (PARTITION BY k) AS first_d FROM (${days}) AS days`
   const since = (day: Sql) => dialect.secondsUntil(dialect.dayStart(day), asOf)
@@ -77,17 +81,27 @@ export function hypergeometricSelects(dialect: Dialect, summary: string, m: Mode
   return {args, prefix, result}
 }
 
+/** A BG/NBD fit stored at its NBD limit: `a` = 0 and `b` not identified (null). */
+export const atNbdLimit = (m: ModelPlan): boolean => m.kind === 'bgnbd' && m.params.b === null
+
 /**
  * Per entity: the summary, and for bgnbd P(alive) and E[X(t_j)] (Fader, Hardie & Lee 2005,
  * eq. 10 and the P(alive) of their note), for gamma_gamma the conditional expected spend
  * p(γ + x·m_x)/(p·x + q − 1) (the population mean pγ/(q − 1) when x = 0).
  */
-export function predictionSelect(summary: string, hypergeometric: string | undefined, m: ModelPlan): Sql {
+export function predictionSelect(summary: string, hypergeometric: string | undefined, m: ModelPlan, floatType: string): Sql {
   const s = (c: string) => sql.id('s', c)
   if (m.kind === 'gamma_gamma') {
     const {p, q, gamma} = m.params as {p: number; q: number; gamma: number}
     return sql`SELECT s.segc_key, s.x, s.t_x, s.big_t, s.m_x,
         ${lit(p)} * (${lit(gamma)} + s.x * COALESCE(s.m_x, 0)) / NULLIF(${lit(p)} * s.x + ${lit(q - 1)}, 0) AS spend
+      FROM ${sql.id(summary)} AS s`
+  }
+  if (atNbdLimit(m)) {
+    // the NBD limit (SPEC §12, boundary fits): every customer alive, E[X(t) | x, T] = (r + x) / (α + T) · t
+    const {r, alpha} = m.params as {r: number; alpha: number}
+    const expected = m.horizons.map((t, j) => sql`(${lit(r)} + ${s('x')}) / (${lit(alpha)} + ${s('big_t')}) * ${lit(t)} AS ${sql.id(`e${j}`)}`)
+    return sql`SELECT s.segc_key, s.x, s.t_x, s.big_t, s.m_x, CAST(1 AS ${sql.raw(floatType)}) AS p_alive${expected.length ? sql`, ${sql.join(expected)}` : sql``}
       FROM ${sql.id(summary)} AS s`
   }
   const {r, alpha, a, b} = m.params as {r: number; alpha: number; a: number; b: number}

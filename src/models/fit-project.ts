@@ -8,7 +8,7 @@ import {compilerFor, ExprWriter, featureQuery, relationSql, render} from '../gen
 import {summarySelect} from '../generate/model-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {table} from '../generate/output-sql.js'
-import {featurePlan, transactionsPlan, type StoredModel} from '../plan/build-plan.js'
+import {featurePlan, ModelNotFitted, transactionsPlan, type StoredModel} from '../plan/build-plan.js'
 import type {Project, Trait} from '../resolve/model.js'
 import {asOfFlag, connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
 import {MODELS} from '../warehouse/tables.js'
@@ -29,6 +29,29 @@ export interface FittedVersion {
   detail: Record<string, number | string | string[]>
   /** bgnbd with --validate-until: predicted against actual repeat transaction days after as_of, per x */
   validation?: ValidationRow[]
+  /** what the user should know about this fit, in plain words (a boundary maximum) */
+  warnings?: string[]
+}
+
+/** A model that could not be fitted: the others were stored. */
+export interface FailedFit {
+  model: string
+  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans'
+  error: string
+}
+
+export interface FitResult {
+  target: string
+  as_of: string
+  models: FittedVersion[]
+  failed: FailedFit[]
+}
+
+/** Some models could not be fitted (exit 2); `result` says which, and which were stored. */
+export class ModelsNotFitted extends Error {
+  constructor(readonly result: FitResult) {
+    super(`segc fit: ${result.failed.map((f) => `${f.model}: ${f.error}`).join('; ')}; ${result.models.length ? `stored ${result.models.map((m) => `${m.model} v${m.version}`).join(', ')}` : 'nothing was stored'}`)
+  }
 }
 
 const MAX_KMEANS_ITERATIONS = 100
@@ -57,9 +80,15 @@ export interface ValidationRow {
   actual: number
 }
 
-export async function fitProject(opts: RunOptions & {traits?: string[]; validateUntil?: string}): Promise<{target: string; as_of: string; models: FittedVersion[]}> {
+/**
+ * Fits each model on its own: one that cannot be fitted (too little data, nothing identified, a
+ * model it reads not fitted) is named in `failed` and the others are stored, all in one
+ * transaction; ModelsNotFitted (exit 2) then carries the result.
+ */
+export async function fitProject(opts: RunOptions & {traits?: string[]; validateUntil?: string}): Promise<FitResult> {
   const p = prepare(opts)
   const asOf = asOfFlag(opts.asOf)
+  const until = opts.validateUntil ? asOfFlag(opts.validateUntil, '--validate-until') : undefined
   const traits = fitTraits(p.v.project, opts.traits)
   if (!traits.length) throw new DiagnosticsError([diag('no_segments', {file: 'models', line: 1, col: 1}, 'the project has no fit: trait to fit')])
   const conn = opts.connection ?? (await connectTarget(p, opts))
@@ -69,29 +98,39 @@ export async function fitProject(opts: RunOptions & {traits?: string[]; validate
     const stored = await loadModels(conn, p)
     const fitted = new Map<string, StoredModel>(stored)
     const out: FittedVersion[] = []
+    const failed: FailedFit[] = []
     const versions = await latestVersions(conn, p)
     for (const t of traits) {
       const d = t.def as Extract<Trait['def'], {kind: 'fit'}>
       const version = (versions.get(t.name) ?? 0) + 1
-      const result = d.model === 'kmeans' ? await fitKmeans(conn, p, t, asOf, fitted) : await fitTransactions(conn, p, t, asOf)
-      const v: FittedVersion = {model: t.name, kind: d.model, version, as_of: asOf.toISOString(), ...result}
-      fitted.set(t.name, {model: t.name, version, kind: d.model, params: v.params})
-      if (d.model === 'bgnbd' && opts.validateUntil) v.validation = await validate(conn, p, t.name, asOf, asOfFlag(opts.validateUntil, '--validate-until'), fitted)
-      out.push(v)
+      try {
+        const result = d.model === 'kmeans' ? await fitKmeans(conn, p, t, asOf, fitted) : await fitTransactions(conn, p, t, asOf)
+        const v: FittedVersion = {model: t.name, kind: d.model, version, as_of: asOf.toISOString(), ...result}
+        fitted.set(t.name, {model: t.name, version, kind: d.model, params: v.params})
+        if (d.model === 'bgnbd' && until) v.validation = await validate(conn, p, t.name, asOf, until, fitted)
+        out.push(v)
+      } catch (error) {
+        if (!(error instanceof FitError || error instanceof ModelNotFitted)) throw error
+        // a model it reads was not fitted in this call nor before
+        const reason = error instanceof FitError ? error.message : `it reads ${error.models.join(', ')}, which ${error.models.length === 1 ? 'has' : 'have'} no fitted version`
+        failed.push({model: t.name, kind: d.model, error: reason})
+        fitted.delete(t.name)
+      }
     }
-    // every version in one transaction: a failed fit stores nothing
-    await conn.execute(p.adapter.begin)
-    try {
-      for (const v of out) await conn.execute(insertModel(p, v))
-      await conn.execute(p.adapter.commit)
-    } catch (error) {
-      await conn.execute(p.adapter.rollback).catch(() => undefined)
-      throw error
+    // every version in one transaction: a warehouse failure stores nothing
+    if (out.length) {
+      await conn.execute(p.adapter.begin)
+      try {
+        for (const v of out) await conn.execute(insertModel(p, v))
+        await conn.execute(p.adapter.commit)
+      } catch (error) {
+        await conn.execute(p.adapter.rollback).catch(() => undefined)
+        throw error
+      }
     }
-    return {target: p.target.name, as_of: asOf.toISOString(), models: out}
-  } catch (error) {
-    if (error instanceof FitError) throw new WarehouseError(`segc fit: ${error.message}; nothing was stored`)
-    throw error
+    const result: FitResult = {target: p.target.name, as_of: asOf.toISOString(), models: out, failed}
+    if (failed.length) throw new ModelsNotFitted(result)
+    return result
   } finally {
     if (!opts.connection) await conn.close()
   }
@@ -116,7 +155,7 @@ async function validate(conn: WarehouseConnection, p: Prepared, model: string, a
   const w = new ExprWriter(dialect, asOf.toISOString())
   const ts = sql.id(m.timestamp)
   const after = sql`SELECT ${sql.id(m.key)} AS k, COUNT(DISTINCT ${dialect.utcDay(ts)}) AS n FROM ${relationSql(m.relation)} AS ev
-    WHERE ${w.write(m.filter)} AND ${ts} > ${dialect.timestamp(asOf.toISOString())} AND ${ts} <= ${dialect.timestamp(until.toISOString())} GROUP BY ${sql.id(m.key)}`
+    WHERE ${w.write(m.filter)} AND ${ts} > ${dialect.timestamp(asOf.toISOString())} AND ${ts} <= ${dialect.timestamp(until.toISOString())} AND ${sql.id(m.key)} IS NOT NULL GROUP BY ${sql.id(m.key)}`
   const rows = await conn.query(
     render(
       db,
@@ -157,7 +196,11 @@ async function fitTransactions(conn: WarehouseConnection, p: Prepared, t: Trait,
     const rows = await conn.query(render(db, sql`SELECT x, t_x, big_t, COUNT(*) AS n FROM (${summary}) AS s GROUP BY x, t_x, big_t ORDER BY x, t_x, big_t`))
     const groups = rows.map((r) => ({x: Number(r.x), t_x: Number(r.t_x), big_t: Number(r.big_t), n: Number(r.n)}))
     const fit = fitBgnbd(groups)
-    return {params: fit.params, n: fit.n, log_likelihood: fit.logLikelihood, detail: {groups: groups.length, repeat_transactions: groups.reduce((s, g) => s + g.x * g.n, 0), repeat_buyers: groups.filter((g) => g.x > 0).reduce((s, g) => s + g.n, 0)}}
+    const detail = {groups: groups.length, repeat_transactions: groups.reduce((s, g) => s + g.x * g.n, 0), repeat_buyers: groups.filter((g) => g.x > 0).reduce((s, g) => s + g.n, 0)}
+    const warnings = fit.boundary
+      ? [`${t.name}: no dropout is visible in this history; every customer is treated as alive (the BG/NBD maximum is its NBD limit: a = 0, b not identified; p_alive is 1 and expected purchases are (r + x) / (α + T) per time unit)`]
+      : []
+    return {params: {...fit.params}, n: fit.n, log_likelihood: fit.logLikelihood, detail: fit.boundary ? {...detail, boundary: 'NBD limit'} : detail, ...(warnings.length ? {warnings} : {})}
   }
   const rows = await conn.query(render(db, sql`SELECT x, m_x, COUNT(*) AS n FROM (${summary}) AS s WHERE x >= 1 AND m_x > 0 GROUP BY x, m_x ORDER BY x, m_x`))
   const [zero] = await conn.query(render(db, sql`SELECT COUNT(*) AS n FROM (${summary}) AS s WHERE x >= 1 AND NOT (m_x > 0)`))

@@ -173,23 +173,86 @@ function bgnbdParams(u: number[]): {r: number; alpha: number; a: number; b: numb
   return {r: Math.exp(u[0]!), alpha: Math.exp(u[1]!), a: Math.exp((product + ratio) / 2), b: Math.exp((product - ratio) / 2)}
 }
 
-export function fitBgnbd(groups: readonly BgnbdGroup[]): Fit<{r: number; alpha: number; a: number; b: number}> {
+/** BG/NBD's parameters; at the NBD limit (no dropout visible) `a` is 0 and `b` is not identified (null). */
+export interface BgnbdParams {
+  r: number
+  alpha: number
+  a: number
+  b: number | null
+}
+
+/**
+ * BG/NBD's likelihood as the dropout probability a/(a+b) goes to 0 (a → 0, any b): B(a, b+x)/B(a, b)
+ * → 1 and the dropout term a/(b+x−1)·… → 0, leaving the NBD model in which every customer is
+ * alive, Γ(r+x)α^r / (Γ(r)(α+T)^(r+x)) per customer. It does not depend on t_x.
+ */
+export function nbdLimitLogLikelihood(p: {r: number; alpha: number}, groups: readonly BgnbdGroup[] | BgnbdColumns): number {
+  const c = 'times' in groups ? groups : bgnbdColumns(groups)
+  const {r, alpha} = p
+  const logAlphaT = c.times.map((t) => Math.log(alpha + t))
+  const constant = c.xs.map((x) => gammaln(r + x) - gammaln(r) + r * Math.log(alpha))
+  let total = 0
+  for (let g = 0; g < c.n.length; g++) {
+    const i = c.x[g]!
+    total += c.n[g]! * (constant[i]! - (r + c.xs[i]!) * logAlphaT[c.bigT[g]!]!)
+  }
+  return total
+}
+
+/** The interior is preferred only when it beats the NBD limit by more than this share of the log-likelihood. */
+const BOUNDARY_TOLERANCE = 1e-9
+
+/**
+ * BG/NBD by maximum likelihood, or its NBD limit when that is where the maximum lies.
+ *
+ * Real histories can show no dropout: the likelihood then keeps rising as a/(a+b) → 0, and the
+ * search runs a towards 0 and b off to infinity without converging. That is a result, not a
+ * failure: the supremum is the NBD limit, whose r and α are well identified. So the limit is fitted
+ * too, and the interior fit is kept only when it is identified (its parameters converged) and
+ * beats the limit's log-likelihood; otherwise, if the limit's r and α are identified, the limit is
+ * the fit (`boundary`). Only when neither is identified does the fit fail.
+ */
+export function fitBgnbd(groups: readonly BgnbdGroup[]): Fit<BgnbdParams> & {boundary: boolean} {
   const n = groups.reduce((s, g) => s + g.n, 0)
   const repeaters = groups.filter((g) => g.x > 0).reduce((s, g) => s + g.n, 0)
   if (n < 20 || repeaters < 5) throw new FitError(`too little data to fit BG/NBD: ${n} entities with a transaction, ${repeaters} with a repeat transaction (at least 20 and 5 are needed)`)
   const columns = bgnbdColumns(groups)
-  const nll = (u: number[]) => {
-    // past the cap the likelihood stops changing; a quadratic wall keeps the simplex from
-    // wandering on that plateau, where it could never meet its convergence test
-    const excess = Math.max(0, u[3]! - RIDGE_CAP)
-    const v = -bgnbdLogLikelihood(bgnbdParams(u), columns) + excess * excess
-    return Number.isFinite(v) ? v : 1e300
-  }
   const meanT = groups.reduce((s, g) => s + g.n * g.big_t, 0) / n
-  const best = maximize(nll, [0, Math.log(Math.max(meanT, 1e-6)), 0, 0])
-  const p = bgnbdParams(best.x)
-  const logParams = [p.r, p.alpha, p.a, p.b].map(Math.log)
-  return {params: checked(['r', 'alpha', 'a', 'b'], logParams, best.fx), logLikelihood: -best.fx, n, iterations: best.iterations}
+  const start = Math.log(Math.max(meanT, 1e-6))
+  const limit = attempt(() => {
+    const best = maximize((u) => {
+      const v = -nbdLimitLogLikelihood({r: Math.exp(u[0]!), alpha: Math.exp(u[1]!)}, columns)
+      return Number.isFinite(v) ? v : 1e300
+    }, [0, start])
+    return {params: checked<{r: number; alpha: number}>(['r', 'alpha'], best.x, best.fx), logLikelihood: -best.fx, iterations: best.iterations}
+  })
+  const interior = attempt(() => {
+    const nll = (u: number[]) => {
+      // past the cap the likelihood stops changing; a quadratic wall keeps the simplex from
+      // wandering on that plateau, where it could never meet its convergence test
+      const excess = Math.max(0, u[3]! - RIDGE_CAP)
+      const v = -bgnbdLogLikelihood(bgnbdParams(u), columns) + excess * excess
+      return Number.isFinite(v) ? v : 1e300
+    }
+    const best = maximize(nll, [0, start, 0, 0])
+    const p = bgnbdParams(best.x)
+    const logParams = [p.r, p.alpha, p.a, p.b].map(Math.log)
+    return {params: checked<{r: number; alpha: number; a: number; b: number}>(['r', 'alpha', 'a', 'b'], logParams, best.fx), logLikelihood: -best.fx, iterations: best.iterations}
+  })
+  if ('fit' in interior && (!('fit' in limit) || interior.fit.logLikelihood - limit.fit.logLikelihood > BOUNDARY_TOLERANCE * Math.abs(limit.fit.logLikelihood))) {
+    return {...interior.fit, n, boundary: false}
+  }
+  if ('fit' in limit) return {params: {...limit.fit.params, a: 0, b: null}, logLikelihood: limit.fit.logLikelihood, iterations: limit.fit.iterations, n, boundary: true}
+  throw new FitError(`no parameter of BG/NBD is identified: ${'error' in interior ? interior.error : ''}; and at its NBD limit: ${limit.error}`)
+}
+
+function attempt<T>(f: () => T): {fit: T} | {error: string} {
+  try {
+    return {fit: f()}
+  } catch (error) {
+    if (error instanceof FitError) return {error: error.message}
+    throw error
+  }
 }
 
 export function fitGammaGamma(groups: readonly GammaGammaGroup[]): Fit<{p: number; q: number; gamma: number}> {

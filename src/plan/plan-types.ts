@@ -93,7 +93,7 @@ export interface SegmentOutput {
 export interface ModelPlan {
   model: string
   kind: 'bgnbd' | 'gamma_gamma'
-  params: Record<string, number>
+  params: Record<string, number | null>
   relation: Relation
   key: string
   timestamp: string

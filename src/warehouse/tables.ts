@@ -178,7 +178,7 @@ export const MODELS: TableDef = {
     c('fitted_at', 'timestamp', 'wall-clock time of the fit (UTC)'),
     c('as_of', 'timestamp', 'the instant the history was read up to (UTC)'),
     c('kind', 'string', 'bgnbd, gamma_gamma or kmeans'),
-    c('params', 'text', 'JSON: {r, alpha, a, b} (bgnbd), {p, q, gamma} (gamma_gamma), {features, means, stddevs, centroids} (kmeans)'),
+    c('params', 'text', 'JSON: {r, alpha, a, b} (bgnbd; a = 0 and b null at the NBD limit), {p, q, gamma} (gamma_gamma), {features, means, stddevs, centroids} (kmeans)'),
     c('n', 'integer', 'entities the model was fitted on'),
     c('log_likelihood', 'float', 'maximized log-likelihood; NULL for kmeans'),
     c('definition_hash', 'string', 'hash of the trait definition the model was fitted for'),

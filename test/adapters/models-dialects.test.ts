@@ -108,6 +108,22 @@ describe('fitted-trait SQL gives DuckDB\'s values in every dialect, within 1e-9 
     expect(compare(duck, sf, 'snowflake')).toBeGreaterThan(40)
   })
 
+  it('a BG/NBD fit at its NBD limit (a = 0, b not identified): the limit\'s closed forms in every dialect', async () => {
+    const dir = writeProject({'models/m.yaml': MODELS})
+    const v = validOrThrow(dir)
+    const limit = new Map(PARAMS)
+    limit.set('purchases', {model: 'purchases', version: 1, kind: 'bgnbd', params: {r: 0.81, alpha: 5.3, a: 0, b: null}})
+    const duck = await onDuckDB(dir, v.project, [], predictionQuery(v.project, duckdbAdapter.dialect, limit))
+    // every customer with a transaction is alive, with E[X(t) | x, T] = (r + x) / (α + T) · t
+    const withTx = duck.filter((r) => r.f0 !== null)
+    expect(withTx.length).toBeGreaterThan(8)
+    for (const r of withTx) expect(Number(r.f0)).toBe(1)
+    const bq = await evaluateBigQuery(v.project, ROWS, predictionQuery(v.project, bigqueryDialect, limit))
+    expect(compare(duck, bq, 'bigquery')).toBeGreaterThan(40)
+    const sf = await onDuckDB(dir, v.project, SNOWFLAKE_MACROS, await snowflakeToDuckDB(predictionQuery(v.project, snowflakeDialect, limit)))
+    expect(compare(duck, sf, 'snowflake')).toBeGreaterThan(40)
+  })
+
   it('the comparison can fail: other parameters in the Snowflake SQL are caught', async () => {
     const dir = writeProject({'models/m.yaml': MODELS})
     const v = validOrThrow(dir)

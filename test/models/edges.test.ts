@@ -151,7 +151,7 @@ describe('bad input around fitted models', () => {
     expect(r.stderr).toMatch(/^segments\/s\.yaml:3:\d+: error\[type_mismatch\]: trait 'purchases' is a fitted model, not a value/m)
   })
 
-  it('a fit on too little data exits 2 with the reason and stores nothing', async () => {
+  it('a fit on too little data exits 2 with the reason; the models that fit are stored, the others named', async () => {
     const dir = writeProject({'models/m.yaml': MODELS, 'segc.yaml': 'name: t\ntargets:\n  local: {type: duckdb, path: w.duckdb}\n'})
     const v = validOrThrow(dir)
     await withProjectDb(dir, async (c) => {
@@ -159,9 +159,25 @@ describe('bad input around fitted models', () => {
     }, 'w.duckdb')
     const r = segc(['fit', 'purchases', '--as-of', AS_OF], {cwd: dir})
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^error: segc fit: too little data to fit BG\/NBD: 3 entities with a transaction, 1 with a repeat transaction \(at least 20 and 5 are needed\); nothing was stored$/m)
+    expect(r.stderr).toMatch(/^error: segc fit: purchases: too little data to fit BG\/NBD: 3 entities with a transaction, 1 with a repeat transaction \(at least 20 and 5 are needed\); nothing was stored$/m)
     const stored = await withProjectDb(dir, (c) => c.query('SELECT count(*) AS n FROM segments.segment_models'), 'w.duckdb')
     expect(Number(stored[0]!.n)).toBe(0)
+    // every model at once: the two that cannot be fitted are named, the one that can is stored
+    const all = segc(['fit', '--as-of', AS_OF, '--json'], {cwd: dir})
+    expect(all.code).toBe(2)
+    const out = JSON.parse(all.stdout) as {status: string; error: string; result: {models: Array<{model: string; version: number}>; failed: Array<{model: string; error: string}>}}
+    expect(out.status).toBe('error')
+    expect(out.result.models.map((m) => [m.model, m.version])).toEqual([['cluster', 1]])
+    expect(out.result.failed.map((f) => f.model)).toEqual(['purchases', 'spend'])
+    expect(out.result.failed[1]!.error).toMatch(/^too little data to fit Gamma-Gamma/)
+    expect(out.error).toMatch(/stored cluster v1$/)
+    const kept = await withProjectDb(dir, (c) => c.query('SELECT model, version FROM segments.segment_models'), 'w.duckdb')
+    expect(kept.map((k) => [k.model, Number(k.version)])).toEqual([['cluster', 1]])
+    // in text, the stored model's table and then the failure
+    const text = segc(['fit', '--as-of', AS_OF], {cwd: dir})
+    expect(text.code).toBe(2)
+    expect(text.stdout).toMatch(/^cluster\s+kmeans\s+2\s+4\s/m)
+    expect(text.stderr).toMatch(/^error: segc fit: purchases: too little data.*; spend: too little data.*; stored cluster v2$/m)
     const unknown = segc(['fit', 'purchase'], {cwd: dir})
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/^TRAIT:1:1: error\[unknown_trait\]: no fit: trait 'purchase' \(did you mean 'purchases'\?\)$/m)
