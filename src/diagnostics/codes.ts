@@ -39,9 +39,14 @@ export const CODES = {
   not_fitted: {severity: 'error', meaning: 'a run needs a fitted model (fit: trait) with no version fitted for its current definition: run segc fit'},
   no_runs: {severity: 'error', meaning: 'a command that reads run results (docs, stats, overlap, measure) on a target no run has written yet'},
   unknown_destination: {severity: 'error', meaning: 'a sync names a destination that segc.yaml does not define'},
+  dbt_manifest: {severity: 'error', meaning: "dbt.manifest names a file that is missing, unreadable, not JSON or not dbt's manifest v12"},
+  dbt_unknown: {severity: 'error', meaning: 'dbt: or dbt_source: names a model, seed, snapshot or source the manifest lacks (or dbt.manifest is not set)'},
+  dbt_ephemeral: {severity: 'error', meaning: 'dbt: names an ephemeral model, which has no relation in the warehouse to read'},
+  dbt_column: {severity: 'error', meaning: 'a column segc reads that the dbt node declares columns for but not this one'},
   guard_refused: {severity: 'error', meaning: "a sync's guard refused its plan: nothing was sent (exit 3; --force overrides)"},
   // warnings
   expectation_failed: {severity: 'warning', meaning: "a run's segment size broke the segment's expect guard (an error with --strict: exit 3)"},
+  dbt_columns_undeclared: {severity: 'warning', meaning: 'a dbt node segc reads declares no columns, so the columns segc reads cannot be checked'},
   review_overdue: {severity: 'warning', meaning: 'a segment whose review_by date has passed'},
   no_segments: {severity: 'warning', meaning: 'the project defines no segment'},
   // usage

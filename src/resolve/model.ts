@@ -6,6 +6,13 @@ export type ValueType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp
 
 export type Relation = {kind: 'table'; path: string[]} | {kind: 'sql'; sql: string}
 
+/** The dbt node a relation was resolved through (`dbt:` or `dbt_source:`), with where the YAML names it. */
+export interface DbtOrigin {
+  unique_id: string
+  columns: string[]
+  at: Position
+}
+
 export interface Attribute {
   name: string
   column: string
@@ -20,6 +27,8 @@ export interface Entity {
   key: string
   attributes: Map<string, Attribute>
   label?: string
+  /** set when the relation was named through dbt's manifest */
+  dbt?: DbtOrigin
   loc: Position
 }
 
@@ -64,6 +73,8 @@ export interface EventDef {
   where: PropertyFilter[]
   properties: Map<string, Attribute>
   label?: string
+  /** set when the relation was named through dbt's manifest */
+  dbt?: DbtOrigin
   loc: Position
 }
 
@@ -150,6 +161,8 @@ export interface Trait {
   type: ValueType
   def: TraitDef
   label?: string
+  /** set when the relation was named through dbt's manifest */
+  dbt?: DbtOrigin
   loc: Position
 }
 

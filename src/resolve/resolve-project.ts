@@ -1,4 +1,4 @@
-import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
+import {diag, type Diagnostic, type Position} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import type {LoadedDocument} from '../load/load-project.js'
 import {definitionId} from '../validate/check-schema.js'
@@ -19,6 +19,7 @@ import type {
   Group,
   Prediction,
   Project,
+  DbtOrigin,
   Relation,
   Segment,
   SegmentMeta,
@@ -29,6 +30,7 @@ import type {
   Window,
 } from './model.js'
 import {Site} from './site.js'
+import {checkDbtColumns, dbtRelation, type DbtState} from './dbt.js'
 import {parseDuration} from './time.js'
 
 type Raw = Record<string, unknown>
@@ -55,8 +57,9 @@ export function resolveProject(
   invalid: ReadonlySet<string>,
   today = new Date(),
   errorPaths: ReadonlyMap<string, string[][]> = new Map(),
+  dbt?: DbtState,
 ): ResolveResult {
-  return new Resolver(documents, invalid, today, errorPaths).run()
+  return new Resolver(documents, invalid, today, errorPaths, dbt).run()
 }
 
 /** Schema errors inside a segment's rule or exclude spoil only the conditions they sit in. */
@@ -76,6 +79,7 @@ class Resolver {
     private readonly invalid: ReadonlySet<string>,
     private readonly today: Date,
     private readonly errorPaths: ReadonlyMap<string, string[][]>,
+    private readonly dbt: DbtState,
   ) {}
 
   /** true when a schema error sits at or below this site (it was reported already) */
@@ -151,20 +155,26 @@ class Resolver {
 
   private suggest = (name: string, candidates: Iterable<string>) => didYouMean(name, candidates)
 
-  private relation(raw: Raw, site: Site, what: string): Relation | undefined {
-    const hasTable = typeof raw.table === 'string'
-    const hasSql = typeof raw.sql === 'string'
-    if (hasTable === hasSql) {
-      this.out.push(diag(hasTable ? 'bad_value' : 'missing_key', site.keyAt, `${what} needs exactly one of 'table' or 'sql'`))
+  private relation(raw: Raw, site: Site, what: string): {relation: Relation; dbt?: DbtOrigin} | undefined {
+    const given = (['table', 'sql', 'dbt', 'dbt_source'] as const).filter((k) => typeof raw[k] === 'string')
+    if (given.length !== 1) {
+      this.out.push(diag(given.length ? 'bad_value' : 'missing_key', given.length ? site.child(given[1]!).keyAt : site.keyAt, `${what} needs exactly one of 'table', 'sql', 'dbt' or 'dbt_source'${given.length ? `, not ${given.join(' and ')}` : ''}`))
       return undefined
     }
-    if (hasSql) return {kind: 'sql', sql: raw.sql as string}
+    const key = given[0]!
+    if (key === 'sql') return {relation: {kind: 'sql', sql: raw.sql as string}}
+    if (key === 'dbt' || key === 'dbt_source') return dbtRelation(this.dbt, key, raw[key] as string, site, what, this.out)
     const path = (raw.table as string).split('.')
     if (path.some((p) => p.length === 0)) {
       this.out.push(diag('bad_value', site.child('table').at, `'${raw.table as string}' is not a table name (schema.table or table)`))
       return undefined
     }
-    return {kind: 'table', path}
+    return {relation: {kind: 'table', path}}
+  }
+
+  /** the columns an entity or event reads, where the YAML names each (for the dbt column check) */
+  private reads(columns: Array<[string, Site]>): Array<{column: string; at: Position}> {
+    return columns.map(([column, site]) => ({column, at: site.keyAt}))
   }
 
   private attributes(raw: Raw | undefined): Map<string, Attribute> {
@@ -180,10 +190,15 @@ class Resolver {
   }
 
   private resolveEntity({name, raw, site}: Pending) {
-    const relation = this.relation(raw, site, `entity '${name}'`)
-    if (!relation) return void this.broken.entities.add(name)
-    const entity: Entity = {name, relation, key: raw.key as string, attributes: this.attributes(raw.attributes as Raw), loc: site.keyAt}
+    const resolved = this.relation(raw, site, `entity '${name}'`)
+    if (!resolved) return void this.broken.entities.add(name)
+    const entity: Entity = {name, relation: resolved.relation, key: raw.key as string, attributes: this.attributes(raw.attributes as Raw), loc: site.keyAt}
     if (raw.label) entity.label = String(raw.label)
+    if (resolved.dbt) {
+      entity.dbt = resolved.dbt
+      const attrs = site.child('attributes')
+      checkDbtColumns(resolved.dbt, this.reads([[entity.key, site.child('key')], ...[...entity.attributes.values()].map((a): [string, Site] => [a.column, attrs.child(a.name)])]), this.out)
+    }
     this.project.entities.set(name, entity)
   }
 
@@ -197,11 +212,16 @@ class Resolver {
 
   private resolveEvent({name, raw, site}: Pending) {
     const entity = this.entityRef(raw.entity as string, site.child('entity'))
-    const relation = this.relation(raw, site, `event '${name}'`)
-    if (!entity || !relation) return void this.broken.events.add(name)
+    const resolved = this.relation(raw, site, `event '${name}'`)
+    if (!entity || !resolved) return void this.broken.events.add(name)
     const properties = this.attributes(raw.properties as Raw)
-    const event: EventDef = {name, entity: entity.name, relation, key: raw.key as string, timestamp: raw.timestamp as string, where: [], properties, loc: site.keyAt}
+    const event: EventDef = {name, entity: entity.name, relation: resolved.relation, key: raw.key as string, timestamp: raw.timestamp as string, where: [], properties, loc: site.keyAt}
     if (raw.label) event.label = String(raw.label)
+    if (resolved.dbt) {
+      event.dbt = resolved.dbt
+      const props = site.child('properties')
+      checkDbtColumns(resolved.dbt, this.reads([[event.key, site.child('key')], [event.timestamp, site.child('timestamp')], ...[...properties.values()].map((a): [string, Site] => [a.column, props.child(a.name)])]), this.out)
+    }
     event.where = resolveWhere(raw.where as Raw | undefined, site.child('where'), event, this.out, this.suggest)
     this.project.events.set(name, event)
   }

@@ -84,11 +84,14 @@ const attribute = {
   ],
 }
 
+const DBT = {dbt: {...IDENT, description: "a dbt model, seed or snapshot, resolved through dbt.manifest to the relation dbt builds"}, dbt_source: {...IDENT, description: 'a dbt source table, SOURCE.TABLE, resolved through dbt.manifest'}}
+
 const entity = {
   type: 'object',
   properties: {
     table: IDENT,
     sql: IDENT,
+    ...DBT,
     key: IDENT,
     label: TEXT,
     description: TEXT,
@@ -104,6 +107,7 @@ const event = {
     entity: NAME,
     table: IDENT,
     sql: IDENT,
+    ...DBT,
     key: IDENT,
     timestamp: IDENT,
     label: TEXT,
@@ -297,6 +301,31 @@ export const configSchema = {
       },
     },
     destinations: {type: 'object', description: 'where syncs push membership (SPEC §11); secrets only as ${env:NAME}', propertyNames: NAME, additionalProperties: destinationSchema},
+    dbt: {
+      type: 'object',
+      description: "a dbt project whose models and sources models may name (dbt:, dbt_source:)",
+      properties: {manifest: {...IDENT, description: "the dbt project's target/manifest.json (v12, dbt 1.8 and later), relative to the project root"}},
+      required: ['manifest'],
+      additionalProperties: false,
+    },
+    lineage: {
+      type: 'object',
+      description: 'where run, sync and fit report lineage (SPEC §16)',
+      properties: {
+        openlineage: {
+          type: 'object',
+          properties: {
+            url: {type: 'string', pattern: '^(https?://|\\$\\{env:)', description: 'the OpenLineage endpoint; events go to {url}/api/v1/lineage'},
+            namespace: {...IDENT, description: "the jobs' namespace (default: the project name)"},
+            api_key: {...secretish, description: 'sent as a Bearer token'},
+            timeout_seconds: {type: 'number', exclusiveMinimum: 0, maximum: 60, description: 'one request (default 5)'},
+          },
+          required: ['url'],
+          additionalProperties: false,
+        },
+      },
+      additionalProperties: false,
+    },
   },
   required: ['name'],
   additionalProperties: false,

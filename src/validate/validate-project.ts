@@ -4,6 +4,9 @@ import type {Project} from '../resolve/model.js'
 import {resolveProject} from '../resolve/resolve-project.js'
 import {resolveSyncs, type SyncDef} from '../resolve/resolve-syncs.js'
 import {checkSchemas} from './check-schema.js'
+import {readManifest} from '../load/dbt-manifest.js'
+import type {DbtState} from '../resolve/dbt.js'
+import {Site} from '../resolve/site.js'
 
 export interface Validated {
   root: string
@@ -33,11 +36,20 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
   }
   const loaded = loadProject(root, {tests: opts.tests ?? false})
   const schema = checkSchemas(loaded.documents)
-  const resolved = resolveProject(loaded.documents, schema.invalid, opts.today, schema.errorPaths)
   const configDoc = loaded.documents.find((d) => d.kind === 'config')
   const configInvalid = configDoc !== undefined && schema.invalid.has(`${configDoc.file.path}#${configDoc.index}`)
+  // dbt's manifest, when segc.yaml names one: read before resolve, which looks names up in it
+  const manifestPath = (configDoc?.value.dbt as {manifest?: unknown} | undefined)?.manifest
+  let dbt: DbtState
+  const dbtDiagnostics = []
+  if (configDoc && !configInvalid && typeof manifestPath === 'string') {
+    const read = readManifest(root, manifestPath, new Site(configDoc.file, configDoc.node).child('dbt').child('manifest').at)
+    dbt = read.manifest ?? 'unreadable'
+    dbtDiagnostics.push(...read.diagnostics)
+  } else if (configInvalid && configDoc?.value.dbt !== undefined) dbt = 'unreadable'
+  const resolved = resolveProject(loaded.documents, schema.invalid, opts.today, schema.errorPaths, dbt)
   const synced = resolveSyncs(loaded.documents, resolved.project, configInvalid ? {destinations: null} : (configDoc?.value ?? {}), schema.invalid)
-  const diagnostics = [...loaded.diagnostics, ...schema.diagnostics, ...resolved.diagnostics, ...synced.diagnostics]
+  const diagnostics = [...loaded.diagnostics, ...schema.diagnostics, ...dbtDiagnostics, ...resolved.diagnostics, ...synced.diagnostics]
   if (!configDoc && !loaded.diagnostics.some((d) => d.file === 'segc.yaml')) {
     diagnostics.push(diag('missing_key', {file: 'segc.yaml', line: 1, col: 1}, 'segc.yaml is empty: it needs at least a name'))
   }
