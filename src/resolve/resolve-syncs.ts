@@ -40,6 +40,8 @@ export interface SyncDef {
   consent: Attribute[]
   guards: SyncGuards
   afterRun: boolean
+  description?: string
+  owner?: string
   loc: Position
 }
 
@@ -145,6 +147,8 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
         maxRejected: g.max_rejected === undefined ? 0.01 : Number(g.max_rejected),
       },
       afterRun: v.after_run === true,
+      ...(typeof v.description === 'string' ? {description: v.description} : {}),
+      ...(typeof v.owner === 'string' ? {owner: v.owner} : {}),
       loc: site.child('sync').at,
     })
   }
