@@ -12,6 +12,7 @@ import {featurePlan, ModelNotFitted, transactionsPlan, type StoredModel} from '.
 import type {Project, Trait} from '../resolve/model.js'
 import {asOfFlag, connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
 import {MODELS} from '../warehouse/tables.js'
+import {emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
 import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {fitBgnbd, fitGammaGamma, FitError} from './likelihood.js'
 import {clusterProfile} from './profile.js'
@@ -91,6 +92,28 @@ export async function fitProject(opts: RunOptions & {traits?: string[]; validate
   const until = opts.validateUntil ? asOfFlag(opts.validateUntil, '--validate-until') : undefined
   const traits = fitTraits(p.v.project, opts.traits)
   if (!traits.length) throw new DiagnosticsError([diag('no_segments', {file: 'models', line: 1, col: 1}, 'the project has no fit: trait to fit')])
+  const lineage = emitter(p, 'fit', {...(opts.env ? {env: opts.env} : {})})
+  // the event relations of BG/NBD and Gamma-Gamma, the entity relations k-means' features come from
+  const inputs = lineage.enabled
+    ? inputDatasets(p, undefined, traits.map((t) => {
+        const d = t.def as Extract<Trait['def'], {kind: 'fit'}>
+        return d.model === 'kmeans' ? p.v.project.entities.get(t.entity)!.relation : transactionsPlan(p.v.project, t.name, asOf).relation
+      }))
+    : []
+  await lineage.start(inputs)
+  try {
+    const result = await fitAll(p, opts, traits, asOf, until)
+    if (result.failed.length) await lineage.fail(new ModelsNotFitted(result), inputs)
+    else await lineage.complete(inputs, [outputDataset(p, MODELS.name, result.models.length)])
+    if (result.failed.length) throw new ModelsNotFitted(result)
+    return result
+  } catch (error) {
+    if (!(error instanceof ModelsNotFitted)) await lineage.fail(error, inputs)
+    throw error
+  }
+}
+
+async function fitAll(p: Prepared, opts: RunOptions, traits: Trait[], asOf: Date, until: Date | undefined): Promise<FitResult> {
   const conn = opts.connection ?? (await connectTarget(p, opts))
   try {
     const st = new RunStatements(p.adapter.dialect, p.v.project.outputSchema)
@@ -128,9 +151,7 @@ export async function fitProject(opts: RunOptions & {traits?: string[]; validate
         throw error
       }
     }
-    const result: FitResult = {target: p.target.name, as_of: asOf.toISOString(), models: out, failed}
-    if (failed.length) throw new ModelsNotFitted(result)
-    return result
+    return {target: p.target.name, as_of: asOf.toISOString(), models: out, failed}
   } finally {
     if (!opts.connection) await conn.close()
   }

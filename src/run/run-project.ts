@@ -6,7 +6,7 @@ import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {catalogRows} from '../catalog/catalog.js'
 import {liftStatistics, type LiftCounts} from '../catalog/lift.js'
 import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
-import {buildPlan, modelsReached, type StoredModel} from '../plan/build-plan.js'
+import {buildPlan, modelsReached, placeholderModels, type StoredModel} from '../plan/build-plan.js'
 import {loadModels} from '../models/stored.js'
 import type {Plan} from '../plan/plan-types.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
@@ -15,7 +15,8 @@ import {validateProject, type Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
 import {checkExpectations, ExpectationsFailed} from './expectations.js'
 import {redact} from './redact.js'
-import {MEMBERSHIP} from '../warehouse/tables.js'
+import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
+import {emitter, inputDatasets, outputDataset, type Dataset} from '../lineage/openlineage.js'
 import {resolveTarget} from './targets.js'
 import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from '../warehouse/warehouse.js'
 
@@ -355,10 +356,43 @@ export async function runProject(opts: RunOptions = {}): Promise<RunResult> {
   const asOf = asOfFlag(opts.asOf)
   const conn = opts.connection ?? (await connectTarget(p, opts))
   try {
-    return await runAt(p, conn, asOf, opts)
+    return await observedRun(p, conn, asOf, opts)
   } finally {
     if (!opts.connection) await conn.close()
   }
+}
+
+/** One run, told to the lineage endpoint (SPEC §16) when segc.yaml names one. */
+async function observedRun(p: Prepared, conn: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
+  const lineage = emitter(p, 'run', {...(opts.env ? {env: opts.env} : {})})
+  // the relations read, from the plan's shape (stand-in model parameters change no relation)
+  const inputs = !lineage.enabled ? [] : inputDatasets(p, buildPlan(p.v.project, asOf, opts.select, {models: placeholderModels(p.v.project)}))
+  await lineage.start(inputs)
+  try {
+    const result = await runAt(p, conn, asOf, opts)
+    await lineage.complete(inputs, runOutputs(p, result))
+    return result
+  } catch (error) {
+    await lineage.fail(error, inputs)
+    throw error
+  }
+}
+
+/** The tables a run writes; rows written where the run knows the number exactly. */
+function runOutputs(p: Prepared, r: RunResult): Dataset[] {
+  if (r.status === 'unchanged') return []
+  const moved = r.segments.reduce((n, s) => n + s.entered + s.exited, 0)
+  return [
+    outputDataset(p, MEMBERSHIP.name),
+    outputDataset(p, HISTORY.name),
+    outputDataset(p, TRANSITIONS.name, moved),
+    outputDataset(p, GROUP_TRANSITIONS.name),
+    outputDataset(p, SIZES.name, r.segments.length),
+    outputDataset(p, RUNS.name, 1),
+    outputDataset(p, DEFINITIONS.name),
+    outputDataset(p, CATALOG.name),
+    outputDataset(p, OVERLAP.name),
+  ]
 }
 
 export const MAX_BACKFILL_POINTS = 100_000
@@ -390,7 +424,7 @@ export async function backfill(opts: RunOptions & {from: string; to: string; eve
     const results: RunResult[] = []
     for (const [i, point] of points.entries()) {
       if (last !== null && point.toISOString() < last) continue
-      const r = await runAt(p, conn, point, {...opts, rebuild: opts.rebuild === true && i === 0})
+      const r = await observedRun(p, conn, point, {...opts, rebuild: opts.rebuild === true && i === 0})
       results.push(r)
       onPoint?.(r)
     }

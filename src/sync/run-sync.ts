@@ -12,7 +12,8 @@ import {Site} from '../resolve/site.js'
 import {checkExpectations} from '../run/expectations.js'
 import {redact, registerSecret} from '../run/redact.js'
 import {connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
-import {SYNC_STATE} from '../warehouse/tables.js'
+import {MEMBERSHIP, SYNC_LOG, SYNC_RUNS, SYNC_STATE} from '../warehouse/tables.js'
+import {destinationDataset, emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
 import {deliver, type DeliveryOptions, type Settled} from './deliver.js'
 import type {DeliveryLimits, Operation} from './destination.js'
@@ -155,6 +156,29 @@ export async function syncProject(opts: SyncOptions): Promise<SyncResult> {
   const configs = new Map(syncs.map((s) => [s.destination, destinationConfig(p, s.destination, env)]))
   for (const s of syncs) if (!destinationFor(s.destinationType)) throw new DiagnosticsError([diag('unsupported', s.loc, `destination type '${s.destinationType}' is not available in this build of segc`)])
   const st = new SyncStatements(p.adapter.dialect, p.v.project.outputSchema)
+  // a dry run writes nothing and sends nothing: no lineage to tell
+  const lineage = opts.dryRun ? emitter(p, 'sync', {env, off: true}) : emitter(p, 'sync', {env})
+  const inputs = lineage.enabled ? [outputDataset(p, MEMBERSHIP.name), outputDataset(p, SYNC_STATE.name), ...inputDatasets(p, undefined, syncs.map((s) => p.v.project.entities.get(s.entity)!.relation))] : []
+  await lineage.start(inputs)
+  try {
+    const result = await syncAll(p, opts, syncs, configs, st)
+    const sent = (name: string) => result.syncs.filter((r) => r.sync === name).reduce((n, r) => n + r.succeeded, 0)
+    const failed = result.syncs.filter((r) => r.status === 'failed')
+    if (failed.length) await lineage.fail(new Error(failed.map((r) => `${r.sync}: ${r.error ?? 'failed'}`).join('; ')), inputs)
+    else await lineage.complete(inputs, [
+      outputDataset(p, SYNC_RUNS.name, result.syncs.filter((r) => r.sync_run_id !== null).length),
+      outputDataset(p, SYNC_STATE.name),
+      outputDataset(p, SYNC_LOG.name),
+      ...syncs.map((s) => destinationDataset(s.destinationType, s.destination, s.name, configs.get(s.destination)!, sent(s.name))),
+    ])
+    return result
+  } catch (error) {
+    await lineage.fail(error, inputs)
+    throw error
+  }
+}
+
+async function syncAll(p: Prepared, opts: SyncOptions, syncs: SyncDef[], configs: Map<string, Record<string, unknown>>, st: SyncStatements): Promise<SyncResult> {
   const conn = await connectTarget(p, opts)
   try {
     if (!(await conn.tableExists(p.v.project.outputSchema, 'segment_runs'))) {

@@ -3,6 +3,8 @@ import type {AddressInfo} from 'node:net'
 
 export interface Received {
   at: number
+  method?: string
+  url?: string
   headers: IncomingHttpHeaders
   raw: string
   body: {sync: string; sync_run_id: string; segment_run_id: string; operations: Array<{op: string; segment: string; entity_key: string; id: string; idempotency_key: string; fields: Record<string, unknown>; cause?: string; transitioned_at?: string}>}
@@ -26,7 +28,7 @@ export class Receiver {
       req.setEncoding('utf8')
       req.on('data', (c: string) => (raw += c))
       req.on('end', () => {
-        const r: Received = {at: Date.now(), headers: req.headers, raw, body: JSON.parse(raw) as Received['body'], status: 0}
+        const r: Received = {at: Date.now(), method: req.method, url: req.url, headers: req.headers, raw, body: JSON.parse(raw) as Received['body'], status: 0}
         const next = this.script.shift() ?? this.fallback
         const reply = typeof next === 'function' ? next(r) : next
         r.status = reply.status
