@@ -104,6 +104,27 @@ describe('dbt: and dbt_source: in models', () => {
     expect(sql).toContain('"warehouse"."raw"."web_events"')
   })
 
+  it('fixture tests give rows for the relations as they resolve (database.schema.table)', () => {
+    const test = `test: pricing_buyer
+as_of: 2026-06-01T00:00:00Z
+given:
+  warehouse.main.customers:
+    - {customer_id: c1, country: US, email_opt_in: true}
+    - {customer_id: c2, country: US, email_opt_in: false}
+  warehouse.main.fct_orders:
+    - {customer_id: c1, ordered_at: 2026-05-20T10:00:00Z, amount: 20}
+    - {customer_id: c2, ordered_at: 2026-05-20T10:00:00Z, amount: 20}
+  warehouse.raw.web_events:
+    - {customer_id: c1, ts: 2026-05-21T10:00:00Z, path: /pricing}
+    - {customer_id: c2, ts: 2026-05-21T10:00:00Z, path: /pricing}
+expect:
+  buyers: [c1]
+`
+    const r = segc(['test'], {cwd: project({'segments/s.test.yaml': test})})
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('1 passed, 0 failed')
+  })
+
   it('are quoted per dialect: Snowflake and BigQuery manifests', () => {
     const sf = project({}, shop('snowflake', 'ANALYTICS', 'DBT_PROD'))
     const snowflake = segc(['compile', '--dialect', 'snowflake', '--membership'], {cwd: sf})
