@@ -47,10 +47,12 @@ describe('SIGINT and SIGTERM during a run', () => {
     const members = async (dir: string) => JSON.stringify(((await tables(dir)).state.segment_membership as Array<Record<string, unknown>>).map((r) => [r.segment, r.entity_key]))
     const done = await members(ref)
     let handled = 0
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // late in the run, when segc is inside its transaction; on a loaded machine the run's pace
+    // varies, so a signal that came too late (the run had finished) is tried again earlier
+    for (const [signal, share] of [['SIGINT', 0.7], ['SIGTERM', 0.7], ['SIGINT', 0.5], ['SIGTERM', 0.5], ['SIGINT', 0.35]] as const) {
+      if (handled >= 2) break
       const dir = clone(base)
-      // late in the run, when segc is inside its transaction
-      const {code, stderr} = await signalledRun(dir, signal, Math.round(duration * 0.7))
+      const {code, stderr} = await signalledRun(dir, signal, Math.round(duration * share))
       // finished before the signal (exit 0), or the signal came after the commit, as the
       // process exited: nothing to interrupt, and the run is whole
       if (code === 0 || (code === null && (await members(dir)) === done)) continue
@@ -65,5 +67,5 @@ describe('SIGINT and SIGTERM during a run', () => {
       expect(segc(['run', '--as-of', AS_OF], {cwd: dir}).code).toBe(0)
     }
     expect(handled).toBeGreaterThan(0)
-  }, 300_000)
+  }, 600_000)
 })
