@@ -1,13 +1,14 @@
 import {cpSync, existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {Args} from '@oclif/core'
 import {SegcCommand} from '../cli/segc-command.js'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {exampleProjectRoot} from '../demo/run-demo.js'
+import {githubWorkflow, WORKFLOW_PATH} from '../cli/workflow.js'
 
 export default class Init extends SegcCommand {
   static override summary = 'Create a new project with an example model, segments and fixture tests.'
-  static override description = `Writes segc.yaml, models/, segments/ (with fixture tests) and syncs/ into DIR, copied from segc's example shop. Refuses to touch a directory that already holds a segc.yaml. Try it with: segc init my-segments && cd my-segments && segc demo`
+  static override description = `Writes segc.yaml, models/, segments/ (with fixture tests) and syncs/ into DIR, copied from segc's example shop, and a GitHub Actions workflow (.github/workflows/segc.yml): on a pull request it validates, runs the fixture tests and posts segc plan --impact as a comment; on a schedule it runs segc run --sync. Refuses to touch a directory that already holds a segc.yaml. Try it with: segc init my-segments && cd my-segments && segc demo`
   static override examples = ['<%= config.bin %> init', '<%= config.bin %> init analytics/segments']
   static override args = {dir: Args.string({description: 'directory for the project (created if missing)', default: '.'})}
 
@@ -25,6 +26,11 @@ export default class Init extends SegcCommand {
       written.push(entry)
     }
     if (!existsSync(join(dir, '.gitignore'))) writeFileSync(join(dir, '.gitignore'), '.segc/\n')
+    if (!existsSync(join(dir, WORKFLOW_PATH))) {
+      mkdirSync(dirname(join(dir, WORKFLOW_PATH)), {recursive: true})
+      writeFileSync(join(dir, WORKFLOW_PATH), githubWorkflow())
+      written.push(WORKFLOW_PATH)
+    }
     const files = readdirSync(join(dir, 'segments')).length + readdirSync(join(dir, 'models')).length
     if (!this.jsonEnabled()) this.out(`created a segc project in ${dir} (${files} definition files)\nnext: cd ${args.dir} && segc validate && segc demo`)
     return {status: 'ok', directory: dir, written}
