@@ -27,7 +27,16 @@ export interface SiteResult {
   target: string
 }
 
+/** `segc plan --impact --json`, shown on the site as a proposed change (SPEC §14) */
+export interface ImpactFile {
+  as_of: string
+  target: string
+  segments: Array<{segment: string; status: string; size_before: number; size_after: number; entering: number; exiting: number}>
+  groups?: Array<{group: string; from: string | null; to: string | null; count: number}>
+}
+
 interface SiteData {
+  impact?: ImpactFile
   project: Project
   explain: Explainer
   runs: Array<{run_id: string; as_of: string}>
@@ -67,7 +76,7 @@ function indexPage(d: SiteData): string {
 <td><a href="segments/${s.name}.html">${esc(s.name)}</a><div class="muted">${esc(s.description ?? '')}</div></td>
 <td>${esc(s.entity)}</td><td>${esc(s.owner ?? '')}</td><td>${s.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join('')}</td>
 <td class="num">${num(last?.size)}</td><td class="num">${last ? `+${num(last.entered)} / −${num(last.exited)}` : '–'}</td>
-<td>${stale.map((r) => `<span class="flag">${esc(r)}</span>`).join('')}</td></tr>`
+<td>${stale.map((r) => `<span class="flag">${esc(r)}</span>`).join('')}${impactOf(s.name, d) ? `<span class="flag proposed">proposed: ${esc(impactOf(s.name, d)!.status)}</span>` : ''}</td></tr>`
     })
     .join('\n')
   const groups = [...d.project.groups.values()].map((g) => `<li><a href="groups/${g.name}.html">${esc(g.name)}</a> <span class="muted">${esc(g.description ?? '')}</span></li>`).join('')
@@ -75,7 +84,7 @@ function indexPage(d: SiteData): string {
   return page(
     'Segments',
     '',
-    `<h1>Segments</h1>
+    `${impactBanner(d)}<h1>Segments</h1>
 <p class="muted">${segments.length} segments · ${d.runs.length} runs · latest as_of ${latest ? esc(day(latest.as_of)) : '–'} · project ${esc(d.project.name)}</p>
 <div class="filters">
 <input type="search" id="q" placeholder="Search name, description, owner, purpose, tag" aria-label="Search segments">
@@ -92,6 +101,32 @@ ${rows}
 ${groups ? `<h2>Groups</h2><ul>${groups}</ul>` : ''}`,
     true,
   )
+}
+
+const impactOf = (segment: string, d: SiteData) => d.impact?.segments.find((x) => x.segment === segment)
+
+/** The proposed change over the index: what `segc plan --impact` found, in people. */
+function impactBanner(d: SiteData): string {
+  const i = d.impact
+  if (!i) return ''
+  const entering = i.segments.reduce((n, x) => n + x.entering, 0)
+  const exiting = i.segments.reduce((n, x) => n + x.exiting, 0)
+  const removed = i.segments.filter((x) => x.status === 'removed')
+  return `<div class="banner" role="note" id="impact"><strong>Proposed change</strong> (evaluated on ${esc(i.target)} at ${esc(i.as_of)}): ${i.segments.length} segment${i.segments.length === 1 ? '' : 's'} affected, ${num(entering)} entering, ${num(exiting)} exiting.${
+    removed.length ? ` Removed: ${removed.map((x) => `${esc(x.segment)} (${num(x.size_before)} members exit)`).join(', ')}.` : ''
+  } Affected segments are flagged below; each one's page shows its numbers.</div>`
+}
+
+/** On an affected segment's page: its size before and after the proposed change, who enters and exits. */
+function impactSection(s: Segment, d: SiteData): string {
+  const x = impactOf(s.name, d)
+  if (!x) return ''
+  const moves = (d.impact!.groups ?? []).filter((g) => g.from === s.name || g.to === s.name)
+  return `<section class="banner" id="impact"><h2>Proposed change (${esc(x.status)})</h2>
+<table><thead><tr><th class="num">Before</th><th class="num">After</th><th class="num">Entering</th><th class="num">Exiting</th></tr></thead>
+<tbody><tr><td class="num">${num(x.size_before)}</td><td class="num">${num(x.size_after)}</td><td class="num">+${num(x.entering)}</td><td class="num">−${num(x.exiting)}</td></tr></tbody></table>
+${moves.length ? `<p>Moves within the group: ${moves.map((g) => `${esc(g.from ?? '(none)')} → ${esc(g.to ?? '(none)')}: ${num(g.count)}`).join('; ')}</p>` : ''}
+<p class="muted">Evaluated on ${esc(d.impact!.target)} at ${esc(d.impact!.as_of)} by segc plan --impact; the tables below are the runs so far.</p></section>`
 }
 
 function overlapSection(s: Segment, d: SiteData): string {
@@ -176,6 +211,7 @@ function segmentPage(s: Segment, d: SiteData): string {
 <p>${esc(s.description ?? '')}</p>
 ${stale.map((r) => `<span class="flag">${esc(r)}</span>`).join('')}
 <dl class="meta">${meta.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>
+${impactSection(s, d)}
 <h2>Who is in it</h2>
 <p class="rule">${esc(d.explain.segment(s))}</p>
 <h2>Size over time</h2>
@@ -210,14 +246,14 @@ ${flowsTable(flows, (x) => `../segments/${x}.html`)}`,
 }
 
 /** Builds the site into a scratch directory and moves it into place: readers never see half a site. */
-export async function buildSite(opts: RunOptions & {out?: string; now?: Date}): Promise<SiteResult> {
+export async function buildSite(opts: RunOptions & {out?: string; now?: Date; impact?: ImpactFile}): Promise<SiteResult> {
   return withCatalog(opts, async (reader, p) => {
     const runs = await reader.runs()
     const sizes = new Map<string, SizeRow[]>()
     for (const r of await reader.sizes()) sizes.set(r.segment, [...(sizes.get(r.segment) ?? []), r])
     const lift = new Map<string, Row & {as_of: string}>()
     for (const r of await reader.lift()) lift.set(String(r.segment), r)
-    const d: SiteData = {project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p)}
+    const d: SiteData = {...(opts.impact ? {impact: opts.impact} : {}), project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p)}
     const files = new Map<string, string>([
       ['index.html', indexPage(d)],
       ['assets/site.css', CSS],

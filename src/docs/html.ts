@@ -49,6 +49,8 @@ th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--lin
 th { font-weight: 600; font-size: 13px; color: var(--muted); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .tag { display: inline-block; background: #e8edf7; color: #2b3a5c; border-radius: 10px; padding: 0 8px; margin: 0 4px 2px 0; font-size: 12px; }
+.banner { background: #eef4ff; border: 1px solid #b6cdf5; border-radius: 6px; padding: 10px 14px; margin: 12px 0; }
+.flag.proposed { background: #e3ecff; color: #1d4ed8; }
 .flag { display: inline-block; background: #fff4d6; color: var(--warn); border-radius: 10px; padding: 0 8px; margin: 0 4px 2px 0; font-size: 12px; }
 .filters { display: flex; flex-wrap: wrap; gap: 8px; margin: 12px 0; align-items: center; }
 .filters input[type=search] { flex: 1 1 260px; padding: 6px 10px; border: 1px solid var(--line); border-radius: 6px; font: inherit; }

@@ -1,4 +1,4 @@
-import {copyFileSync, existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {Browser} from 'puppeteer-core'
@@ -112,6 +112,45 @@ describe('segc docs', () => {
     expect(statSync(shot).size).toBeGreaterThan(10_000)
     if (process.env.SEGC_UPDATE_SCREENSHOTS) copyFileSync(shot, join(REPO, 'docs/images/catalog.png'))
     await page.close()
+  })
+
+  it('--impact shows a proposed change: a banner on the index, the numbers on each affected page', async () => {
+    const growth = join(dir, 'segments/growth.yaml')
+    const original = readFileSync(growth, 'utf8')
+    writeFileSync(growth, original.replace('gte: 500', 'gte: 300'))
+    try {
+      const plan = segc(['plan', '--impact', '--json'], {cwd: dir})
+      expect(plan.code, plan.stderr).toBe(0)
+      writeFileSync(join(dir, 'impact.json'), plan.stdout)
+      const impact = JSON.parse(plan.stdout) as {segments: Array<{segment: string; status: string; size_before: number; size_after: number; entering: number; exiting: number}>}
+      const changed = impact.segments.find((x) => x.segment === 'high_value_at_risk')!
+      expect(changed.entering).toBeGreaterThan(0)
+      const r = segc(['docs', '--out', 'site-impact', '--impact', 'impact.json'], {cwd: dir})
+      expect(r.code, r.stderr).toBe(0)
+      const {page, problems} = await watchedPage(browser)
+      await page.goto(pathToFileURL(join(dir, 'site-impact/index.html')).href)
+      const banner = await page.$eval('#impact', (e) => (e as HTMLElement).innerText)
+      const entering = impact.segments.reduce((n, x) => n + x.entering, 0)
+      expect(banner).toContain(`Proposed change`)
+      expect(banner).toContain(`${impact.segments.length} segment${impact.segments.length === 1 ? '' : 's'} affected, ${entering.toLocaleString('en-US')} entering`)
+      const flagged = await page.$$eval('#segments tbody tr', (rows) => rows.filter((r) => r.querySelector('.flag.proposed')).map((r) => r.querySelector('a')!.textContent))
+      expect(flagged.sort()).toEqual(impact.segments.map((x) => x.segment).sort())
+      await page.goto(pathToFileURL(join(dir, 'site-impact/segments/high_value_at_risk.html')).href)
+      const cells = await page.$$eval('#impact tbody td', (tds) => tds.map((t) => t.textContent))
+      expect(cells).toEqual([changed.size_before, changed.size_after].map((n) => n.toLocaleString('en-US')).concat([`+${changed.entering.toLocaleString('en-US')}`, `−${changed.exiting.toLocaleString('en-US')}`]))
+      // an unaffected segment's page has no proposed change
+      await page.goto(pathToFileURL(join(dir, 'site-impact/segments/champions.html')).href)
+      expect(await page.$('#impact')).toBe(null)
+      expect(problems).toEqual([])
+      await page.close()
+      writeFileSync(join(dir, 'not-impact.json'), '{"segments": 3}')
+      const bad = segc(['docs', '--out', 'site-bad', '--impact', 'not-impact.json'], {cwd: dir})
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toMatch(/^--impact:1:1: error\[bad_flag\]: --impact not-impact\.json: not the output of segc plan --impact --json/m)
+      expect(existsSync(join(dir, 'site-bad'))).toBe(false)
+    } finally {
+      writeFileSync(growth, original)
+    }
   })
 })
 
