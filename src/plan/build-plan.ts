@@ -142,6 +142,42 @@ export function featurePlan(project: Project, entity: string, asOf: Date, featur
   return {plan: planner.plan([]), values, asOf: asOf.toISOString()}
 }
 
+/** One node of a segment's explanation: indexes into the plan's values, or -1 where there is none. */
+export interface ExplainNode {
+  kind: Condition['kind'] | 'consent' | 'group'
+  /** the condition, for `text` (filled in by the caller, which knows how to word it) */
+  condition?: Condition
+  /** the attribute a consent node reads, the earlier stage a group node names */
+  name?: string
+  outcome: number
+  value: number
+  items: ExplainNode[]
+}
+
+export interface SegmentExplanation {
+  segment: string
+  member: number
+  holdout: number
+  rule: ExplainNode
+  exclude?: ExplainNode
+  consent: ExplainNode[]
+  /** the earlier stages of its group, each node's outcome being that stage's own membership */
+  earlier: ExplainNode[]
+}
+
+/**
+ * The plan of one entity's explanation (`segc why`): for each segment, every condition of its rule
+ * and exclude with its outcome and the value it compared, consent, its group's earlier stages,
+ * membership and the holdout draw, as values computed over the entity plan.
+ */
+export function explainPlan(project: Project, entity: string, asOf: Date, segments: Segment[], opts: PlanOptions = {}): {plan: EntityPlan; values: PlanExpr[]; segments: SegmentExplanation[]; asOf: string} {
+  const planner = new EntityPlanner(project, project.entities.get(entity)!, asOf, opts)
+  const values: PlanExpr[] = []
+  const push = (e: PlanExpr) => values.push(e) - 1
+  const explained = segments.map((s) => planner.explain(s, push))
+  return {plan: planner.plan([]), values, segments: explained, asOf: asOf.toISOString()}
+}
+
 /** The transactions of a bgnbd or gamma_gamma trait as a model plan without parameters (for fitting). */
 export function transactionsPlan(project: Project, model: string, asOf: Date): ModelPlan {
   const t = project.traits.get(model)!
@@ -519,6 +555,50 @@ class EntityPlanner {
         return {k: 'not', operand: this.condition(c.item)}
       case 'sequence':
         return {k: 'is_null', value: this.sequence(c), negated: true}
+    }
+  }
+
+  /** The explanation of one segment (explainPlan): each node's outcome and value pushed as values. */
+  explain(s: Segment, push: (e: PlanExpr) => number): SegmentExplanation {
+    const truth = (e: PlanExpr): PlanExpr => ({k: 'truth', operand: e})
+    // a leaf whose value is NULL is shown as unknown (the rule reads it as false)
+    const leaf = (c: Condition, value: PlanExpr, outcome: PlanExpr): ExplainNode => ({kind: c.kind, condition: c, outcome: push(truth(outcome)), value: push(value), items: []})
+    const node = (c: Condition): ExplainNode => {
+      switch (c.kind) {
+        case 'attribute':
+          return leaf(c, this.attribute(c.attribute), this.condition(c))
+        case 'trait':
+          return leaf(c, this.trait(this.project.traits.get(c.trait)!), this.condition(c))
+        case 'event':
+          return leaf(c, this.aggregate(c.spec), this.condition(c))
+        case 'sequence':
+          return {kind: c.kind, condition: c, outcome: push(truth(this.condition(c))), value: -1, items: []}
+        case 'segment':
+          return {kind: c.kind, condition: c, outcome: push(truth(this.condition(c))), value: -1, items: []}
+        case 'all':
+        case 'any':
+          return {kind: c.kind, condition: c, outcome: push(truth(this.condition(c))), value: -1, items: c.items.map(node)}
+        case 'not':
+          return {kind: c.kind, condition: c, outcome: push(truth(this.condition(c))), value: -1, items: [node(c.item)]}
+      }
+    }
+    const group = s.group ? this.project.groups.get(s.group.name)! : undefined
+    const member = this.segmentMember(s)
+    return {
+      segment: s.name,
+      member: push(truth(member)),
+      holdout: s.holdout
+        ? push(and([truth(member), {k: 'cmp', op: '<', left: {k: 'holdout_bucket', segment: s.name, salt: s.holdout.salt, key: {k: 'to_string', value: col(KEY_COLUMN)}}, right: {k: 'lit', type: 'number', value: Math.round(s.holdout.percent * 100)}}]))
+        : -1,
+      rule: node(s.rule),
+      ...(s.exclude ? {exclude: node(s.exclude)} : {}),
+      consent: s.consent.map((a): ExplainNode => {
+        const v = this.attribute(a)
+        return {kind: 'consent', name: a, outcome: push(truth({k: 'cmp', op: '=', left: v, right: {k: 'lit', type: 'boolean', value: true}})), value: push(v), items: []}
+      }),
+      earlier: group
+        ? group.segments.slice(0, s.group!.position).map((e): ExplainNode => ({kind: 'group', name: e, outcome: push(truth(this.segmentOwn(this.project.segments.get(e)!))), value: -1, items: []}))
+        : [],
     }
   }
 

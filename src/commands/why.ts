@@ -1,0 +1,53 @@
+import {Args, Flags} from '@oclif/core'
+import {SegcCommand} from '../cli/segc-command.js'
+import {explainEntity, type Why, type WhyNode} from '../run/why.js'
+
+const MARK = {true: '✓', false: '✗', unknown: '?'} as const
+
+const show = (v: unknown) => (v === null ? 'NULL' : typeof v === 'number' ? String(Number(v.toPrecision(10))) : typeof v === 'string' ? v : JSON.stringify(v))
+
+export default class WhyCommand extends SegcCommand {
+  static override summary = 'Explain why one entity is, or is not, in each segment.'
+  static override description = `Evaluates every segment of the entity (or those named with --segment) for one key, read-only, at --as-of (default: the as_of of the target's last successful run, so it agrees with the membership that run wrote): whether it is a member and in the holdout, and why — the rule as a tree with each condition's outcome (✓ true, ✗ false, ? unknown: the value was NULL, which the rule reads as false) and the value it compared (an attribute, a trait, the count or aggregate of events in the window), then the exclusion, consent and, in a group, the earlier stage that took it. A key that does not exist is an error (exit 1).`
+  static override examples = ['<%= config.bin %> why c0042', '<%= config.bin %> why c0042 --segment win_back --segment at_risk', '<%= config.bin %> why acct_17 --entity account --json']
+  static override args = {key: Args.string({description: "the entity's key", required: true})}
+  static override flags = {
+    entity: Flags.string({description: 'the entity the key belongs to (default: the only entity segments use)'}),
+    segment: Flags.string({description: 'explain only these segments (repeatable)', multiple: true}),
+    target: Flags.string({description: 'target from segc.yaml (default: default_target)'}),
+    'as-of': Flags.string({description: "the instant to evaluate at, ISO 8601 (default: the target's last successful run's as_of)"}),
+  }
+
+  async run(): Promise<Why> {
+    const {args, flags} = await this.parse(WhyCommand)
+    const why = await explainEntity({
+      ...this.projectOpts(flags),
+      key: args.key,
+      ...(flags.entity ? {entity: flags.entity} : {}),
+      ...(flags.segment ? {segments: flags.segment} : {}),
+      ...(flags.target ? {target: flags.target} : {}),
+      ...(flags['as-of'] ? {asOf: flags['as-of']} : {}),
+    })
+    if (!this.jsonEnabled()) this.out(renderWhy(why))
+    return why
+  }
+}
+
+export function renderWhy(w: Why): string {
+  const lines = [`${w.entity} ${w.key} at ${w.as_of} (target ${w.target})`]
+  const node = (n: WhyNode, depth: number) => {
+    lines.push(`${'  '.repeat(depth)}${MARK[n.outcome]} ${n.text}${n.value !== undefined ? `  [${show(n.value)}]` : ''}`)
+    for (const i of n.items ?? []) node(i, depth + 1)
+  }
+  for (const s of w.segments) {
+    lines.push('', `${s.member ? '●' : '○'} ${s.segment}: ${s.member ? (s.holdout ? 'member, in the holdout' : 'member') : 'not a member'}${s.taken_by ? ` (the group gave it to ${s.taken_by}, an earlier stage)` : ''}`)
+    lines.push('  rule')
+    node(s.rule, 2)
+    if (s.exclude) {
+      lines.push('  excluded when')
+      node(s.exclude, 2)
+    }
+    for (const c of s.consent ?? []) node(c, 1)
+  }
+  return lines.join('\n')
+}
