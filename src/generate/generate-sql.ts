@@ -237,6 +237,7 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
   }
   q = q.with(cte(e.entity, 'base'), (db: AnyDb) => {
     let b = db.selectFrom(relationSql(e.relation).as('ent')).select(sql.id('ent', e.key).as(KEY_COLUMN))
+    if (e.only) b = b.where(new ExprWriter(dialect, asOf, 'ent').writeCondition(e.only))
     b = b.select(e.attributes.map((a) => sql.id('ent', a.column).as(attrColumn(a.name))))
     if (e.stored) {
       // one join however many frozen segments: a row per stored member, a column per segment

@@ -726,3 +726,20 @@ export function columnsOf(e: PlanExpr): string[] {
       return e.point.flatMap(columnsOf)
   }
 }
+
+/**
+ * The plan restricted to one key (`segc why`): the entity relation, every source scan, sequence
+ * step and model summary read only that key's rows. Only where nothing ranks entities against
+ * each other: an NTILE score needs every entity, and then the plan is returned whole.
+ */
+export function onlyKey(e: EntityPlan, key: string): EntityPlan {
+  if (JSON.stringify(e.layers).includes('"k":"ntile"')) return e
+  const is = (column: string): PlanExpr => ({k: 'cmp', op: '=', left: {k: 'to_string', value: col(column)}, right: {k: 'lit', type: 'string', value: key}})
+  return {
+    ...e,
+    only: is(e.key),
+    sources: e.sources.map((s) => ({...s, filter: and([s.filter, is(s.key)])})),
+    sequences: e.sequences.map((q) => ({...q, steps: q.steps.map((st) => ({...st, filter: and([st.filter, is(st.key)])}))})),
+    ...(e.models ? {models: e.models.map((m) => ({...m, filter: and([m.filter, is(m.key)])}))} : {}),
+  }
+}

@@ -7,7 +7,7 @@ import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {Explainer} from '../explain/explain.js'
 import {compilerFor, featureQuery, render} from '../generate/generate-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
-import {explainPlan, type ExplainNode} from '../plan/build-plan.js'
+import {explainPlan, onlyKey, type ExplainNode} from '../plan/build-plan.js'
 import {loadModels} from '../models/stored.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS, MEMBERSHIP} from '../warehouse/tables.js'
@@ -78,7 +78,8 @@ export async function explainEntity(opts: RunOptions & {key: string; entity?: st
     const models = await requireModels(p, conn, segments.map((s) => s.name))
     const e = explainPlan(project, entity, asOf, segments, {models, frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}})
     const db = compilerFor(p.adapter.dialect)
-    const q = featureQuery(db, p.adapter.dialect, e.asOf, e.plan, e.values)
+    // one key's rows only, unless an NTILE ranks it against everyone (then every entity is evaluated)
+    const q = featureQuery(db, p.adapter.dialect, e.asOf, onlyKey(e.plan, opts.key), e.values)
     const [row] = await conn.query(render(db, sql`SELECT * FROM ${q} AS w WHERE CAST(w.segc_key AS ${sql.raw(p.adapter.dialect.stringType)}) = ${sql.lit(opts.key)}`))
     if (!row) {
       const where = project.entities.get(entity)!.relation
