@@ -2,7 +2,7 @@ import {sql} from 'kysely'
 import type {CatalogRow} from '../catalog/catalog.js'
 import type {LiftCounts, LiftStatistics} from '../catalog/lift.js'
 import type {Plan} from '../plan/plan-types.js'
-import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, LIFT, MEMBERSHIP, OUTPUT_TABLES, OVERLAP, RUNS, SIZES, STATE_TABLES, TRANSITIONS} from '../warehouse/tables.js'
+import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, LIFT, MEMBERSHIP, OUTPUT_TABLES, OVERLAP, RUNS, SIZES, STATE_TABLES, SYNC_LOG, TRANSITIONS} from '../warehouse/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 import type {Relation} from '../resolve/model.js'
 import {compilerFor, ExprWriter, membershipQuery, relationSql, render} from './generate-sql.js'
@@ -146,6 +146,31 @@ export class RunStatements {
   }
 
   /** Appends transitions and history, replaces membership, records sizes and definitions. */
+  /**
+   * Retention (SPEC §15): history intervals closed before `historyBefore`, and transitions, group
+   * transitions and sync log rows before `transitionsBefore`, deleted in the run's transaction.
+   * A membership's transitions go only in whole: up to its last exit before the bound, so what
+   * remains still starts with an entry and replays to the membership (SPEC §5's invariants); a
+   * current member's entry is kept however old.
+   */
+  retention(historyBefore: string | undefined, transitionsBefore: string | undefined): string[] {
+    const out: string[] = []
+    if (historyBefore) out.push(this.r(sql`DELETE FROM ${this.t(HISTORY.name)} WHERE valid_to IS NOT NULL AND valid_to < ${this.ts(historyBefore)}`))
+    if (transitionsBefore) {
+      const bound = this.ts(transitionsBefore)
+      const cuts = sql`(SELECT segment, entity, entity_key, MAX(transitioned_at) AS cut FROM ${this.t(TRANSITIONS.name)}
+        WHERE change = 'exited' AND transitioned_at < ${bound} GROUP BY segment, entity, entity_key)`
+      out.push(
+        this.r(
+          this.dialect.deleteJoined(this.t(TRANSITIONS.name), cuts, 'c', (t) => sql`${t}.segment = c.segment AND ${t}.entity = c.entity AND ${t}.entity_key = c.entity_key AND ${t}.transitioned_at <= c.cut`),
+        ),
+        this.r(sql`DELETE FROM ${this.t(GROUP_TRANSITIONS.name)} WHERE transitioned_at < ${bound}`),
+        this.r(sql`DELETE FROM ${this.t(SYNC_LOG.name)} WHERE ${sql.id('at')} < ${bound}`),
+      )
+    }
+    return out
+  }
+
   write(ctx: RunContext): string[] {
     const {dialect} = this
     const at = this.ts(ctx.asOf)

@@ -100,6 +100,18 @@ function newRunId(asOf: Date): string {
   return `${asOf.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`
 }
 
+/** segc.yaml's retention as instants before which a run at as_of deletes (SPEC §15); durations were checked by validate. */
+export function retentionBounds(config: Record<string, unknown>, asOf: Date): {history?: string; transitions?: string} {
+  const r = (config.retention ?? {}) as {history?: string; transitions?: string}
+  const before = (d: string | undefined) => {
+    const seconds = d === undefined ? undefined : parseDuration(d)
+    return seconds === undefined ? undefined : new Date(asOf.getTime() - seconds * 1000).toISOString()
+  }
+  const history = before(r.history)
+  const transitions = before(r.transitions)
+  return {...(history ? {history} : {}), ...(transitions ? {transitions} : {})}
+}
+
 /** Opens the target; with --wait, retries while another process holds it. */
 export async function connectTarget(p: Prepared, opts: RunOptions): Promise<WarehouseConnection> {
   const deadline = Date.now() + (opts.waitTimeoutSeconds ?? 3600) * 1000
@@ -235,6 +247,12 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await step('writing transitions, history and membership', async () => {
       for (const s of st.write(ctx)) await conn.execute(s)
     })
+    const kept = retentionBounds(v.config, asOf)
+    if (kept.history || kept.transitions) {
+      await step('deleting history and transitions older than retention', async () => {
+        for (const s of st.retention(kept.history, kept.transitions)) await conn.execute(s)
+      })
+    }
     await step('writing the catalog, overlap and lift', async () => {
       for (const s of st.catalog(catalogRows(v.project, hashes))) await conn.execute(s)
       for (const s of st.overlap(ctx, incremental)) await conn.execute(s)

@@ -301,6 +301,15 @@ export const configSchema = {
       },
     },
     destinations: {type: 'object', description: 'where syncs push membership (SPEC §11); secrets only as ${env:NAME}', propertyNames: NAME, additionalProperties: destinationSchema},
+    retention: {
+      type: 'object',
+      description: 'how long history is kept (SPEC §15): each run deletes what is older, in its transaction',
+      properties: {
+        history: {...DURATION, description: 'membership history intervals closed before as_of minus this are deleted (e.g. 400d)'},
+        transitions: {...DURATION, description: 'transitions, group transitions and the sync log older than as_of minus this are deleted (e.g. 400d)'},
+      },
+      additionalProperties: false,
+    },
     dbt: {
       type: 'object',
       description: "a dbt project whose models and sources models may name (dbt:, dbt_source:)",

@@ -7,6 +7,7 @@ import {checkSchemas} from './check-schema.js'
 import {readManifest} from '../load/dbt-manifest.js'
 import type {DbtState} from '../resolve/dbt.js'
 import {Site} from '../resolve/site.js'
+import {parseDuration} from '../resolve/time.js'
 
 export interface Validated {
   root: string
@@ -41,7 +42,7 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
   // dbt's manifest, when segc.yaml names one: read before resolve, which looks names up in it
   const manifestPath = (configDoc?.value.dbt as {manifest?: unknown} | undefined)?.manifest
   let dbt: DbtState
-  const dbtDiagnostics = []
+  const dbtDiagnostics: Diagnostic[] = []
   if (configDoc && !configInvalid && typeof manifestPath === 'string') {
     const read = readManifest(root, manifestPath, new Site(configDoc.file, configDoc.node).child('dbt').child('manifest').at)
     dbt = read.manifest ?? 'unreadable'
@@ -49,6 +50,12 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
   } else if (configInvalid && configDoc?.value.dbt !== undefined) dbt = 'unreadable'
   const resolved = resolveProject(loaded.documents, schema.invalid, opts.today, schema.errorPaths, dbt)
   const synced = resolveSyncs(loaded.documents, resolved.project, configInvalid ? {destinations: null} : (configDoc?.value ?? {}), schema.invalid)
+  // retention: durations segc can read (the schema only knows they are strings)
+  const retention = (configDoc && !configInvalid ? configDoc.value.retention : undefined) as Record<string, unknown> | undefined
+  for (const [key, value] of Object.entries(retention ?? {})) {
+    const seconds = parseDuration(String(value))
+    if (seconds === undefined || seconds <= 0) dbtDiagnostics.push(diag('bad_duration', new Site(configDoc!.file, configDoc!.node).child('retention').child(key).at, `retention.${key} '${String(value)}' is not a duration: an integer and a unit (s, min, h, d, w), like 400d`))
+  }
   const diagnostics = [...loaded.diagnostics, ...schema.diagnostics, ...dbtDiagnostics, ...resolved.diagnostics, ...synced.diagnostics]
   if (!configDoc && !loaded.diagnostics.some((d) => d.file === 'segc.yaml')) {
     diagnostics.push(diag('missing_key', {file: 'segc.yaml', line: 1, col: 1}, 'segc.yaml is empty: it needs at least a name'))

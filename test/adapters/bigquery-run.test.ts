@@ -22,6 +22,8 @@ const TARGETS = `name: t
 targets:
   local: {type: duckdb, path: ":memory:"}
   bq: {type: bigquery, project: acme-test, dataset: segments, location: US}
+# the third run (an hour after the second) deletes what the second closed: retention's DML runs too
+retention: {history: 30min, transitions: 30min}
 `
 const DAYS = [new Date(Date.parse(AS_OF) - 7 * 86400_000).toISOString(), AS_OF, new Date(Date.parse(AS_OF) + 3600_000).toISOString()]
 const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version', 'target'])

@@ -20,6 +20,8 @@ const TARGETS = `name: t
 targets:
   local: {type: duckdb, path: ":memory:"}
   sf: {type: snowflake, account: acme-test, user: segc, password: not-used, warehouse: wh, database: analytics}
+# the third run (an hour after the second) deletes what the second closed: retention's DML runs too
+retention: {history: 30min, transitions: 30min}
 `
 
 // a week apart, so windows slide past events and people move for data alone

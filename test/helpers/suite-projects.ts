@@ -33,7 +33,8 @@ export function statementsFor(dir: string, dialect: Dialect): string[] {
   const {run, membership} = compileRun(v, dialect, plan)
   // a daily run's overlap pairs only the entities that moved since the previous run
   const daily = new RunStatements(dialect, v.project.outputSchema).overlap({runId: 'r2', asOf: AS_OF, schema: v.project.outputSchema, target: 't', version: '0', startedAt: AS_OF, segments: [], groups: [], definitions: []}, 'r1')
-  return [...run, ...(membership ? [membership] : []), ...daily, ...syncStatementsFor(v, dialect)]
+  const retention = new RunStatements(dialect, v.project.outputSchema).retention(AS_OF, AS_OF)
+  return [...run, ...(membership ? [membership] : []), ...daily, ...retention, ...syncStatementsFor(v, dialect)]
 }
 
 /** The statements of `segc sync` for each of the project's syncs, in every mode. */
