@@ -41,6 +41,7 @@ export function renderWhy(w: Why): string {
   }
   for (const s of w.segments) {
     lines.push('', `${s.member ? '●' : '○'} ${s.segment}: ${s.member ? (s.holdout ? 'member, in the holdout' : 'member') : 'not a member'}${s.taken_by ? ` (the group gave it to ${s.taken_by}, an earlier stage)` : ''}`)
+    if (s.frozen) lines.push('  static: membership was fixed at its first run; the rule below is evaluated now, for comparison')
     lines.push('  rule')
     node(s.rule, 2)
     if (s.exclude) {

@@ -33,6 +33,8 @@ export interface WhySegment {
   consent?: WhyNode[]
   /** in a group: the earlier stage that took the entity, if one did */
   taken_by?: string
+  /** a static segment the target keeps frozen: `member` is the stored membership, the rule is evaluated now */
+  frozen?: boolean
 }
 
 export interface Why {
@@ -112,6 +114,7 @@ export async function explainEntity(opts: RunOptions & {key: string; entity?: st
           ...(s.exclude ? {exclude: tree(s.exclude)} : {}),
           ...(s.consent.length ? {consent: s.consent.map(tree)} : {}),
           ...(taken ? {taken_by: taken.name!} : {}),
+          ...(frozen.has(s.segment) ? {frozen: true} : {}),
         }
       }),
     }
