@@ -145,6 +145,11 @@ export class RunStatements {
     return this.r(sql`SELECT * FROM ${sql.id(RUN_SIZES)} ORDER BY segment`)
   }
 
+  /** members whose holdout flag this run flips (they stay members; their rows change) */
+  holdoutFlips(): string {
+    return this.r(sql`SELECT COUNT(*) AS n FROM ${sql.id(CHANGES)} WHERE change = 'holdout'`)
+  }
+
   /** Appends transitions and history, replaces membership, records sizes and definitions. */
   /**
    * Retention (SPEC §15): history intervals closed before `historyBefore`, and transitions, group

@@ -56,6 +56,8 @@ export interface RunResult {
   target: string
   /** `unchanged`: the same as_of as the last run and nothing moved, so nothing was written */
   status: 'success' | 'unchanged'
+  /** members whose holdout flag the run flipped (rows of membership and history it rewrote beside entries and exits) */
+  holdout_flips?: number
   segments: SegmentSummary[]
   warnings: Diagnostic[]
 }
@@ -208,6 +210,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       for (const s of st.compute(plan, ctx)) await conn.execute(s)
     })
     const sizes = await conn.query(st.sizes())
+    const flips = Number((await conn.query(st.holdoutFlips()))[0]?.n ?? 0)
     const summary: SegmentSummary[] = sizes.map((r) => ({
       segment: String(r.segment),
       entity: String(r.entity),
@@ -263,7 +266,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await conn.execute(st.record(ctx, 'success', null))
     await conn.execute(adapter.commit)
     inTransaction = false
-    return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', segments: summary, warnings}
+    return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', holdout_flips: flips, segments: summary, warnings}
   } catch (error) {
     if (inTransaction) await raw.execute(adapter.rollback).catch(() => undefined)
     if (error instanceof DiagnosticsError || error instanceof ExpectationsFailed) throw error
@@ -400,9 +403,12 @@ async function observedRun(p: Prepared, conn: WarehouseConnection, asOf: Date, o
 function runOutputs(p: Prepared, r: RunResult): Dataset[] {
   if (r.status === 'unchanged') return []
   const moved = r.segments.reduce((n, s) => n + s.entered + s.exited, 0)
+  const flips = r.holdout_flips ?? 0
   return [
-    outputDataset(p, MEMBERSHIP.name),
-    outputDataset(p, HISTORY.name),
+    // an entry inserts a row, an exit deletes one, a flip updates one
+    outputDataset(p, MEMBERSHIP.name, moved + flips),
+    // an entry opens an interval, an exit closes one, a flip closes one and opens another
+    outputDataset(p, HISTORY.name, moved + 2 * flips),
     outputDataset(p, TRANSITIONS.name, moved),
     outputDataset(p, GROUP_TRANSITIONS.name),
     outputDataset(p, SIZES.name, r.segments.length),

@@ -77,6 +77,14 @@ describe.skipIf(!OPENLINEAGE_PRESENT)('OpenLineage events', () => {
     // what was reported is what the warehouse holds
     const [n] = await withProjectDb(dir, (c) => c.query(`SELECT count(*) AS n FROM segments.segment_transitions WHERE transitioned_at = TIMESTAMP '2026-06-08 00:00:00'`))
     expect(Number(n!.n)).toBe(moved)
+    // history: intervals the run opened and closed; membership: rows it inserted or rewrote, plus those it deleted
+    const [h] = await withProjectDb(dir, (c) =>
+      c.query(`SELECT (SELECT count(*) FROM segments.segment_membership_history WHERE valid_from = TIMESTAMP '2026-06-08 00:00:00') + (SELECT count(*) FROM segments.segment_membership_history WHERE valid_to = TIMESTAMP '2026-06-08 00:00:00') AS n`),
+    )
+    expect(complete!.outputs.find((d) => d.name.endsWith('segments.segment_membership_history'))!.outputFacets!.outputStatistics.rowCount).toBe(Number(h!.n))
+    const exited = result.segments.reduce((x, s) => x + s.exited, 0)
+    const [m] = await withProjectDb(dir, (c) => c.query(`SELECT count(*) AS n FROM segments.segment_membership WHERE entered_at = TIMESTAMP '2026-06-08 00:00:00' OR run_id = (SELECT run_id FROM segments.segment_runs WHERE as_of = TIMESTAMP '2026-06-08 00:00:00')`))
+    expect(complete!.outputs.find((d) => d.name.endsWith('segments.segment_membership'))!.outputFacets!.outputStatistics.rowCount).toBe(Number(m!.n) + exited)
   })
 
   it('segc sync names the destination as an output; segc fit its models', async () => {

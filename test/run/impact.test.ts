@@ -54,7 +54,7 @@ describe('segc plan --impact', () => {
     // the oracle: the same change, run for real at the same as_of
     const run = segc(['run', '--as-of', AS_OF, '--json'], {cwd: dir})
     expect(run.code, run.stderr).toBe(0)
-    const ran = JSON.parse(run.stdout) as {segments: Array<{segment: string; size: number; entered: number; exited: number}>}
+    const ran = JSON.parse(run.stdout) as {run_id: string; segments: Array<{segment: string; size: number; entered: number; exited: number}>}
     for (const s of impact.segments) {
       const x = ran.segments.find((y) => y.segment === s.segment)!
       expect({segment: s.segment, after: s.size_after, entering: s.entering, exiting: s.exiting}).toEqual({segment: s.segment, after: x.size, entering: x.entered, exiting: x.exited})
@@ -63,7 +63,8 @@ describe('segc plan --impact', () => {
     // nobody else moved
     for (const x of ran.segments.filter((y) => !(y.segment in status))) expect([x.segment, x.entered, x.exited]).toEqual([x.segment, 0, 0])
     const moves = await withProjectDb(dir, (c) =>
-      c.query(`SELECT group_name, from_segment, to_segment, count(*) AS n FROM segments.segment_group_transitions WHERE transitioned_at = TIMESTAMP '2026-06-01 00:00:00' AND run_id = (SELECT max(run_id) FROM segments.segment_runs) GROUP BY ALL`),
+      // this run's moves: its own run id (the demo's last run has the same as_of)
+      c.query(`SELECT group_name, from_segment, to_segment, count(*) AS n FROM segments.segment_group_transitions WHERE run_id = '${ran.run_id}' GROUP BY ALL`),
     )
     const want = moves.map((m) => ({group: String(m.group_name), from: m.from_segment === null ? null : String(m.from_segment), to: m.to_segment === null ? null : String(m.to_segment), count: Number(m.n)}))
     expect(impact.groups.length).toBeGreaterThan(0)
