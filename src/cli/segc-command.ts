@@ -3,7 +3,7 @@ import {DiagnosticsError, formatDiagnostic, type Diagnostic} from '../diagnostic
 import {redact, redactDeep} from '../run/redact.js'
 import {ExpectationsFailed} from '../run/expectations.js'
 import {WarehouseError} from '../warehouse/warehouse.js'
-import {ModelsNotFitted} from '../models/fit-project.js'
+import {PartialFailure} from '../diagnostics/partial.js'
 
 /** Exit codes of SPEC §7. */
 export const EXIT = {ok: 0, invalid: 1, runFailed: 2, expectations: 3} as const
@@ -48,8 +48,8 @@ export abstract class SegcCommand extends Command {
     if (error instanceof WarehouseError) {
       return fail(EXIT.runFailed, {error: error.message}, `error: ${error.message}`)
     }
-    if (error instanceof ModelsNotFitted) {
-      return fail(EXIT.runFailed, {error: error.message, result: error.result}, `error: ${error.message}`)
+    if (error instanceof PartialFailure) {
+      return fail(error.exitCode, {error: error.message, result: error.result}, `error: ${error.message}`)
     }
     if (error instanceof ExpectationsFailed) {
       return fail(EXIT.expectations, {error: error.message, result: error.result}, `error: ${error.message}`)

@@ -3,6 +3,7 @@
 // k centroids (kmeans) ever reach Node; entity rows stay in the warehouse.
 import {sql} from 'kysely'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
+import {PartialFailure} from '../diagnostics/partial.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {compilerFor, ExprWriter, featureQuery, relationSql, render} from '../generate/generate-sql.js'
 import {summarySelect} from '../generate/model-sql.js'
@@ -49,9 +50,9 @@ export interface FitResult {
 }
 
 /** Some models could not be fitted (exit 2); `result` says which, and which were stored. */
-export class ModelsNotFitted extends Error {
-  constructor(readonly result: FitResult) {
-    super(`segc fit: ${result.failed.map((f) => `${f.model}: ${f.error}`).join('; ')}; ${result.models.length ? `stored ${result.models.map((m) => `${m.model} v${m.version}`).join(', ')}` : 'nothing was stored'}`)
+export class ModelsNotFitted extends PartialFailure<FitResult> {
+  constructor(result: FitResult) {
+    super(`segc fit: ${result.failed.map((f) => `${f.model}: ${f.error}`).join('; ')}; ${result.models.length ? `stored ${result.models.map((m) => `${m.model} v${m.version}`).join(', ')}` : 'nothing was stored'}`, result)
   }
 }
 
