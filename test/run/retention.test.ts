@@ -8,8 +8,8 @@ import {invariantViolations, withProjectDb} from '../helpers/state.js'
 // before as_of − transitions, in its transaction. Beside a twin without retention, after the
 // same runs: the same membership, SPEC §5's invariants, and exactly the old rows gone.
 
-const LAST = '2026-06-15T00:00:00.000Z'
-const BOUND = '2026-06-10 00:00:00'
+const LAST = '2026-06-10T00:00:00.000Z'
+const BOUND = '2026-06-05 00:00:00'
 
 function rows(dir: string, sql: string): Promise<string[]> {
   return withProjectDb(dir, async (c) => (await c.query(sql)).map((r) => JSON.stringify(Object.values(r).map((x) => (x instanceof Date ? x.toISOString() : x)))).sort())
