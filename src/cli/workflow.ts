@@ -5,6 +5,12 @@ import {SEGC_VERSION} from '../version.js'
 export const WORKFLOW_PATH = '.github/workflows/segc.yml'
 
 export function githubWorkflow(): string {
+  // both jobs start alike: the checkout, Node 20, segc at this version
+  const setup = `      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with: {node-version: 20}
+      - run: npm install --global segc@${SEGC_VERSION}
+`
   return `# Written by \`segc init\`. Pull requests: validate, fixture tests, and the change's effect in
 # people as a comment. Schedule: run every segment and push the after_run syncs.
 # segc runs against segc.yaml's default_target (add --target NAME to choose another); its
@@ -28,11 +34,7 @@ jobs:
     if: github.event_name == 'pull_request'
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with: {node-version: 20}
-      - run: npm install --global segc@${SEGC_VERSION}
-      - run: segc validate
+${setup}      - run: segc validate
       - run: segc test
       - run: segc plan --impact --format markdown > impact.md
         env:
@@ -47,11 +49,7 @@ jobs:
     if: github.event_name != 'pull_request'
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with: {node-version: 20}
-      - run: npm install --global segc@${SEGC_VERSION}
-      - run: segc run --sync --json
+${setup}      - run: segc run --sync --json
         env:
           SNOWFLAKE_ACCOUNT: \${{ secrets.SNOWFLAKE_ACCOUNT }}
           SNOWFLAKE_USER: \${{ secrets.SNOWFLAKE_USER }}
