@@ -289,10 +289,10 @@ export const modelVersions = (models: ReadonlyMap<string, StoredModel>) => new M
  * The stored versions of the fitted models the selection reaches; a model never fitted for
  * its current definition stops the run before anything is written (exit 1).
  */
-export async function requireModels(p: Prepared, conn: WarehouseConnection, select?: string[]): Promise<Map<string, StoredModel>> {
+export async function requireModels(p: Prepared, conn: WarehouseConnection, select?: string[], loaded?: ReadonlyMap<string, StoredModel>): Promise<Map<string, StoredModel>> {
   const needed = modelsReached(p.v.project, select)
   if (!needed.length) return new Map()
-  const models = await loadModels(conn, p)
+  const models = loaded ?? (await loadModels(conn, p))
   const missing = needed.filter((n) => !models.has(n))
   if (missing.length) {
     throw new DiagnosticsError(

@@ -75,9 +75,10 @@ export async function explainEntity(opts: RunOptions & {key: string; entity?: st
     const asOf = opts.asOf ? asOfFlag(opts.asOf) : lastRaw !== null && lastRaw !== undefined ? new Date(String(lastRaw)) : asOfFlag(undefined)
     // static segments a run keeps frozen are read back from membership, as a run reads them
     const recorded = ran ? new Map((await conn.query(st.definitions())).filter((r) => r.removed_run_id === null).map((r) => [String(r.segment), String(r.definition_hash)])) : new Map<string, string>()
-    const hashes = definitionHashes(project, modelVersions(await loadModels(conn, p)))
+    const stored = await loadModels(conn, p)
+    const hashes = definitionHashes(project, modelVersions(stored))
     const frozen = new Set([...project.segments.values()].filter((s) => s.refresh === 'static' && recorded.get(s.name) === hashes.get(s.name)).map((s) => s.name))
-    const models = await requireModels(p, conn, segments.map((s) => s.name))
+    const models = await requireModels(p, conn, segments.map((s) => s.name), stored)
     const e = explainPlan(project, entity, asOf, segments, {models, frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}})
     const db = compilerFor(p.adapter.dialect)
     // one key's rows only, unless an NTILE ranks it against everyone (then every entity is evaluated)
