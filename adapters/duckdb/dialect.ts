@@ -32,6 +32,7 @@ export const duckdbDialect: Dialect = {
   utcDay: (ts) => sql`CAST(${ts} AS DATE)`,
   dayStart: (day) => sql`CAST(${day} AS TIMESTAMP)`,
   md5Hex: (text) => sql`md5(${text})`,
+  sha256Hex: (text) => sql`sha256(${text})`,
   holdoutBucket: (text) => sql`(CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT) % 10000)`,
   // min over a struct orders by its fields in turn: the earliest timestamp, then the smallest value.
   firstLast: (which, value, ts, when) =>

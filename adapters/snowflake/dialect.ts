@@ -30,6 +30,7 @@ export const snowflakeDialect: Dialect = {
   utcDay: (ts) => sql`CAST(${ts} AS DATE)`,
   dayStart: (day) => sql`CAST(${day} AS TIMESTAMP_NTZ)`,
   md5Hex: (text) => sql`MD5(${text})`,
+  sha256Hex: (text) => sql`SHA2(${text}, 256)`,
   holdoutBucket: (text) => sql`MOD(TO_NUMBER(SUBSTR(MD5(${text}), 1, 8), 'XXXXXXXX'), 10000)`,
   // ARRAY_AGG skips NULLs; WITHIN GROUP orders by time, then value, so ties take the smallest value
   firstLast: (which, value, ts, when, type) =>

@@ -42,12 +42,18 @@ export const file: DestinationType = {
         const tmp = resolve(dir, `.${tag}.segc-tmp.${format}`)
         const conn = await duckdbAdapter.connect({name: 'file', type: 'duckdb', path: ':memory:'}, ctx.root)
         try {
-          writeFileSync(opsPath, batch.map((o) => JSON.stringify({segc_op: o.op, segment: o.segment, entity_key: o.entity_key, id: o.id, ...o.fields})).join('\n') + '\n')
+          // an erase has no segment: '' keeps the column a string (all NULL would read as JSON)
+          writeFileSync(opsPath, batch.map((o) => JSON.stringify({segc_op: o.op, segment: o.segment ?? '', entity_key: o.entity_key, id: o.id, ...o.fields})).join('\n') + '\n')
           await conn.execute(`CREATE TABLE ops AS SELECT * FROM read_json(${quote(opsPath)}, format = 'newline_delimited', sample_size = -1)`)
           // a full resync starts the file again; otherwise the file holds what segc acknowledged
           const previous = existsSync(path) && !ctx.fullResync
-          const kept = previous ? `SELECT * FROM ${reader(format, path)} AS f WHERE NOT EXISTS (SELECT 1 FROM ops WHERE ops.segment = CAST(f.segment AS VARCHAR) AND ops.entity_key = CAST(f.entity_key AS VARCHAR))` : undefined
-          const added = `SELECT * EXCLUDE (segc_op) FROM ops WHERE segc_op NOT IN ('remove', 'exited')`
+          // nothing to erase from a file that is not there
+          if (!previous && batch.every((o) => o.op === 'erase')) return
+          // an erase (segc forget) drops every row of its key, whatever the segment
+          const kept = previous
+            ? `SELECT * FROM ${reader(format, path)} AS f WHERE NOT EXISTS (SELECT 1 FROM ops WHERE ops.entity_key = CAST(f.entity_key AS VARCHAR) AND (ops.segc_op = 'erase' OR ops.segment = CAST(f.segment AS VARCHAR)))`
+            : undefined
+          const added = `SELECT * EXCLUDE (segc_op) FROM ops WHERE segc_op NOT IN ('remove', 'exited', 'erase')`
           await conn.execute(`CREATE TABLE next_rows AS ${kept ? `${kept} UNION ALL BY NAME ${added}` : added}`)
           const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'parquet' ? 'FORMAT parquet' : 'FORMAT json'
           await conn.execute(`COPY (SELECT * FROM next_rows ORDER BY segment, entity_key) TO ${quote(tmp)} (${options})`)

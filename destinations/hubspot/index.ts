@@ -5,6 +5,8 @@
 //   audience: list membership (list_id)
 //   upsert:   the fields as contact properties; a removal clears them ('')
 //   mirror:   both
+// An erase (segc forget) is HubSpot's GDPR delete of the contact, by the identifying property,
+// one request per contact; a contact HubSpot no longer has (404) is as erased as it gets.
 // HubSpot property values are strings: numbers, booleans and timestamps are sent as text.
 import {Client} from '@hubspot/api-client'
 import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType} from '../../src/sync/destination.js'
@@ -30,6 +32,7 @@ export const hubspot: DestinationType = {
   type: 'hubspot',
   // batch upserts take at most 100 inputs; HubSpot's private apps allow ~10 requests/s
   defaults: {batchSize: 100, concurrency: 2, timeoutSeconds: 30, maxAttempts: 5, ratePerSecond: 8},
+  eraseLimits: {batchSize: 1},
   async open(config, ctx): Promise<DestinationSession> {
     const client = new Client({accessToken: String(config.access_token), numberOfApiCallRetries: 0, ...(config.base_url ? {basePath: String(config.base_url).replace(/\/$/, '')} : {})})
     const idProperty = String(config.id_property ?? 'email')
@@ -38,6 +41,17 @@ export const hubspot: DestinationType = {
     const properties = ctx.mode === 'upsert' || ctx.mode === 'mirror'
     return {
       async send(batch) {
+        if (batch.every((o) => o.op === 'erase')) {
+          for (const o of batch) {
+            try {
+              await client.crm.contacts.basicApi.purge({objectId: o.id, idProperty})
+            } catch (error) {
+              if ((error as ApiFailure).code === 404) continue
+              throw failure(error, 'contact GDPR delete')
+            }
+          }
+          return
+        }
         const inputs = batch.map((o) => ({
           idProperty,
           id: o.id,

@@ -6,8 +6,11 @@
 //   audience: list membership (list_id)
 //   upsert:   the fields as custom profile properties; a removal clears them (null)
 //   mirror:   both
+// An erase (segc forget) is Klaviyo's Request Profile Deletion, one request per profile, by
+// email or phone number; by external id through the profile id its upsert returns (Klaviyo
+// deletes by email, phone number or profile id only).
 // The SDK's own retries are off: segc's delivery engine retries, honouring Retry-After.
-import {ApiKeySession, ListsApi, ProfilesApi, RetryWithExponentialBackoff} from 'klaviyo-api'
+import {ApiKeySession, DataPrivacyApi, ListsApi, ProfilesApi, RetryWithExponentialBackoff} from 'klaviyo-api'
 import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType, type Operation, type RowResult} from '../../src/sync/destination.js'
 
 type IdField = 'email' | 'phone_number' | 'external_id'
@@ -32,11 +35,14 @@ export const klaviyo: DestinationType = {
   type: 'klaviyo',
   // Klaviyo's list endpoints take up to 1,000 profiles; profile upserts are 75/s at burst
   defaults: {batchSize: 100, concurrency: 2, timeoutSeconds: 30, maxAttempts: 5, ratePerSecond: 10},
+  // Request Profile Deletion: 3/s burst, 60/min steady
+  eraseLimits: {batchSize: 1, concurrency: 1, ratePerSecond: 1},
   async open(config, ctx): Promise<DestinationSession> {
     const session = new ApiKeySession(String(config.api_key), new RetryWithExponentialBackoff({numRetries: 0}))
     const profiles = new ProfilesApi(session)
     const lists = new ListsApi(session)
-    if (config.base_url) profiles.basePath = lists.basePath = String(config.base_url).replace(/\/$/, '')
+    const privacy = new DataPrivacyApi(session)
+    if (config.base_url) profiles.basePath = lists.basePath = privacy.basePath = String(config.base_url).replace(/\/$/, '')
     const idField = (config.id_field ?? 'email') as IdField
     const listId = config.list_id === undefined ? undefined : String(config.list_id)
     const membership = ctx.mode === 'audience' || ctx.mode === 'mirror'
@@ -45,7 +51,8 @@ export const klaviyo: DestinationType = {
     /** Upserts one profile; its id, or a row rejection. */
     async function upsert(o: Operation): Promise<{id: string} | RowResult> {
       const removal = o.op === 'remove'
-      const props = properties ? (removal ? Object.fromEntries(ctx.sync.fields.map((f) => [f.name, null])) : o.fields) : undefined
+      // an erase only looks the profile up: its properties are about to go with it
+      const props = properties && o.op !== 'erase' ? (removal ? Object.fromEntries(ctx.sync.fields.map((f) => [f.name, null])) : o.fields) : undefined
       try {
         const r = await profiles.createOrUpdateProfile({data: {type: 'profile', attributes: {[ATTRIBUTE[idField]]: o.id, ...(props ? {properties: props} : {})}}} as never)
         return {id: String(r.body.data.id)}
@@ -56,8 +63,31 @@ export const klaviyo: DestinationType = {
       }
     }
 
+    /** Request Profile Deletion of one profile. */
+    async function erase(o: Operation): Promise<RowResult> {
+      let profile: Record<string, unknown>
+      if (idField === 'external_id') {
+        const found = await upsert(o)
+        if (!('id' in found)) return found
+        profile = {type: 'profile', id: found.id, attributes: {}}
+      } else profile = {type: 'profile', attributes: {[ATTRIBUTE[idField]]: o.id}}
+      try {
+        await privacy.requestProfileDeletion({data: {type: 'data-privacy-deletion-job', attributes: {profile: {data: profile}}}} as never)
+        return {ok: true}
+      } catch (error) {
+        const f = failure(error, 'profile deletion')
+        if (f.kind === 'reject') return {ok: false, reason: f.message, httpStatus: f.httpStatus}
+        throw f
+      }
+    }
+
     return {
       async send(batch) {
+        if (batch.every((o) => o.op === 'erase')) {
+          const results: RowResult[] = []
+          for (const o of batch) results.push(await erase(o))
+          return results
+        }
         const results: RowResult[] = []
         const ids: Array<{id: string; remove: boolean}> = []
         for (const o of batch) {

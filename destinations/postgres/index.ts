@@ -1,7 +1,8 @@
 // PostgreSQL destination: segc creates and owns one table per sync (default: the sync's name)
 // in the configured schema, keyed by (segment, entity_key), with the identifier, the sync's
 // fields as typed columns and synced_at. A batch is one transaction of upserts and deletes by
-// key: rows segc did not write (other keys) are never touched. `pg` is imported only here.
+// key: rows segc did not write (other keys) are never touched. An erase (segc forget) deletes
+// every row of its key. `pg` is imported only here.
 import pg from 'pg'
 import type {FieldSource} from '../../src/resolve/resolve-syncs.js'
 import {DeliveryError, type DestinationSession, type DestinationType, type FailureKind} from '../../src/sync/destination.js'
@@ -68,6 +69,8 @@ export const postgres: DestinationType = {
     const upsert = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
       ON CONFLICT (segment, entity_key) DO UPDATE SET ${columns.slice(2).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`
     const remove = `DELETE FROM ${table} WHERE segment = $1 AND entity_key = $2`
+    // segc forget: every row of the key, whatever its segment
+    const erase = `DELETE FROM ${table} WHERE entity_key = $1`
     return {
       async send(batch) {
         const c = await connect()
@@ -75,7 +78,8 @@ export const postgres: DestinationType = {
           await c.query('BEGIN')
           const now = new Date()
           for (const o of batch) {
-            if (o.op === 'remove' || o.op === 'exited') await c.query(remove, [o.segment, o.entity_key])
+            if (o.op === 'erase') await c.query(erase, [o.entity_key])
+            else if (o.op === 'remove' || o.op === 'exited') await c.query(remove, [o.segment, o.entity_key])
             else await c.query(upsert, [o.segment, o.entity_key, o.id, now, ...fields.map((f) => o.fields[f.name] ?? null)])
           }
           await c.query('COMMIT')

@@ -35,6 +35,7 @@ export default class WhyCommand extends SegcCommand {
 
 export function renderWhy(w: Why): string {
   const lines = [`${w.entity} ${w.key} at ${w.as_of} (target ${w.target})`]
+  if (w.erased) lines.push(`erased: segc forget erased this key (request ${w.erased.request_id}, ${w.erased.requested_at}); no segment admits it, whatever the rules below say`)
   const node = (n: WhyNode, depth: number) => {
     lines.push(`${'  '.repeat(depth)}${MARK[n.outcome]} ${n.text}${n.value !== undefined ? `  [${show(n.value)}]` : ''}`)
     for (const i of n.items ?? []) node(i, depth + 1)

@@ -43,11 +43,13 @@ export const CODES = {
   dbt_unknown: {severity: 'error', meaning: 'dbt: or dbt_source: names a model, seed, snapshot or source the manifest lacks (or dbt.manifest is not set)'},
   dbt_ephemeral: {severity: 'error', meaning: 'dbt: names an ephemeral model, which has no relation in the warehouse to read'},
   dbt_column: {severity: 'error', meaning: 'a column segc reads that the dbt node declares columns for but not this one'},
+  bad_keys: {severity: 'error', meaning: 'segc forget was given no key to erase, an empty key, or a keys file that is empty or unreadable'},
   guard_refused: {severity: 'error', meaning: "a sync's guard refused its plan: nothing was sent (exit 3; --force overrides)"},
   // warnings
   expectation_failed: {severity: 'warning', meaning: "a run's segment size broke the segment's expect guard (an error with --strict: exit 3)"},
   dbt_columns_undeclared: {severity: 'warning', meaning: 'a dbt node segc reads declares no columns, so the columns segc reads cannot be checked'},
   review_overdue: {severity: 'warning', meaning: 'a segment whose review_by date has passed'},
+  duplicate_key: {severity: 'warning', meaning: 'segc forget was given the same key twice: it is erased once'},
   no_segments: {severity: 'warning', meaning: 'the project defines no segment'},
   // usage
   bad_flag: {severity: 'error', meaning: 'a command-line flag with an invalid value'},

@@ -39,6 +39,8 @@ export interface Dialect {
   dayStart(day: Sql): Sql
   /** md5 of the text as 32 lower-case hex digits */
   md5Hex(text: Sql): Sql
+  /** SHA-256 of the text's UTF-8 bytes as 64 lower-case hex digits (erased keys' hashes) */
+  sha256Hex(text: Sql): Sql
   /** int(first 8 hex digits of md5(text), 16) % 10000 */
   holdoutBucket(text: Sql): Sql
   /** the value at the earliest (first) or latest (last) event, ties broken by the smallest value */

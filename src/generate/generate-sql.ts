@@ -1,6 +1,6 @@
 import {DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, sql, type SelectQueryBuilder} from 'kysely'
 import {format} from 'sql-formatter'
-import {attrColumn, columnsOf, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
+import {attrColumn, columnsOf, ERASED_COLUMN, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SegmentOutput, SourcePlan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import {isTwoStep, isWindowed, type Dialect, type Sql, type TwoStep, type Windowed} from './dialect.js'
@@ -250,6 +250,18 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
         .groupBy(sql.id('m', 'entity_key'))
       b = b.leftJoin(storedRows.as('stored'), (j: any) => j.on(sql`${sql.id('stored', 'entity_key')} = CAST(${sql.id('ent', e.key)} AS ${sql.raw(dialect.stringType)})`))
       b = b.select(stored.segments.map((seg) => sql.id('stored', storedColumn(seg)).as(storedColumn(seg))))
+    }
+    if (e.erased) {
+      // the hashes of this entity's erased keys, each once (a key forgotten twice has two rows)
+      const str = sql.raw(dialect.stringType)
+      const hashes = db
+        .selectFrom(sql.id(...e.erased.table).as('x'))
+        .select(sql.id('x', 'key_hash').as('key_hash'))
+        .where(sql<boolean>`${sql.id('x', 'entity')} = ${sql.lit(e.entity)}`)
+        .distinct()
+      const hashed = dialect.sha256Hex(sql`${sql.lit(`${e.entity}:`)} || CAST(${sql.id('ent', e.key)} AS ${str})`)
+      b = b.leftJoin(hashes.as('erased'), (j: any) => j.on(sql`${sql.id('erased', 'key_hash')} = ${hashed}`))
+      b = b.select(sql.id('erased', 'key_hash').as(ERASED_COLUMN))
     }
     for (const seq of e.sequences) {
       const done = db.selectFrom(sql.id(cte(e.entity, `${seq.id}_s${seq.steps.length}`)).as('d')).select(sql.id('d', 'k').as('k')).distinct()

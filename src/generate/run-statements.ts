@@ -2,7 +2,7 @@ import {sql} from 'kysely'
 import type {CatalogRow} from '../catalog/catalog.js'
 import type {LiftCounts, LiftStatistics} from '../catalog/lift.js'
 import type {Plan} from '../plan/plan-types.js'
-import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, LIFT, MEMBERSHIP, OUTPUT_TABLES, OVERLAP, RUNS, SIZES, STATE_TABLES, SYNC_LOG, TRANSITIONS} from '../warehouse/tables.js'
+import {CATALOG, DEFINITIONS, ERASURES, GROUP_TRANSITIONS, HISTORY, LIFT, MEMBERSHIP, OUTPUT_TABLES, OVERLAP, RUNS, SIZES, STATE_TABLES, SYNC_LOG, TRANSITIONS} from '../warehouse/tables.js'
 import type {Dialect, Sql} from './dialect.js'
 import type {Relation} from '../resolve/model.js'
 import {compilerFor, ExprWriter, membershipQuery, relationSql, render} from './generate-sql.js'
@@ -87,6 +87,11 @@ export class RunStatements {
    */
   lastSuccessfulAsOf(): string {
     return this.r(sql`SELECT max(as_of) AS as_of FROM ${this.t(SIZES.name)}`)
+  }
+
+  /** entities with an erased key: their plans exclude erased keys */
+  erasedEntities(): string {
+    return this.r(sql`SELECT DISTINCT entity FROM ${this.t(ERASURES.name)}`)
   }
 
   definitions(): string {

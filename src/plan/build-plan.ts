@@ -53,6 +53,11 @@ export interface PlanOptions {
   frozen?: {segments: ReadonlySet<string>; table: string[]}
   /** the stored version of every fitted model the plan reads (segment_models) */
   models?: ReadonlyMap<string, StoredModel>
+  /**
+   * Entities with erased keys (segc forget) and the table of their hashes (schema, name): no
+   * erased key is a member of any of their segments, as if every segment excluded it.
+   */
+  erased?: {entities: ReadonlySet<string>; table: string[]}
 }
 
 /** A version of a fitted model as segment_models stores it. */
@@ -115,6 +120,8 @@ export function modelsReached(project: Project, selected?: readonly string[]): s
 }
 
 export const storedColumn = (segment: string) => `stored__${segment}`
+/** base column: non-NULL for an erased key */
+export const ERASED_COLUMN = 'segc_erased'
 
 export function buildPlan(project: Project, asOf: Date, selected?: readonly string[], opts: PlanOptions = {}): Plan {
   const names = selectionClosure(project, selected)
@@ -207,6 +214,10 @@ class EntityPlanner {
 
   private readonly stored: string[] = []
 
+  private erased(): boolean {
+    return this.opts.erased?.entities.has(this.entity.name) === true
+  }
+
   private isFrozen(s: Segment): boolean {
     return this.opts.frozen?.segments.has(s.name) === true
   }
@@ -238,6 +249,7 @@ class EntityPlanner {
       layers: this.layers(),
       segments: outputs,
       ...(this.stored.length ? {stored: {table: this.opts.frozen!.table, segments: this.stored}} : {}),
+      ...(this.erased() ? {erased: {table: this.opts.erased!.table}} : {}),
     }
   }
 
@@ -613,6 +625,8 @@ class EntityPlanner {
       const parts = [this.condition(s.rule)]
       if (s.exclude) parts.push({k: 'not', operand: this.condition(s.exclude)})
       for (const a of s.consent) parts.push({k: 'truth', operand: {k: 'cmp', op: '=', left: this.attribute(a), right: {k: 'lit', type: 'boolean', value: true}}})
+      // an erased key is excluded from every segment (SPEC §15)
+      if (this.erased()) parts.push({k: 'is_null', value: col(ERASED_COLUMN), negated: false})
       return and(parts)
     })
   }

@@ -120,6 +120,8 @@ export interface EntityPlan {
   segments: SegmentOutput[]
   /** frozen static segments: base columns `stored__<segment>` (non-NULL for stored members) read from this table */
   stored?: {table: string[]; segments: string[]}
+  /** erased keys: base column `segc_erased` (non-NULL for a key whose hash this table holds) */
+  erased?: {table: string[]}
   /** one entity only (segc why): a condition on the entity relation's columns */
   only?: PlanExpr
 }

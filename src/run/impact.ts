@@ -6,7 +6,7 @@ import {definitionHashes} from '../resolve/definition-hash.js'
 import type {Project} from '../resolve/model.js'
 import {loadModels} from '../models/stored.js'
 import {DEFINITIONS, MEMBERSHIP} from '../warehouse/tables.js'
-import {asOfFlag, modelVersions, prepare, requireModels, type RunOptions} from './run-project.js'
+import {asOfFlag, erasedEntities, modelVersions, prepare, requireModels, type RunOptions} from './run-project.js'
 
 export interface SegmentImpact {
   segment: string
@@ -83,7 +83,8 @@ export async function planImpact(opts: RunOptions): Promise<Impact> {
     if (!evaluated.length && !removed.length) return out
     // static segments whose definition did not change keep their frozen members, as in a run
     const frozen = new Set([...p.v.project.segments.values()].filter((s) => s.refresh === 'static' && before.get(s.name) === hashes.get(s.name)).map((s) => s.name))
-    const plan = buildPlan(p.v.project, asOf, evaluated, {models: await requireModels(p, conn, evaluated, models), frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}})
+    const erased = await erasedEntities(conn, new RunStatements(p.adapter.dialect, schema), schema)
+    const plan = buildPlan(p.v.project, asOf, evaluated, {models: await requireModels(p, conn, evaluated, models), frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}, erased})
     const groups = [...p.v.project.groups.values()].filter((g) => g.segments.some((s) => affected.has(s))).flatMap((g) => g.segments.map((segment) => ({group: g.name, segment})))
     const hasMembership = ran && (await conn.tableExists(schema, MEMBERSHIP.name))
     const rows = await conn.query(impactQuery(p.adapter.dialect, plan, schema, {segments: [...evaluated, ...removed], groups}, hasMembership))

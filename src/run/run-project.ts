@@ -6,7 +6,7 @@ import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {catalogRows} from '../catalog/catalog.js'
 import {liftStatistics, type LiftCounts} from '../catalog/lift.js'
 import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
-import {buildPlan, modelsReached, placeholderModels, type StoredModel} from '../plan/build-plan.js'
+import {buildPlan, modelsReached, placeholderModels, type PlanOptions, type StoredModel} from '../plan/build-plan.js'
 import {loadModels} from '../models/stored.js'
 import type {Plan} from '../plan/plan-types.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
@@ -15,7 +15,7 @@ import {validateProject, type Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
 import {checkExpectations, ExpectationsFailed} from './expectations.js'
 import {redact} from './redact.js'
-import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
+import {CATALOG, DEFINITIONS, ERASURES, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
 import {emitter, inputDatasets, outputDataset, type Dataset} from '../lineage/openlineage.js'
 import {resolveTarget} from './targets.js'
 import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from '../warehouse/warehouse.js'
@@ -199,7 +199,8 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
         .filter((s) => s.refresh === 'static' && previous.get(s.name)?.removed_run_id === null && previous.get(s.name)?.definition_hash === hashes.get(s.name))
         .map((s) => s.name),
     )
-    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models})
+    const erased = await erasedEntities(conn, st, v.project.outputSchema)
+    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased})
     const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
     ctx.segments = segments
     ctx.definitions = definitions
@@ -280,6 +281,13 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   } finally {
     release()
   }
+}
+
+/** The plan option that keeps erased keys out (SPEC §15); undefined when nothing was erased or the table is not there yet. */
+export async function erasedEntities(conn: WarehouseConnection, st: RunStatements, schema: string): Promise<PlanOptions['erased']> {
+  if (!(await conn.tableExists(schema, ERASURES.name))) return undefined
+  const entities = new Set((await conn.query(st.erasedEntities())).map((r) => String(r.entity)))
+  return entities.size ? {entities, table: [schema, ERASURES.name]} : undefined
 }
 
 /** model → version, for the definition hashes */

@@ -6,11 +6,12 @@ import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {Explainer} from '../explain/explain.js'
 import {compilerFor, featureQuery, render} from '../generate/generate-sql.js'
+import {EraseStatements, keyHash} from '../generate/erase-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {explainPlan, onlyKey, type ExplainNode} from '../plan/build-plan.js'
 import {loadModels} from '../models/stored.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
-import {DEFINITIONS, MEMBERSHIP} from '../warehouse/tables.js'
+import {DEFINITIONS, ERASURES, MEMBERSHIP} from '../warehouse/tables.js'
 import {asOfFlag, modelVersions, prepare, requireModels, type RunOptions} from './run-project.js'
 
 export type Outcome = 'true' | 'false' | 'unknown'
@@ -42,10 +43,14 @@ export interface Why {
   key: string
   as_of: string
   target: string
+  /** the key was erased (segc forget): no segment admits it, whatever its rules say */
+  erased?: {request_id: string; requested_at: string}
   segments: WhySegment[]
 }
 
 const FLAG = (flag: string) => ({file: flag, line: 1, col: 1})
+
+const plainIso = (v: unknown) => (v instanceof Date ? v : new Date(String(v))).toISOString()
 
 const plainValue = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v)
 
@@ -100,17 +105,20 @@ export async function explainEntity(opts: RunOptions & {key: string; entity?: st
         n.kind === 'all' ? 'all of' : n.kind === 'any' ? 'any of' : n.kind === 'not' ? 'not' : c ? explainer.clause(c, 1) : n.kind === 'consent' ? `consented: ${n.name}` : `in ${n.name}`
       return {kind: n.kind, text, outcome, ...(n.value >= 0 ? {value} : {}), ...(n.items.length ? {items: n.items.map(tree)} : {})}
     }
+    const erasure = (await conn.tableExists(schema, ERASURES.name)) ? (await conn.query(new EraseStatements(p.adapter.dialect, schema).erasedKey(entity, keyHash(entity, opts.key))))[0] : undefined
+    const erased = erasure ? {request_id: String(erasure.request_id), requested_at: plainIso(erasure.requested_at)} : undefined
     return {
       entity,
       key: opts.key,
+      ...(erased ? {erased} : {}),
       as_of: asOf.toISOString(),
       target: p.target.name,
       segments: e.segments.map((s) => {
         const taken = s.earlier.find((x) => truth(x.outcome))
         return {
           segment: s.segment,
-          member: truth(s.member),
-          holdout: s.holdout >= 0 && truth(s.holdout),
+          member: !erased && truth(s.member),
+          holdout: !erased && s.holdout >= 0 && truth(s.holdout),
           rule: tree(s.rule),
           ...(s.exclude ? {exclude: tree(s.exclude)} : {}),
           ...(s.consent.length ? {consent: s.consent.map(tree)} : {}),

@@ -4,12 +4,14 @@
 // SDK is imported only in its own folder under destinations/.
 import type {SyncDef, SyncMode} from '../resolve/resolve-syncs.js'
 
-export type OpName = 'add' | 'remove' | 'update' | 'entered' | 'exited'
+/** erase: `segc forget` (SPEC §15): the key leaves everything this sync sent there, whatever its segments */
+export type OpName = 'add' | 'remove' | 'update' | 'entered' | 'exited' | 'erase'
 
 /** One change to send: what a destination sees (never a holdout member or an unconsented one). */
 export interface Operation {
   op: OpName
-  segment: string
+  /** NULL for an erase: the key leaves every segment the sync sent it for */
+  segment: string | null
   entity_key: string
   /** the identify_by value (the entity key by default) */
   id: string
@@ -67,7 +69,8 @@ export interface SessionContext {
   sync: SyncDef
   mode: SyncMode
   syncRunId: string
-  segmentRunId: string
+  /** NULL for `segc forget`'s deletions, which follow no run */
+  segmentRunId: string | null
   /** project root, for relative paths */
   root: string
   /** --full-resync: the destination's previous contents are not segc's to keep */
@@ -92,6 +95,8 @@ export interface DeliveryLimits {
 export interface DestinationType {
   readonly type: string
   readonly defaults: DeliveryLimits
+  /** where deletions (op erase) go one request per key, the limits that apply to them instead */
+  readonly eraseLimits?: Partial<DeliveryLimits>
   /** config: the destination's keys from segc.yaml, ${env:...} already substituted */
   open(config: Record<string, unknown>, ctx: SessionContext, limits: DeliveryLimits): Promise<DestinationSession>
 }

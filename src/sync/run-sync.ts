@@ -64,7 +64,7 @@ export interface SyncResult {
 const ENV = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g
 
 /** A destination's keys with ${env:NAME} substituted (each value registered as a secret). */
-function destinationConfig(p: Prepared, name: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
+export function destinationConfig(p: Prepared, name: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const raw = ((p.v.config.destinations ?? {}) as Record<string, Record<string, unknown>>)[name]!
   const doc = p.v.loaded.documents.find((d) => d.kind === 'config')!
   const at = (key: string) => new Site(doc.file, doc.node).child('destinations').child(name).child(key).at
@@ -209,6 +209,18 @@ async function syncAll(p: Prepared, opts: SyncOptions, syncs: SyncDef[], configs
   }
 }
 
+/** A destination's delivery limits: its defaults, overridden by segc.yaml's keys. */
+export function deliveryLimits(defaults: DeliveryLimits, config: Record<string, unknown>): DeliveryLimits {
+  return {
+    ...defaults,
+    ...(config.batch_size !== undefined ? {batchSize: Number(config.batch_size)} : {}),
+    ...(config.concurrency !== undefined ? {concurrency: Number(config.concurrency)} : {}),
+    ...(config.rate_limit !== undefined ? {ratePerSecond: Number(config.rate_limit)} : {}),
+    ...(config.timeout_seconds !== undefined ? {timeoutSeconds: Number(config.timeout_seconds)} : {}),
+    ...(config.max_attempts !== undefined ? {maxAttempts: Number(config.max_attempts)} : {}),
+  }
+}
+
 export function exitCodeOf(r: SyncReport): number {
   if (r.status === 'refused') return 3
   if (r.status === 'failed' || r.status === 'partial') return 2
@@ -274,14 +286,7 @@ async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatement
     planOf.set(op, o)
   }
   if (skipped.length) for (const s of st.insertLog(syncRunId, sync.name, skipped, new Date().toISOString())) await conn.execute(s)
-  const limits: DeliveryLimits = {
-    ...dest.defaults,
-    ...(config.batch_size !== undefined ? {batchSize: Number(config.batch_size)} : {}),
-    ...(config.concurrency !== undefined ? {concurrency: Number(config.concurrency)} : {}),
-    ...(config.rate_limit !== undefined ? {ratePerSecond: Number(config.rate_limit)} : {}),
-    ...(config.timeout_seconds !== undefined ? {timeoutSeconds: Number(config.timeout_seconds)} : {}),
-    ...(config.max_attempts !== undefined ? {maxAttempts: Number(config.max_attempts)} : {}),
-  }
+  const limits = deliveryLimits(dest.defaults, config)
   const settle = async (rows: Settled[]) => {
     const at = new Date().toISOString()
     const upserts: StateRow[] = []
@@ -295,7 +300,7 @@ async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatement
       if (o.op === 'remove') removals.push({segment: o.segment, entity_key: o.entity_key})
       else upserts.push({segment: o.segment, entity_key: o.entity_key, dest_key: o.dest_key!, payload_hash: o.payload_hash!})
     }
-    const log: LogRow[] = rows.map((r) => ({segment: r.op.segment, entity_key: r.op.entity_key, op: r.op.op, idempotency_key: r.op.idempotency_key, status: r.outcome, attempts: r.attempts, http_status: r.httpStatus, reason: r.reason === null ? null : redact(r.reason)}))
+    const log: LogRow[] = rows.map((r) => ({segment: r.op.segment!, entity_key: r.op.entity_key, op: r.op.op, idempotency_key: r.op.idempotency_key, status: r.outcome, attempts: r.attempts, http_status: r.httpStatus, reason: r.reason === null ? null : redact(r.reason)}))
     await conn.execute(adapter.begin)
     try {
       for (const s of [...st.applyState(sync.name, upserts, removals, at), ...st.insertLog(syncRunId, sync.name, log, at)]) await conn.execute(s)

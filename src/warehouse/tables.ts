@@ -13,6 +13,12 @@ export interface TableDef {
   name: string
   comment: string
   columns: TableColumn[]
+  /**
+   * The queue of deletions `segc forget` still has to send: the one table whose entity keys
+   * forget does not delete, because a destination can only erase someone segc can name. Its
+   * keys are set to NULL the moment the destination acknowledges (SPEC §15).
+   */
+  erasureQueue?: true
 }
 
 const c = (name: string, type: ColumnType, comment: string): TableColumn => ({name, type, comment})
@@ -239,6 +245,39 @@ export const SYNC_LOG: TableDef = {
   ],
 }
 
+export const ERASURES: TableDef = {
+  name: 'segment_erasures',
+  comment: 'Erasure requests (segc forget): one row per key per request, holding a hash of the key, never the key. Later runs admit no erased key to any segment and syncs never send one, until the row is deleted',
+  columns: [
+    c('request_id', 'string', 'the segc forget call that erased the key'),
+    c('requested_at', 'timestamp', 'when it was asked (UTC)'),
+    c('entity', 'string', 'entity name'),
+    c('key_hash', 'string', "lower-case hex SHA-256 of entity || ':' || key"),
+    c('tables_rows', 'text', 'JSON: rows removed per segc table for this key'),
+    c('status', 'string', 'pending while a destination has not acknowledged the deletion; done once every one has'),
+  ],
+}
+
+export const ERASURE_DELIVERIES: TableDef = {
+  name: 'segment_erasure_deliveries',
+  comment: "Deletions sent to destinations for erased keys, one row per sync that had acknowledged the key. The key and the destination's identifier stay only until the destination acknowledges, then become NULL",
+  erasureQueue: true,
+  columns: [
+    c('request_id', 'string', 'the erasure request (segment_erasures.request_id)'),
+    c('key_hash', 'string', 'the erased key, hashed as in segment_erasures'),
+    c('sync', 'string', 'the sync definition that had sent the key'),
+    c('destination', 'string', 'destination name from segc.yaml'),
+    c('entity_key', 'string', 'the key to erase there; NULL once acknowledged'),
+    c('dest_key', 'string', 'the identifier the destination knows it by; NULL once acknowledged'),
+    c('idempotency_key', 'string', 'the same each time this deletion is sent again'),
+    c('status', 'string', 'pending, succeeded or rejected (sent again by the next segc forget)'),
+    c('attempts', 'integer', 'requests that carried this deletion, over every segc forget'),
+    c('http_status', 'integer', "the destination's last status code, where it has one"),
+    c('reason', 'text', "the destination's reason for a rejection or the last error"),
+    c('at', 'timestamp', 'when the deletion was last tried (UTC)'),
+  ],
+}
+
 export const SYNC_TABLES: TableDef[] = [SYNC_RUNS, SYNC_STATE, SYNC_LOG]
 
 /**
@@ -258,7 +297,7 @@ export const LOCKS: TableDef = {
   ],
 }
 
-export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, SYNC_RUNS, SYNC_STATE, SYNC_LOG, LOCKS]
+export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, SYNC_RUNS, SYNC_STATE, SYNC_LOG, ERASURES, ERASURE_DELIVERIES, LOCKS]
 
 /** Tables a --rebuild empties (the run log and the lease stay). */
 export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {fixtureStatements, relationColumns} from '../../src/fixtures/fixture-tables.js'
+import {forget} from '../../src/run/forget.js'
 import {runProject} from '../../src/run/run-project.js'
 import {OUTPUT_TABLES} from '../../src/warehouse/tables.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
@@ -26,7 +27,7 @@ targets:
 retention: {history: 30min, transitions: 30min}
 `
 const DAYS = [new Date(Date.parse(AS_OF) - 7 * 86400_000).toISOString(), AS_OF, new Date(Date.parse(AS_OF) + 3600_000).toISOString()]
-const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version', 'target'])
+const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version', 'target', 'request_id', 'requested_at'])
 
 let stop: () => void
 beforeAll(async () => {
@@ -58,6 +59,21 @@ async function tables(read: (table: string, columns: string[]) => Promise<Array<
   return out
 }
 
+/**
+ * segc forget of the two smallest member keys (one with a quote in it where the fixtures have
+ * one), between the second and third runs: the third run then keeps them out by their hashes.
+ */
+const forgotten: string[][] = []
+
+async function forgetTwo(dir: string, target: string, conn: WarehouseConnection, membership: string): Promise<void> {
+  const keys = (await conn.query(`SELECT DISTINCT entity_key FROM ${membership} WHERE entity = 'customer' ORDER BY entity_key LIMIT 2`)).map((r) => String(r.entity_key))
+  expect(keys).toHaveLength(2)
+  const r = await forget({project: dir, target, keys, entity: 'customer', connection: conn})
+  expect(r.exit_code).toBe(0)
+  expect(r.tables.segment_membership).toBeGreaterThan(1)
+  forgotten.push(keys)
+}
+
 async function onDuckDB(dir: string): Promise<{tables: Record<string, string[]>; violations: string[]}> {
   const v = validOrThrow(dir)
   const duck = await duckdbAdapter.connect({name: 'x', type: 'duckdb', path: ':memory:'}, dir)
@@ -66,6 +82,7 @@ async function onDuckDB(dir: string): Promise<{tables: Record<string, string[]>;
     for (const [i, asOf] of DAYS.entries()) {
       if (i === 2) change(dir)
       await runProject({project: dir, target: 'local', asOf, connection: duck})
+      if (i === 1) await forgetTwo(dir, 'local', duck, 'segments."segment_membership"')
     }
     return {
       tables: await tables(async (t, cols) => ((await duck.tableExists('segments', t)) ? duck.query(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM segments."${t}"`) : [])),
@@ -85,6 +102,7 @@ async function onZetaSQL(dir: string): Promise<{tables: Record<string, string[]>
   for (const [i, asOf] of DAYS.entries()) {
     if (i === 2) change(dir)
     await runProject({project: dir, target: 'bq', asOf, connection: conn})
+    if (i === 1) await forgetTwo(dir, 'bq', conn, '`segments`.`segment_membership`')
   }
   return {tables: await tables(async (t, cols) => ((await bq.tableExists('segments', t)) ? bq.query(`SELECT ${cols.map((c) => `\`${c}\``).join(', ')} FROM \`segments\`.\`${t}\``) : [])), statements: bq.statements}
 }
@@ -98,5 +116,10 @@ describe("BigQuery's run statements, executed on ZetaSQL's reference evaluator",
     expect(duck.tables.segment_transitions!.length).toBeGreaterThan(50)
     expect(duck.tables.segment_runs).toHaveLength(3)
     for (const [name, rows] of Object.entries(duck.tables)) expect(bq.tables[name], name).toEqual(rows)
+    // segc forget ran between the runs, and the run after it kept the keys out by their hashes
+    expect(forgotten[1]).toEqual(forgotten[0])
+    expect(duck.tables.segment_erasures).toHaveLength(2)
+    expect(bq.statements.some((s) => s.includes('TO_HEX(SHA256('))).toBe(true)
+    for (const k of forgotten[0]!) for (const t of ['segment_membership', 'segment_membership_history', 'segment_transitions']) expect(duck.tables[t]!.filter((r) => r.includes(JSON.stringify(k))), t).toEqual([])
   })
 })

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {fixtureStatements} from '../../src/fixtures/fixture-tables.js'
+import {forget} from '../../src/run/forget.js'
 import {runProject} from '../../src/run/run-project.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {AS_OF} from '../language/fixture-shop.js'
@@ -34,6 +35,13 @@ async function sequence(dir: string, target: 'local' | 'sf', edit: () => void): 
     for (const s of fixtureStatements(duckdbAdapter.dialect, v.project, languageDocsRows(AS_OF))) await duck.execute(s)
     const conn: WarehouseConnection & {translated?: string[]} = target === 'sf' ? await snowflakeOnDuckDB(duck) : duck
     for (const asOf of DAYS) await runProject({project: dir, target, asOf, connection: conn})
+    // segc forget of the two smallest member keys: its DELETEs, the sizes recount, the queue;
+    // the third run then keeps them out by their SHA2 hashes
+    const keys = (await duck.query(`SELECT DISTINCT entity_key FROM segments.segment_membership WHERE entity = 'customer' ORDER BY entity_key LIMIT 2`)).map((r) => String(Object.values(r)[0]))
+    expect(new Set(keys).size).toBe(2)
+    const erased = await forget({project: dir, target, keys, entity: 'customer', connection: conn})
+    expect(erased.exit_code).toBe(0)
+    expect(erased.tables.segment_membership, JSON.stringify(erased)).toBeGreaterThan(1)
     // a third run after a definition change: causes definition and segment_removed, a removed segment's members exit
     edit()
     await runProject({project: dir, target, asOf: new Date(Date.parse(AS_OF) + 3600_000).toISOString(), connection: conn})
@@ -41,6 +49,8 @@ async function sequence(dir: string, target: 'local' | 'sf', edit: () => void): 
     const reader: WarehouseConnection = {...conn, query: async (sql) => (await duck.query(sql)).map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k.toLowerCase(), x]))), execute: (sql) => duck.execute(sql), tableExists: (schema, table) => conn.tableExists(schema, table)}
     const tables = await snapshot(reader, 'segments', true)
     expect(tables.segment_runs).toHaveLength(3)
+    expect(tables.segment_erasures).toHaveLength(2)
+    for (const t of ['segment_membership', 'segment_membership_history', 'segment_transitions']) expect((tables[t] as Array<{entity_key: string}>).filter((r) => keys.includes(r.entity_key)), t).toEqual([])
     return {tables, violations: await invariantViolations(duck), translated: conn.translated?.length ?? 0}
   } finally {
     await duck.close()

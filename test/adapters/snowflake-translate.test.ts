@@ -76,6 +76,13 @@ describe('the bridging macros follow Snowflake documentation examples', () => {
     expect([r!.yes, r!.no, r!.wild]).toEqual([true, false, false])
     expect([String(r!.back), String(r!.fwd)]).toEqual(['2026-05-31T00:00:00.000Z', '2026-06-01T00:00:01.500Z'])
   })
+
+  it('SHA2 at 256 bits is the hex SHA-256 digest', async () => {
+    const dir = writeProject({'models/m.yaml': MODELS})
+    // docs example (Snowpark sha2): sha2('a', 256), sha2('b', 256)
+    const [r] = await withDuckDB(dir, {}, (q) => q(`SELECT sf_sha2('a', 256) AS a, sf_sha2('b', 256) AS b`))
+    expect([r!.a, r!.b]).toEqual(['ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb', '3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d'])
+  })
 })
 
 describe('Snowflake means what DuckDB means (translated by polyglot, run on the fixtures)', () => {

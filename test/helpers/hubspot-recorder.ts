@@ -8,7 +8,13 @@ import type {AddressInfo} from 'node:net'
 //        {inputs: [{idProperty, id, properties: {name: string}}]}, 1 to 100 inputs
 //   PUT  /crm/v3/lists/{listId}/memberships/add | /remove   (CRM API | Lists, "Add/Remove
 //        records from a list"): a JSON array of record id strings
+//   POST /crm/v3/objects/contacts/gdpr-delete   (CRM API | Contacts, "GDPR delete"): JSON body
+//        {objectId: string, idProperty?: string}; 204 No Content. The contact and its list
+//        memberships are gone afterwards; an id HubSpot does not hold is answered 404
 // Every deviation is recorded as a violation and answered 400.
+
+const NO_CONTENT = Symbol('204')
+const NOT_FOUND = Symbol('404')
 
 export interface Recorded {
   method: string
@@ -22,6 +28,8 @@ export class HubSpotRecorder {
   /** contacts by email → record id, as HubSpot would keep them */
   readonly contacts = new Map<string, string>()
   readonly lists = new Map<string, Set<string>>()
+  /** identifiers GDPR-deleted, in order */
+  readonly erased: string[] = []
   private server?: Server
 
   constructor(private readonly token: string) {}
@@ -50,6 +58,16 @@ export class HubSpotRecorder {
         if (!String(req.headers['content-type']).startsWith('application/json')) violations.push(`content-type ${req.headers['content-type']}`)
         const reply = this.route(req.method!, req.url!, body, violations)
         this.requests.push({method: req.method!, path: req.url!, body, violations})
+        if (!violations.length && reply === NO_CONTENT) {
+          res.writeHead(204)
+          res.end()
+          return
+        }
+        if (!violations.length && reply === NOT_FOUND) {
+          res.writeHead(404, {'content-type': 'application/json'})
+          res.end(JSON.stringify({status: 'error', message: 'resource not found', category: 'OBJECT_NOT_FOUND'}))
+          return
+        }
         res.writeHead(violations.length ? 400 : 200, {'content-type': 'application/json'})
         res.end(JSON.stringify(violations.length ? {status: 'error', message: violations.join('; '), category: 'VALIDATION_ERROR'} : reply))
       })
@@ -84,6 +102,22 @@ export class HubSpotRecorder {
       for (const id of ids) if (m[2] === 'add') list.add(id)
       else list.delete(id)
       return m[2] === 'add' ? {recordsIdsAdded: ids, recordIdsMissing: []} : {recordIdsRemoved: ids, recordIdsMissing: []}
+    }
+    if (method === 'POST' && path === '/crm/v3/objects/contacts/gdpr-delete') {
+      const b = body as {objectId?: unknown; idProperty?: unknown} | undefined
+      if (typeof b?.objectId !== 'string' || b.objectId === '') violations.push('objectId must be a non-empty string')
+      if (b?.idProperty !== undefined && typeof b.idProperty !== 'string') violations.push('idProperty must be a string')
+      const extra = Object.keys(b ?? {}).filter((k) => k !== 'objectId' && k !== 'idProperty')
+      if (extra.length) violations.push(`unknown keys ${extra.join(', ')}`)
+      // by record id without idProperty, by that property's value with it
+      const key = String(b?.objectId ?? '').toLowerCase()
+      const id = b?.idProperty === undefined ? key : this.contacts.get(key)
+      const known = id !== undefined && [...this.contacts.values()].includes(id)
+      if (!known) return NOT_FOUND
+      for (const [k, v] of this.contacts) if (v === id) this.contacts.delete(k)
+      for (const list of this.lists.values()) list.delete(id)
+      this.erased.push(key)
+      return NO_CONTENT
     }
     violations.push(`${method} ${path} is not an endpoint segc should call`)
     return {}

@@ -14,7 +14,7 @@ export const KLAVIYO_SPECS = join(REPO, '..', 'shared', 'specs', 'klaviyo')
 
 /** Klaviyo ships one file per endpoint; Prism serves one document, so they are merged (paths and components; none conflict). */
 export function mergedKlaviyoSpec(): string {
-  const files = ['add_profiles_to_list.json', 'remove_profiles_from_list.json', 'create_or_update_profile.json', 'bulk_import_profiles.json']
+  const files = ['add_profiles_to_list.json', 'remove_profiles_from_list.json', 'create_or_update_profile.json', 'bulk_import_profiles.json', 'request_profile_deletion.json']
   let merged: {paths: Record<string, Record<string, unknown>>; components: Record<string, Record<string, unknown>>} | undefined
   for (const f of files) {
     const doc = JSON.parse(readFileSync(join(KLAVIYO_SPECS, f), 'utf8')) as typeof merged & object

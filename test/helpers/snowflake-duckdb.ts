@@ -12,6 +12,7 @@ import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 //   TO_NUMBER(s, 'XXXXXXXX'): no DuckDB counterpart emitted (hex format model)
 //   STARTSWITH(a, b): passed through, DuckDB names it starts_with
 //   DATEADD('second', n, ts): translated to `ts + INTERVAL -n SECOND`, which DuckDB cannot parse
+//   SHA2(msg, 256): passed through, DuckDB names it sha256 (and has no digest size argument)
 // and it spells TIMESTAMP_NTZ as TIMESTAMPNTZ inside aggregate filters (a name only: an alias type).
 // One more is corrected after translation: FLATTEN of an array becomes UNNEST aliased with all six
 // FLATTEN columns (SEQ, KEY, PATH, INDEX, VALUE, THIS), but UNNEST yields one column, the
@@ -21,6 +22,7 @@ export const UNTRUSTED = [
   {snowflake: 'TO_NUMBER(', macro: 'sf_to_number_hex', doc: 'https://docs.snowflake.com/en/sql-reference/sql-format-models'},
   {snowflake: 'STARTSWITH(', macro: 'sf_startswith', doc: 'https://docs.snowflake.com/en/sql-reference/functions/startswith'},
   {snowflake: "DATEADD('second',", macro: 'sf_dateadd_second', doc: 'https://docs.snowflake.com/en/sql-reference/functions/dateadd'},
+  {snowflake: 'SHA2(', macro: 'sf_sha2', doc: 'https://docs.snowflake.com/en/sql-reference/functions/sha2'},
 ] as const
 
 export const SNOWFLAKE_MACROS = [
@@ -32,6 +34,8 @@ export const SNOWFLAKE_MACROS = [
   `CREATE OR REPLACE MACRO sf_startswith(a, b) AS starts_with(a, b)`,
   // "value: the number of units to add; negative to subtract"
   `CREATE OR REPLACE MACRO sf_dateadd_second(n, ts) AS CAST(ts AS TIMESTAMP) + to_microseconds(CAST(round(CAST(n AS DOUBLE) * 1000000) AS BIGINT))`,
+  // "a hex-encoded string containing the N-bit SHA-2 message digest"; segc asks for 256 bits only
+  `CREATE OR REPLACE MACRO sf_sha2(msg, bits) AS CASE WHEN bits = 256 THEN sha256(msg) ELSE error('sf_sha2: unsupported digest size ' || bits) END`,
   `CREATE TYPE IF NOT EXISTS timestampntz AS TIMESTAMP`,
 ]
 

@@ -2,7 +2,7 @@ import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {OUTPUT_TABLES} from '../../src/warehouse/tables.js'
 
 /** Columns that name runs or wall-clock times: they differ between equivalent runs. */
-const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version'])
+const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version', 'request_id', 'requested_at'])
 
 /** Every output table, sorted, optionally without run ids and wall-clock times. */
 export async function snapshot(conn: WarehouseConnection, schema = 'segments', normalize = false): Promise<Record<string, unknown[]>> {
