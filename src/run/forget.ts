@@ -5,14 +5,13 @@
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {destinationFor} from '../../destinations/index.js'
 import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {EraseStatements, erasableTables, keyHash, type DeliveryUpdate} from '../generate/erase-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {deliver, type DeliveryOptions, type Settled} from '../sync/deliver.js'
 import type {Operation} from '../sync/destination.js'
-import {deliveryLimits, destinationConfig} from '../sync/run-sync.js'
+import {deliveryLimits, destinationConfig} from '../sync/destination-config.js'
 import {ERASURES, RUNS} from '../warehouse/tables.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
 import {redact} from './redact.js'
@@ -246,7 +245,8 @@ async function sendPending(p: Prepared, conn: WarehouseConnection, es: EraseStat
       await cannot(`sync '${syncName}' is no longer in the project, so segc cannot reach its destination: restore its definition and run segc forget again, or erase the key there by hand and delete its rows from segment_erasure_deliveries`)
       continue
     }
-    const dest = destinationFor(sync.destinationType)
+    const {destinationFor} = await import('../../destinations/index.js')
+    const dest = await destinationFor(sync.destinationType)
     if (!dest) {
       await cannot(`destination type '${sync.destinationType}' is not available in this build of segc`)
       continue

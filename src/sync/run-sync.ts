@@ -3,20 +3,20 @@
 // state and write the log in one transaction. A crash leaves the state at what destinations
 // acknowledged; the next sync plans the rest again with the same idempotency keys.
 import {createHash, randomBytes} from 'node:crypto'
-import {destinationFor} from '../../destinations/index.js'
+import {destinationFor, hasDestination} from '../../destinations/index.js'
 import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {SyncStatements, type LogRow, type PlannedOp, type StateRow, type SyncRunRow} from '../generate/sync-sql.js'
 import type {SyncDef} from '../resolve/resolve-syncs.js'
-import {Site} from '../resolve/site.js'
 import {checkExpectations} from '../run/expectations.js'
-import {redact, registerSecret} from '../run/redact.js'
+import {redact} from '../run/redact.js'
 import {connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
 import {MEMBERSHIP, SYNC_LOG, SYNC_RUNS, SYNC_STATE} from '../warehouse/tables.js'
 import {destinationDataset, emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
 import {deliver, type DeliveryOptions, type Settled} from './deliver.js'
-import type {DeliveryLimits, Operation} from './destination.js'
+import {deliveryLimits, destinationConfig} from './destination-config.js'
+import type {Operation} from './destination.js'
 
 export interface SyncOptions extends RunOptions {
   /** sync names; none: every sync (or, with afterRun, those marked after_run) */
@@ -59,33 +59,6 @@ export interface SyncResult {
   segment_run_id: string | null
   syncs: SyncReport[]
   exit_code: number
-}
-
-const ENV = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g
-
-/** A destination's keys with ${env:NAME} substituted (each value registered as a secret). */
-export function destinationConfig(p: Prepared, name: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const raw = ((p.v.config.destinations ?? {}) as Record<string, Record<string, unknown>>)[name]!
-  const doc = p.v.loaded.documents.find((d) => d.kind === 'config')!
-  const at = (key: string) => new Site(doc.file, doc.node).child('destinations').child(name).child(key).at
-  const problems: Diagnostic[] = []
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(raw)) {
-    out[key] =
-      typeof value !== 'string'
-        ? value
-        : value.replace(ENV, (_, variable: string) => {
-            const found = env[variable]
-            if (found === undefined || found === '') {
-              problems.push(diag('env_missing', at(key), `destination '${name}' needs the environment variable ${variable} (for '${key}'), which is not set`))
-              return ''
-            }
-            registerSecret(found)
-            return found
-          })
-  }
-  if (problems.length) throw new DiagnosticsError(problems)
-  return out
 }
 
 function chosenSyncs(p: Prepared, opts: SyncOptions): SyncDef[] {
@@ -154,7 +127,7 @@ export async function syncProject(opts: SyncOptions): Promise<SyncResult> {
   const env = opts.env ?? process.env
   const syncs = chosenSyncs(p, opts)
   const configs = new Map(syncs.map((s) => [s.destination, destinationConfig(p, s.destination, env)]))
-  for (const s of syncs) if (!destinationFor(s.destinationType)) throw new DiagnosticsError([diag('unsupported', s.loc, `destination type '${s.destinationType}' is not available in this build of segc`)])
+  for (const s of syncs) if (!hasDestination(s.destinationType)) throw new DiagnosticsError([diag('unsupported', s.loc, `destination type '${s.destinationType}' is not available in this build of segc`)])
   const st = new SyncStatements(p.adapter.dialect, p.v.project.outputSchema)
   // a dry run writes nothing and sends nothing: no lineage to tell
   const lineage = opts.dryRun ? emitter(p, 'sync', {env, off: true}) : emitter(p, 'sync', {env})
@@ -209,18 +182,6 @@ async function syncAll(p: Prepared, opts: SyncOptions, syncs: SyncDef[], configs
   }
 }
 
-/** A destination's delivery limits: its defaults, overridden by segc.yaml's keys. */
-export function deliveryLimits(defaults: DeliveryLimits, config: Record<string, unknown>): DeliveryLimits {
-  return {
-    ...defaults,
-    ...(config.batch_size !== undefined ? {batchSize: Number(config.batch_size)} : {}),
-    ...(config.concurrency !== undefined ? {concurrency: Number(config.concurrency)} : {}),
-    ...(config.rate_limit !== undefined ? {ratePerSecond: Number(config.rate_limit)} : {}),
-    ...(config.timeout_seconds !== undefined ? {timeoutSeconds: Number(config.timeout_seconds)} : {}),
-    ...(config.max_attempts !== undefined ? {maxAttempts: Number(config.max_attempts)} : {}),
-  }
-}
-
 export function exitCodeOf(r: SyncReport): number {
   if (r.status === 'refused') return 3
   if (r.status === 'failed' || r.status === 'partial') return 2
@@ -230,7 +191,7 @@ export function exitCodeOf(r: SyncReport): number {
 async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatements, sync: SyncDef, config: Record<string, unknown>, segmentRunId: string, asOf: string, expectProblems: Diagnostic[], opts: SyncOptions): Promise<SyncReport> {
   const {adapter} = p
   const entity = p.v.project.entities.get(sync.entity)!
-  const dest = destinationFor(sync.destinationType)!
+  const dest = (await destinationFor(sync.destinationType))!
   const startedAt = new Date().toISOString()
   const syncRunId = `${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`
   // --dry-run and --full-resync plan inside a transaction: a dry run rolls it back

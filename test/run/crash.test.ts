@@ -34,7 +34,7 @@ describe('a killed run leaves every table as it was (SPEC §6)', () => {
   it('SIGKILL at 20 moments: tables are exactly as before (or the run committed whole); the next run completes', async () => {
     const base = exampleCopy()
     dirs.push(base)
-    expect(segc(['demo', '--weeks', '0', '--customers', '15000', '--path', DB], {cwd: base}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '6000', '--path', DB], {cwd: base}).code).toBe(0)
     const before = await withProjectDb(base, (c) => snapshot(c))
 
     const ref = clone(base)
