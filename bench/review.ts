@@ -3,49 +3,26 @@
 // bench` generates (bench/.data), making it when missing.
 // Flags: --customers N (1,000,000)  --events N (50,000,000)  --reps N (3)
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
-import {duckdbAdapter} from '../adapters/duckdb/index.js'
-import {demoStatements} from '../src/demo/demo-data.js'
 import {writeBenchProject} from './project.js'
+import {benchWarehouse, DATA_DIR, log, median, timedSegc} from './shared.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const repo = join(here, '..', '..')
-const dataDir = join(repo, 'bench', '.data')
 const {values: flags} = parseArgs({options: {customers: {type: 'string'}, events: {type: 'string'}, reps: {type: 'string'}}})
 const customers = Number(flags.customers ?? 1_000_000)
 const events = Number(flags.events ?? 50_000_000)
 const reps = Number(flags.reps ?? 3)
 const AS_OF = '2026-06-01T00:00:00Z'
-const log = (s: string) => process.stderr.write(`${s}\n`)
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`)
 
-async function warehouse(): Promise<string> {
-  mkdirSync(dataDir, {recursive: true})
-  const path = join(dataDir, `shop-${customers}-${events}.duckdb`)
-  if (existsSync(path)) return path
-  log(`generating ${customers} customers and ~${events} events into ${path} ...`)
-  const conn = await duckdbAdapter.connect({name: 'gen', type: 'duckdb', path: `${path}.tmp`, threads: cpus().length}, dataDir)
-  for (const s of demoStatements(customers, {seed: 1, eventsPerCustomer: events / customers})) await conn.execute(s)
-  await conn.execute('CHECKPOINT')
-  await conn.close()
-  spawnSync('mv', [`${path}.tmp`, path])
-  return path
-}
+const segc = timedSegc
 
-const segc = (dir: string, args: string[]) => {
-  const t = performance.now()
-  const r = spawnSync(process.execPath, [join(repo, 'bin', 'run.js'), ...args], {cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26})
-  if (r.status !== 0) throw new Error(`segc ${args.join(' ')}: ${r.stderr}`)
-  return {ms: performance.now() - t, stdout: r.stdout}
-}
-
-const db = await warehouse()
-const dir = join(dataDir, 'project-review')
+const db = await benchWarehouse(customers, events)
+const dir = join(DATA_DIR, 'project-review')
 rmSync(dir, {recursive: true, force: true})
 writeBenchProject(dir, 45, db, {threads: cpus().length, memoryLimit: '3GB', schema: 'bench_review'})
 log('a run, so the target holds a membership ...')

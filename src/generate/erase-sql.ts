@@ -7,9 +7,8 @@
 import {createHash} from 'node:crypto'
 import {sql} from 'kysely'
 import {DEFINITIONS, ERASURE_DELIVERIES, ERASURES, HISTORY, OUTPUT_TABLES, SIZES, SYNC_RUNS, SYNC_STATE, TRANSITIONS, type TableDef} from '../warehouse/tables.js'
-import type {Dialect, Sql} from './dialect.js'
-import {compilerFor, render} from './generate-sql.js'
-import {table} from './output-sql.js'
+import type {Sql} from './dialect.js'
+import {Statements} from './statements.js'
 
 /** What segment_erasures stores for a key: lower-case hex SHA-256 of `entity:key` (UTF-8). */
 export const keyHash = (entity: string, key: string) => createHash('sha256').update(`${entity}:${key}`, 'utf8').digest('hex')
@@ -47,33 +46,14 @@ export interface DeliveryUpdate {
   reason: string | null
 }
 
-export class EraseStatements {
-  private readonly db
-  private readonly t
-
-  constructor(
-    private readonly dialect: Dialect,
-    private readonly schema: string,
-  ) {
-    this.db = compilerFor(dialect)
-    this.t = (name: string) => table(schema, name)
-  }
-
-  private r(s: Sql): string {
-    return render(this.db, s)
-  }
-
-  private get str() {
+export class EraseStatements extends Statements {
+  private get strType() {
     return sql.raw(this.dialect.stringType)
-  }
-
-  private nullable(v: string | number | null, type: string): Sql {
-    return v === null ? sql`CAST(NULL AS ${sql.raw(type)})` : sql.lit(v)
   }
 
   /** The keys being erased, into the scratch table; a few thousand per INSERT. */
   keys(rows: ReadonlyArray<{entity_key: string; key_hash: string}>): string[] {
-    const out = [this.r(this.dialect.createTempTable(FORGET_KEYS, sql`SELECT CAST(NULL AS ${this.str}) AS entity_key, CAST(NULL AS ${this.str}) AS key_hash FROM (SELECT 1 AS one) AS z WHERE 1 = 0`))]
+    const out = [this.r(this.dialect.createTempTable(FORGET_KEYS, sql`SELECT CAST(NULL AS ${this.strType}) AS entity_key, CAST(NULL AS ${this.strType}) AS key_hash FROM (SELECT 1 AS one) AS z WHERE 1 = 0`))]
     for (let i = 0; i < rows.length; i += 2000) {
       const values = rows.slice(i, i + 2000).map((r) => sql`(${sql.lit(r.entity_key)}, ${sql.lit(r.key_hash)})`)
       out.push(this.r(sql`INSERT INTO ${sql.id(FORGET_KEYS)} (entity_key, key_hash) VALUES ${sql.join(values)}`))
@@ -137,7 +117,7 @@ export class EraseStatements {
     const id = this.dialect.sha256Hex(sql`'erase|' || st.sync || '|' || k.key_hash || '|' || ${sql.lit(requestId)}`)
     return this.r(sql`INSERT INTO ${this.t(ERASURE_DELIVERIES.name)} (${sql.join(ERASURE_DELIVERIES.columns.map((c) => sql.id(c.name)))})
       SELECT ${sql.lit(requestId)}, k.key_hash, st.sync, MAX(r.destination), k.entity_key, MIN(st.dest_key), ${id}, 'pending', 0,
-        CAST(NULL AS ${sql.raw(this.dialect.integerType)}), CAST(NULL AS ${this.str}), ${this.dialect.timestamp(at)}
+        CAST(NULL AS ${sql.raw(this.dialect.integerType)}), CAST(NULL AS ${this.strType}), ${this.dialect.timestamp(at)}
       FROM ${this.t(SYNC_STATE.name)} AS st
       JOIN ${sql.id(FORGET_KEYS)} AS k ON k.entity_key = st.entity_key
       JOIN (SELECT DISTINCT segment FROM ${this.t(DEFINITIONS.name)} WHERE entity = ${sql.lit(entity)}) AS d ON d.segment = st.segment
@@ -193,7 +173,6 @@ export class EraseStatements {
    */
   settle(updates: readonly DeliveryUpdate[], at: string): string[] {
     if (!updates.length) return []
-    const int = this.dialect.integerType
     // one UPDATE per distinct outcome: a batch usually has one
     const groups = new Map<string, DeliveryUpdate[]>()
     for (const u of updates) {
@@ -204,9 +183,9 @@ export class EraseStatements {
       const u = us[0]!
       const done = u.status === 'succeeded'
       return this.r(sql`UPDATE ${this.t(ERASURE_DELIVERIES.name)}
-        SET status = ${sql.lit(u.status)}, attempts = attempts + ${sql.lit(u.attempts)}, http_status = ${this.nullable(u.http_status, int)},
-          reason = ${this.nullable(u.reason, this.dialect.stringType)}, ${sql.id('at')} = ${this.dialect.timestamp(at)}
-          ${done ? sql`, entity_key = CAST(NULL AS ${this.str}), dest_key = CAST(NULL AS ${this.str})` : sql``}
+        SET status = ${sql.lit(u.status)}, attempts = attempts + ${sql.lit(u.attempts)}, http_status = ${this.int(u.http_status)},
+          reason = ${this.str(u.reason)}, ${sql.id('at')} = ${this.dialect.timestamp(at)}
+          ${done ? sql`, entity_key = CAST(NULL AS ${this.strType}), dest_key = CAST(NULL AS ${this.strType})` : sql``}
         WHERE idempotency_key IN (${sql.join(us.map((x) => sql.lit(x.idempotency_key)))})`)
     })
     out.push(this.markDone())

@@ -7,7 +7,8 @@ import type {Dialect, Sql} from './dialect.js'
 import type {Relation} from '../resolve/model.js'
 import {compilerFor, ExprWriter, membershipQuery, relationSql, render} from './generate-sql.js'
 import {changesQuery} from './diff-sql.js'
-import {createTables, table} from './output-sql.js'
+import {createTables} from './output-sql.js'
+import {Statements} from './statements.js'
 
 // Scratch tables of one run (session-scoped, dropped with the connection).
 const RUN_SEGMENTS = 'segc_run_segments'
@@ -56,21 +57,7 @@ export interface RunContext {
  * The statements of runs, in order, as SQL text for one dialect. run/ executes them in one
  * transaction; nothing here knows which warehouse it is.
  */
-export class RunStatements {
-  private readonly db
-  private readonly t
-
-  constructor(
-    private readonly dialect: Dialect,
-    private readonly schema: string,
-  ) {
-    this.db = compilerFor(dialect)
-    this.t = (name: string) => table(schema, name)
-  }
-
-  private r(s: Sql): string {
-    return render(this.db, s)
-  }
+export class RunStatements extends Statements {
 
   private ts(iso: string): Sql {
     return this.dialect.timestamp(iso)

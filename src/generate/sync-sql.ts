@@ -6,9 +6,10 @@ import {sql} from 'kysely'
 import type {Entity} from '../resolve/model.js'
 import type {SyncDef} from '../resolve/resolve-syncs.js'
 import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, TRANSITIONS} from '../warehouse/tables.js'
-import type {Dialect, Sql} from './dialect.js'
-import {compilerFor, relationSql, render} from './generate-sql.js'
-import {createTables, table} from './output-sql.js'
+import type {Sql} from './dialect.js'
+import {relationSql} from './generate-sql.js'
+import {createTables} from './output-sql.js'
+import {Statements} from './statements.js'
 
 /** One planned operation as the plan query returns it. */
 export interface PlannedOp {
@@ -67,29 +68,7 @@ export interface StateRow {
 
 const FIELD = (i: number) => `f_${i}`
 
-export class SyncStatements {
-  private readonly db
-  private readonly t
-
-  constructor(
-    private readonly dialect: Dialect,
-    private readonly schema: string,
-  ) {
-    this.db = compilerFor(dialect)
-    this.t = (name: string) => table(schema, name)
-  }
-
-  private r(s: Sql): string {
-    return render(this.db, s)
-  }
-
-  private str(v: string | null): Sql {
-    return v === null ? sql`CAST(NULL AS ${sql.raw(this.dialect.stringType)})` : sql.lit(v)
-  }
-
-  private int(v: number | null): Sql {
-    return v === null ? sql`CAST(NULL AS ${sql.raw(this.dialect.integerType)})` : sql.lit(Math.trunc(v))
-  }
+export class SyncStatements extends Statements {
 
   private text(e: Sql): Sql {
     return sql`CAST(${e} AS ${sql.raw(this.dialect.stringType)})`
