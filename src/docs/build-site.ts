@@ -250,7 +250,11 @@ export async function buildSite(opts: RunOptions & {out?: string; now?: Date; im
   return withCatalog(opts, async (reader, p) => {
     const runs = await reader.runs()
     const sizes = new Map<string, SizeRow[]>()
-    for (const r of await reader.sizes()) sizes.set(r.segment, [...(sizes.get(r.segment) ?? []), r])
+    for (const r of await reader.sizes()) {
+      const rows = sizes.get(r.segment)
+      if (rows) rows.push(r)
+      else sizes.set(r.segment, [r])
+    }
     const lift = new Map<string, Row & {as_of: string}>()
     for (const r of await reader.lift()) lift.set(String(r.segment), r)
     const d: SiteData = {...(opts.impact ? {impact: opts.impact} : {}), project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p)}

@@ -177,7 +177,9 @@ export class EraseStatements extends Statements {
     const groups = new Map<string, DeliveryUpdate[]>()
     for (const u of updates) {
       const k = JSON.stringify([u.status, u.attempts, u.http_status, u.reason])
-      groups.set(k, [...(groups.get(k) ?? []), u])
+      const group = groups.get(k)
+      if (group) group.push(u)
+      else groups.set(k, [u])
     }
     const out = [...groups.values()].map((us) => {
       const u = us[0]!

@@ -68,6 +68,9 @@ export interface StateRow {
 
 const FIELD = (i: number) => `f_${i}`
 
+/** rows per INSERT or keyed DELETE: far within every warehouse's statement-size limit */
+const CHUNK = 2000
+
 export class SyncStatements extends Statements {
 
   private text(e: Sql): Sql {
@@ -196,17 +199,25 @@ export class SyncStatements extends Statements {
 
   /** State after acknowledged operations: removals deleted, adds and updates replaced. */
   applyState(sync: string, upserts: readonly StateRow[], removals: ReadonlyArray<{segment: string; entity_key: string}>, at: string): string[] {
+    const out: string[] = []
+    // a few thousand rows per statement: a first sync of 300k rows as one VALUES list is
+    // parsed far slower than 150 of them, and stays within every warehouse's statement size
     const touched = [...upserts, ...removals]
-    if (!touched.length) return []
-    const bySegment = new Map<string, string[]>()
-    for (const r of touched) bySegment.set(r.segment, [...(bySegment.get(r.segment) ?? []), r.entity_key])
-    const which = sql.join(
-      [...bySegment].map(([segment, keys]) => sql`(segment = ${sql.lit(segment)} AND entity_key IN (${sql.join(keys.map((k) => sql.lit(k)))}))`),
-      sql` OR `,
-    )
-    const out = [this.r(sql`DELETE FROM ${this.t(SYNC_STATE.name)} WHERE sync = ${sql.lit(sync)} AND (${which})`)]
-    if (upserts.length) {
-      const rows = upserts.map((u) => sql`(${sql.lit(sync)}, ${sql.lit(u.segment)}, ${sql.lit(u.entity_key)}, ${sql.lit(u.dest_key)}, ${sql.lit(u.payload_hash)}, ${this.dialect.timestamp(at)})`)
+    for (let i = 0; i < touched.length; i += CHUNK) {
+      const bySegment = new Map<string, string[]>()
+      for (const r of touched.slice(i, i + CHUNK)) {
+        const keys = bySegment.get(r.segment)
+        if (keys) keys.push(r.entity_key)
+        else bySegment.set(r.segment, [r.entity_key])
+      }
+      const which = sql.join(
+        [...bySegment].map(([segment, keys]) => sql`(segment = ${sql.lit(segment)} AND entity_key IN (${sql.join(keys.map((k) => sql.lit(k)))}))`),
+        sql` OR `,
+      )
+      out.push(this.r(sql`DELETE FROM ${this.t(SYNC_STATE.name)} WHERE sync = ${sql.lit(sync)} AND (${which})`))
+    }
+    for (let i = 0; i < upserts.length; i += CHUNK) {
+      const rows = upserts.slice(i, i + CHUNK).map((u) => sql`(${sql.lit(sync)}, ${sql.lit(u.segment)}, ${sql.lit(u.entity_key)}, ${sql.lit(u.dest_key)}, ${sql.lit(u.payload_hash)}, ${this.dialect.timestamp(at)})`)
       out.push(this.r(sql`INSERT INTO ${this.t(SYNC_STATE.name)} (${sql.join(SYNC_STATE.columns.map((c) => sql.id(c.name)))}) VALUES ${sql.join(rows)}`))
     }
     return out
@@ -214,9 +225,8 @@ export class SyncStatements extends Statements {
 
   insertLog(syncRunId: string, sync: string, rows: readonly LogRow[], at: string): string[] {
     const out: string[] = []
-    // a few thousand rows per statement keeps every warehouse's statement-size limit far away
-    for (let i = 0; i < rows.length; i += 2000) {
-      const values = rows.slice(i, i + 2000).map(
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const values = rows.slice(i, i + CHUNK).map(
         (l) =>
           sql`(${sql.lit(syncRunId)}, ${sql.lit(sync)}, ${sql.lit(l.segment)}, ${sql.lit(l.entity_key)}, ${sql.lit(l.op)}, ${sql.lit(l.idempotency_key)}, ${sql.lit(l.status)}, ${this.int(l.attempts)}, ${this.int(l.http_status)}, ${this.str(l.reason)}, ${this.dialect.timestamp(at)})`,
       )

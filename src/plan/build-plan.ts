@@ -128,7 +128,9 @@ export function buildPlan(project: Project, asOf: Date, selected?: readonly stri
   const byEntity = new Map<string, Segment[]>()
   for (const n of names) {
     const s = project.segments.get(n)!
-    byEntity.set(s.entity, [...(byEntity.get(s.entity) ?? []), s])
+    const list = byEntity.get(s.entity)
+    if (list) list.push(s)
+    else byEntity.set(s.entity, [s])
   }
   const entities = [...byEntity.entries()]
     .sort(([a], [b]) => a.localeCompare(b))

@@ -56,7 +56,7 @@ export interface ForgetResult {
   exit_code: number
 }
 
-const SOURCE_NOTE = "segc erased the keys from its own tables and the destinations it sent them to; the source tables it reads (your models, events and dbt sources) are yours: they still hold these people, and a later run would admit them again were it not for segment_erasures"
+const SOURCE_NOTE = 'segc erases keys from its own tables and from the destinations it sent them to. The source tables it reads (your models, events and dbt sources) are yours: segc does not delete from them, so erase these people there too; until then segment_erasures keeps them out of every segment'
 
 /**
  * The keys to erase: arguments first, then the file's lines (a line is a key exactly as
@@ -221,7 +221,11 @@ async function sendPending(p: Prepared, conn: WarehouseConnection, es: EraseStat
     idempotency_key: String(r.idempotency_key),
   }))
   const bySync = new Map<string, Queued[]>()
-  for (const q of queued) bySync.set(q.sync, [...(bySync.get(q.sync) ?? []), q])
+  for (const q of queued) {
+    const items = bySync.get(q.sync)
+    if (items) items.push(q)
+    else bySync.set(q.sync, [q])
+  }
   const env = opts.env ?? process.env
   for (const [syncName, items] of bySync) {
     const report: DeliveryReport = {sync: syncName, destination: items[0]!.destination, sent: items.length, succeeded: 0, rejected: 0, pending: 0, error: null}

@@ -1,4 +1,4 @@
-import {cpSync, mkdirSync, readFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cloneProject, exampleCopy, REPO, segc, segcAsync} from '../helpers/cli.js'
@@ -36,7 +36,7 @@ describe('docs/orchestration.md', () => {
 
   it('shows the commands a scheduler runs', () => {
     const commands = documentedCommands().map((c) => c.join(' '))
-    expect(commands).toEqual(expect.arrayContaining(['run --sync --json', 'validate', 'sync --json', 'run --json', 'dbt --out ../analytics/models/segc.yml']))
+    expect(commands).toEqual(expect.arrayContaining(['run --sync --json', 'validate', 'sync --json', 'run --json', 'dbt --out ../analytics/models/segc.yml', 'forget --keys-file erasure-requests.txt --entity customer --json', 'forget --json']))
     expect(commands.some((c) => c.startsWith('run --as-of 2026-06-08T00:00:00+00:00'))).toBe(true)
   })
 
@@ -44,6 +44,7 @@ describe('docs/orchestration.md', () => {
     for (const args of documentedCommands()) {
       const dir = cloneProject(base)
       mkdirSync(join(dir, '../analytics/models'), {recursive: true})
+      writeFileSync(join(dir, 'erasure-requests.txt'), 'c00000001\nc00000002\n')
       // the webhook sync reads its URL and secret from the environment
       const r = await segcAsync(args, {cwd: dir, env: {SEGC_CRM_HOOK_URL: hook, SEGC_WEBHOOK_SECRET: 'whsec_c2VncmV0LXNlY3JldC1mb3ItdGVzdHM='}})
       if (args.includes('--sync') && !args.includes('--as-of')) {

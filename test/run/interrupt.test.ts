@@ -36,9 +36,9 @@ describe('SIGINT and SIGTERM during a run', () => {
   it('stop the run cleanly: exit 2, a clear message, every table as it was', async () => {
     const base = exampleCopy()
     dirs.push(base)
-    // the run is what is interrupted; fitting models for 200k customers would only add minutes
+    // the run is what is interrupted; fitting models for 100k customers would only add minutes
     rmSync(join(base, 'segments/value.yaml'))
-    expect(segc(['demo', '--weeks', '0', '--customers', '200000', '--path', DB], {cwd: base}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '100000', '--path', DB], {cwd: base}).code).toBe(0)
     const before = await tables(base)
     const ref = clone(base)
     const t = Date.now()
