@@ -294,7 +294,7 @@ describe('segc forget', () => {
     expect(dry.stdout).toMatch(/^dry run on local: nothing changed, nothing sent/)
     expect(dry.stdout).toMatch(/segment_membership +[1-9]/)
     expect(dry.stdout).toMatch(/crm +crm_hook +1/)
-    expect(dry.stdout).toContain('the source tables it reads')
+    expect(dry.stdout).toMatch(/The source tables it reads \(your models, events and dbt sources\) are yours: segc does not delete from them/)
     expect(await count()).toBe(2)
   }, 120_000)
 })
