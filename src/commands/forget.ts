@@ -18,7 +18,7 @@ Exit codes: 0 erased everywhere, 1 invalid project, flags or keys, 2 a warehouse
   static override args = {key: Args.string({description: 'keys to erase (none: send the deletions still pending)'})}
   static override flags = {
     entity: Flags.string({description: 'whose keys these are (default: the only entity of the project)'}),
-    'keys-file': Flags.string({description: 'a file of keys to erase, one per line, exactly as written (blank lines are skipped)'}),
+    'keys-file': Flags.string({description: 'a file of keys to erase, one per line, exactly as written (blank lines are skipped); also for keys that begin with -'}),
     target: Flags.string({description: 'target from segc.yaml (default: default_target)'}),
     'dry-run': Flags.boolean({description: 'print, per table and destination, what would be removed; change nothing, send nothing', default: false}),
     wait: Flags.boolean({description: 'if another process holds the target, wait for it instead of failing', default: false}),
