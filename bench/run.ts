@@ -2,19 +2,19 @@
 // one-query-per-segment plan, and how it grows with events and segments. Prints one table.
 // Flags: --customers N (1,000,000)  --events N (50,000,000)  --reps N (3)  --quick (100k / 2M, for a smoke run)
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, rmSync} from 'node:fs'
+import {rmSync} from 'node:fs'
 import {cpus, totalmem} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
-import {demoStatements} from '../src/demo/demo-data.js'
 import {membershipQuery, compilerFor} from '../src/generate/generate-sql.js'
 import {RunStatements} from '../src/generate/run-statements.js'
 import {buildPlan} from '../src/plan/build-plan.js'
 import {runGroups, runSegments} from '../src/run/run-project.js'
 import {validateProject} from '../src/validate/validate-project.js'
 import {writeBenchProject} from './project.js'
+import {benchWarehouse} from './shared.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = join(here, '..', '..')
@@ -35,18 +35,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`)
 
-async function warehouse(nCustomers: number, nEvents: number): Promise<string> {
-  mkdirSync(dataDir, {recursive: true})
-  const path = join(dataDir, `shop-${nCustomers}-${nEvents}.duckdb`)
-  if (existsSync(path)) return path
-  log(`generating ${nCustomers} customers and ~${nEvents} events into ${path} ...`)
-  const conn = await duckdbAdapter.connect({name: 'gen', type: 'duckdb', path: `${path}.tmp`, threads: DUCKDB.threads}, dataDir)
-  for (const s of demoStatements(nCustomers, {seed: 1, eventsPerCustomer: nEvents / nCustomers})) await conn.execute(s)
-  await conn.execute('CHECKPOINT')
-  await conn.close()
-  spawnSync('mv', [`${path}.tmp`, path])
-  return path
-}
+const warehouse = (nCustomers: number, nEvents: number) => benchWarehouse(nCustomers, nEvents, DUCKDB.threads)
 
 function measure(kind: 'run' | 'floor' | 'floor-sql' | 'naive', project: string, asOf: number, rebuild = false): {ms: number; maxRssMb: number} & Record<string, unknown> {
   const r = spawnSync(process.execPath, [join(here, 'measure.js'), JSON.stringify({kind, project, asOf: new Date(asOf).toISOString(), rebuild})], {encoding: 'utf8', maxBuffer: 1 << 24})

@@ -12,8 +12,6 @@ const LOADERS: Record<string, () => Promise<DestinationType>> = {
   hubspot: async () => (await import('./hubspot/index.js')).hubspot,
 }
 
-export const DESTINATION_TYPES = Object.keys(LOADERS)
-
 export function hasDestination(type: string): boolean {
   return Object.hasOwn(LOADERS, type)
 }

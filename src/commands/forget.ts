@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {formatDiagnostic} from '../diagnostics/diagnostic.js'
 import {forget, type ForgetResult} from '../run/forget.js'
 import {redactDeep} from '../run/redact.js'
 
@@ -36,7 +35,7 @@ Exit codes: 0 erased everywhere, 1 invalid project, flags or keys, 2 a warehouse
       wait: flags.wait,
     })
     if (!this.jsonEnabled()) {
-      for (const w of result.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`)
+      this.warn_(result.warnings)
       this.out(renderForget(result))
     }
     if (result.exit_code !== 0) {

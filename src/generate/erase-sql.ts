@@ -3,12 +3,12 @@
 // column, narrowed to the entity by its `entity` column or, for the sync tables that have
 // none, by its `segment` (segment_definitions names every segment's entity). A table added
 // later is covered without a change here; one with keys and neither column stops forget
-// before anything is written (test/run/forget.test.ts builds every statement for every table).
+// before anything is written (test/run/forget.test.ts checks both).
 import {createHash} from 'node:crypto'
 import {sql} from 'kysely'
 import {DEFINITIONS, ERASURE_DELIVERIES, ERASURES, HISTORY, OUTPUT_TABLES, SIZES, SYNC_RUNS, SYNC_STATE, TRANSITIONS, type TableDef} from '../warehouse/tables.js'
 import type {Sql} from './dialect.js'
-import {Statements} from './statements.js'
+import {ROWS_PER_STATEMENT, Statements} from './statements.js'
 
 /** What segment_erasures stores for a key: lower-case hex SHA-256 of `entity:key` (UTF-8). */
 export const keyHash = (entity: string, key: string) => createHash('sha256').update(`${entity}:${key}`, 'utf8').digest('hex')
@@ -47,25 +47,33 @@ export interface DeliveryUpdate {
 }
 
 export class EraseStatements extends Statements {
-  private get strType() {
-    return sql.raw(this.dialect.stringType)
-  }
-
   /** The keys being erased, into the scratch table; a few thousand per INSERT. */
   keys(rows: ReadonlyArray<{entity_key: string; key_hash: string}>): string[] {
-    const out = [this.r(this.dialect.createTempTable(FORGET_KEYS, sql`SELECT CAST(NULL AS ${this.strType}) AS entity_key, CAST(NULL AS ${this.strType}) AS key_hash FROM (SELECT 1 AS one) AS z WHERE 1 = 0`))]
-    for (let i = 0; i < rows.length; i += 2000) {
-      const values = rows.slice(i, i + 2000).map((r) => sql`(${sql.lit(r.entity_key)}, ${sql.lit(r.key_hash)})`)
+    const out = [this.r(this.dialect.createTempTable(FORGET_KEYS, sql`SELECT ${this.str(null)} AS entity_key, ${this.str(null)} AS key_hash FROM (SELECT 1 AS one) AS z WHERE 1 = 0`))]
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const values = rows.slice(i, i + ROWS_PER_STATEMENT).map((r) => sql`(${sql.lit(r.entity_key)}, ${sql.lit(r.key_hash)})`)
       out.push(this.r(sql`INSERT INTO ${sql.id(FORGET_KEYS)} (entity_key, key_hash) VALUES ${sql.join(values)}`))
     }
     return out
+  }
+
+  /** the segments of an entity, removed ones included (segment_definitions keeps them) */
+  private segmentsOf(entity: string): Sql {
+    return sql`(SELECT DISTINCT segment FROM ${this.t(DEFINITIONS.name)} WHERE entity = ${sql.lit(entity)})`
+  }
+
+  /** each sync's destination: the one its last sync run wrote to */
+  private lastDestinations(): Sql {
+    return sql`(SELECT sync, destination FROM (
+        SELECT sync, destination, ROW_NUMBER() OVER (PARTITION BY sync ORDER BY started_at DESC) AS latest FROM ${this.t(SYNC_RUNS.name)}) AS x
+      WHERE latest = 1)`
   }
 
   /** The keys joined to what narrows a table to the entity: `k.entity_key` (and `k.segment`). */
   private keyRelation(by: 'entity' | 'segment', entity: string): Sql {
     return by === 'entity'
       ? sql`(SELECT entity_key FROM ${sql.id(FORGET_KEYS)})`
-      : sql`(SELECT f.entity_key AS entity_key, d.segment AS segment FROM ${sql.id(FORGET_KEYS)} AS f CROSS JOIN (SELECT DISTINCT segment FROM ${this.t(DEFINITIONS.name)} WHERE entity = ${sql.lit(entity)}) AS d)`
+      : sql`(SELECT f.entity_key AS entity_key, d.segment AS segment FROM ${sql.id(FORGET_KEYS)} AS f CROSS JOIN ${this.segmentsOf(entity)} AS d)`
   }
 
   private matches(by: 'entity' | 'segment', entity: string, t: Sql): Sql {
@@ -117,27 +125,24 @@ export class EraseStatements extends Statements {
     const id = this.dialect.sha256Hex(sql`'erase|' || st.sync || '|' || k.key_hash || '|' || ${sql.lit(requestId)}`)
     return this.r(sql`INSERT INTO ${this.t(ERASURE_DELIVERIES.name)} (${sql.join(ERASURE_DELIVERIES.columns.map((c) => sql.id(c.name)))})
       SELECT ${sql.lit(requestId)}, k.key_hash, st.sync, MAX(r.destination), k.entity_key, MIN(st.dest_key), ${id}, 'pending', 0,
-        CAST(NULL AS ${sql.raw(this.dialect.integerType)}), CAST(NULL AS ${this.strType}), ${this.dialect.timestamp(at)}
-      FROM ${this.t(SYNC_STATE.name)} AS st
-      JOIN ${sql.id(FORGET_KEYS)} AS k ON k.entity_key = st.entity_key
-      JOIN (SELECT DISTINCT segment FROM ${this.t(DEFINITIONS.name)} WHERE entity = ${sql.lit(entity)}) AS d ON d.segment = st.segment
-      LEFT JOIN (SELECT sync, destination FROM ${this.t(SYNC_RUNS.name)} AS x
-                 WHERE started_at = (SELECT MAX(y.started_at) FROM ${this.t(SYNC_RUNS.name)} AS y WHERE y.sync = x.sync)) AS r ON r.sync = st.sync
+        ${this.int(null)}, ${this.str(null)}, ${this.dialect.timestamp(at)}
+      FROM ${this.sentKeys(entity)}
       GROUP BY st.sync, k.key_hash, k.entity_key`)
   }
 
   /** What a dry run reports: per sync, its destination and the deletions it would queue. */
   previewDeliveries(entity: string): string {
-    return this.r(sql`SELECT st.sync AS sync, COUNT(DISTINCT st.entity_key) AS n
-      FROM ${this.t(SYNC_STATE.name)} AS st
-      JOIN ${sql.id(FORGET_KEYS)} AS k ON k.entity_key = st.entity_key
-      JOIN (SELECT DISTINCT segment FROM ${this.t(DEFINITIONS.name)} WHERE entity = ${sql.lit(entity)}) AS d ON d.segment = st.segment
+    return this.r(sql`SELECT st.sync AS sync, MAX(r.destination) AS destination, COUNT(DISTINCT st.entity_key) AS n
+      FROM ${this.sentKeys(entity)}
       GROUP BY st.sync`)
   }
 
-  /** sync, destination: the destinations of every sync run, oldest first */
-  syncDestinations(): string {
-    return this.r(sql`SELECT sync, destination FROM ${this.t(SYNC_RUNS.name)} ORDER BY started_at`)
+  /** the sync state rows of the keys being erased (`st`), with the keys (`k`) and each sync's destination (`r`) */
+  private sentKeys(entity: string): Sql {
+    return sql`${this.t(SYNC_STATE.name)} AS st
+      JOIN ${sql.id(FORGET_KEYS)} AS k ON k.entity_key = st.entity_key
+      JOIN ${this.segmentsOf(entity)} AS d ON d.segment = st.segment
+      LEFT JOIN ${this.lastDestinations()} AS r ON r.sync = st.sync`
   }
 
   /** The keys leave every erasable table. */
@@ -152,9 +157,9 @@ export class EraseStatements extends Statements {
 
   insertErasures(rows: readonly ErasureRow[]): string[] {
     const out: string[] = []
-    for (let i = 0; i < rows.length; i += 2000) {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
       const values = rows
-        .slice(i, i + 2000)
+        .slice(i, i + ROWS_PER_STATEMENT)
         .map((r) => sql`(${sql.lit(r.request_id)}, ${this.dialect.timestamp(r.requested_at)}, ${sql.lit(r.entity)}, ${sql.lit(r.key_hash)}, ${sql.lit(r.tables_rows)}, ${sql.lit(r.status)})`)
       out.push(this.r(sql`INSERT INTO ${this.t(ERASURES.name)} (${sql.join(ERASURES.columns.map((c) => sql.id(c.name)))}) VALUES ${sql.join(values)}`))
     }
@@ -163,7 +168,7 @@ export class EraseStatements extends Statements {
 
   /** Every deletion not yet acknowledged, oldest request first. */
   pending(): string {
-    return this.r(sql`SELECT request_id, key_hash, sync, destination, entity_key, dest_key, idempotency_key, status, attempts
+    return this.r(sql`SELECT request_id, key_hash, sync, destination, entity_key, dest_key, idempotency_key
       FROM ${this.t(ERASURE_DELIVERIES.name)} WHERE status <> 'succeeded' ORDER BY request_id, sync, key_hash`)
   }
 
@@ -187,7 +192,7 @@ export class EraseStatements extends Statements {
       return this.r(sql`UPDATE ${this.t(ERASURE_DELIVERIES.name)}
         SET status = ${sql.lit(u.status)}, attempts = attempts + ${sql.lit(u.attempts)}, http_status = ${this.int(u.http_status)},
           reason = ${this.str(u.reason)}, ${sql.id('at')} = ${this.dialect.timestamp(at)}
-          ${done ? sql`, entity_key = CAST(NULL AS ${this.strType}), dest_key = CAST(NULL AS ${this.strType})` : sql``}
+          ${done ? sql`, entity_key = ${this.str(null)}, dest_key = ${this.str(null)}` : sql``}
         WHERE idempotency_key IN (${sql.join(us.map((x) => sql.lit(x.idempotency_key)))})`)
     })
     out.push(this.markDone())
@@ -200,7 +205,7 @@ export class EraseStatements extends Statements {
         SELECT request_id || ':' || key_hash FROM ${this.t(ERASURE_DELIVERIES.name)} WHERE status <> 'succeeded')`)
   }
 
-  /** Erasure requests by status, for `segc forget` with no keys and `segc why`. */
+  /** The erasure requests of one key (`segc why`). */
   erasedKey(entity: string, keyHash: string): string {
     return this.r(sql`SELECT request_id, requested_at, status FROM ${this.t(ERASURES.name)} WHERE entity = ${sql.lit(entity)} AND key_hash = ${sql.lit(keyHash)} ORDER BY requested_at`)
   }

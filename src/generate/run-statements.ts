@@ -58,7 +58,6 @@ export interface RunContext {
  * transaction; nothing here knows which warehouse it is.
  */
 export class RunStatements extends Statements {
-
   private ts(iso: string): Sql {
     return this.dialect.timestamp(iso)
   }
@@ -142,7 +141,6 @@ export class RunStatements extends Statements {
     return this.r(sql`SELECT COUNT(*) AS n FROM ${sql.id(CHANGES)} WHERE change = 'holdout'`)
   }
 
-  /** Appends transitions and history, replaces membership, records sizes and definitions. */
   /**
    * Retention (SPEC §15): history intervals closed before `historyBefore`, and transitions, group
    * transitions and sync log rows before `transitionsBefore`, deleted in the run's transaction.
@@ -168,6 +166,7 @@ export class RunStatements extends Statements {
     return out
   }
 
+  /** Appends transitions and history, replaces membership, records sizes and definitions. */
   write(ctx: RunContext): string[] {
     const {dialect} = this
     const at = this.ts(ctx.asOf)

@@ -9,7 +9,7 @@ import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, T
 import type {Sql} from './dialect.js'
 import {relationSql} from './generate-sql.js'
 import {createTables} from './output-sql.js'
-import {Statements} from './statements.js'
+import {ROWS_PER_STATEMENT, Statements} from './statements.js'
 
 /** One planned operation as the plan query returns it. */
 export interface PlannedOp {
@@ -67,9 +67,6 @@ export interface StateRow {
 }
 
 const FIELD = (i: number) => `f_${i}`
-
-/** rows per INSERT or keyed DELETE: far within every warehouse's statement-size limit */
-const CHUNK = 2000
 
 export class SyncStatements extends Statements {
 
@@ -200,12 +197,10 @@ export class SyncStatements extends Statements {
   /** State after acknowledged operations: removals deleted, adds and updates replaced. */
   applyState(sync: string, upserts: readonly StateRow[], removals: ReadonlyArray<{segment: string; entity_key: string}>, at: string): string[] {
     const out: string[] = []
-    // a few thousand rows per statement: a first sync of 300k rows as one VALUES list is
-    // parsed far slower than 150 of them, and stays within every warehouse's statement size
     const touched = [...upserts, ...removals]
-    for (let i = 0; i < touched.length; i += CHUNK) {
+    for (let i = 0; i < touched.length; i += ROWS_PER_STATEMENT) {
       const bySegment = new Map<string, string[]>()
-      for (const r of touched.slice(i, i + CHUNK)) {
+      for (const r of touched.slice(i, i + ROWS_PER_STATEMENT)) {
         const keys = bySegment.get(r.segment)
         if (keys) keys.push(r.entity_key)
         else bySegment.set(r.segment, [r.entity_key])
@@ -216,8 +211,8 @@ export class SyncStatements extends Statements {
       )
       out.push(this.r(sql`DELETE FROM ${this.t(SYNC_STATE.name)} WHERE sync = ${sql.lit(sync)} AND (${which})`))
     }
-    for (let i = 0; i < upserts.length; i += CHUNK) {
-      const rows = upserts.slice(i, i + CHUNK).map((u) => sql`(${sql.lit(sync)}, ${sql.lit(u.segment)}, ${sql.lit(u.entity_key)}, ${sql.lit(u.dest_key)}, ${sql.lit(u.payload_hash)}, ${this.dialect.timestamp(at)})`)
+    for (let i = 0; i < upserts.length; i += ROWS_PER_STATEMENT) {
+      const rows = upserts.slice(i, i + ROWS_PER_STATEMENT).map((u) => sql`(${sql.lit(sync)}, ${sql.lit(u.segment)}, ${sql.lit(u.entity_key)}, ${sql.lit(u.dest_key)}, ${sql.lit(u.payload_hash)}, ${this.dialect.timestamp(at)})`)
       out.push(this.r(sql`INSERT INTO ${this.t(SYNC_STATE.name)} (${sql.join(SYNC_STATE.columns.map((c) => sql.id(c.name)))}) VALUES ${sql.join(rows)}`))
     }
     return out
@@ -225,8 +220,8 @@ export class SyncStatements extends Statements {
 
   insertLog(syncRunId: string, sync: string, rows: readonly LogRow[], at: string): string[] {
     const out: string[] = []
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const values = rows.slice(i, i + CHUNK).map(
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const values = rows.slice(i, i + ROWS_PER_STATEMENT).map(
         (l) =>
           sql`(${sql.lit(syncRunId)}, ${sql.lit(sync)}, ${sql.lit(l.segment)}, ${sql.lit(l.entity_key)}, ${sql.lit(l.op)}, ${sql.lit(l.idempotency_key)}, ${sql.lit(l.status)}, ${this.int(l.attempts)}, ${this.int(l.http_status)}, ${this.str(l.reason)}, ${this.dialect.timestamp(at)})`,
       )

@@ -14,7 +14,7 @@ import type {Project, Trait} from '../resolve/model.js'
 import {asOfFlag, connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
 import {MODELS} from '../warehouse/tables.js'
 import {emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
-import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
+import {inTransaction, WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {fitBgnbd, fitGammaGamma, FitError} from './likelihood.js'
 import {clusterProfile} from './profile.js'
 import {fitDefinitionHash, loadModels} from './stored.js'
@@ -143,14 +143,9 @@ async function fitAll(p: Prepared, opts: RunOptions, traits: Trait[], asOf: Date
     }
     // every version in one transaction: a warehouse failure stores nothing
     if (out.length) {
-      await conn.execute(p.adapter.begin)
-      try {
+      await inTransaction(conn, p.adapter, async () => {
         for (const v of out) await conn.execute(insertModel(p, v))
-        await conn.execute(p.adapter.commit)
-      } catch (error) {
-        await conn.execute(p.adapter.rollback).catch(() => undefined)
-        throw error
-      }
+      })
     }
     return {target: p.target.name, as_of: asOf.toISOString(), models: out, failed}
   } finally {

@@ -13,7 +13,7 @@ import {deliver, type DeliveryOptions, type Settled} from '../sync/deliver.js'
 import type {Operation} from '../sync/destination.js'
 import {deliveryLimits, destinationConfig} from '../sync/destination-config.js'
 import {ERASURES, RUNS} from '../warehouse/tables.js'
-import type {WarehouseConnection} from '../warehouse/warehouse.js'
+import {inTransaction, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {redact} from './redact.js'
 import {connectTarget, prepare, type Prepared, type RunOptions} from './run-project.js'
 
@@ -115,8 +115,8 @@ export async function forget(opts: ForgetOptions): Promise<ForgetResult> {
   const p = prepare(opts)
   const cwd = opts.cwd ?? process.cwd()
   const {keys, warnings} = readKeys(opts.keys ?? [], opts.keysFile, cwd)
-  const entity = keys.length ? chooseEntity(p, opts.entity) : null
-  if (!keys.length && opts.entity !== undefined) chooseEntity(p, opts.entity)
+  // without keys (a resend) --entity is not needed, but a wrong one is still an error
+  const entity = keys.length || opts.entity !== undefined ? chooseEntity(p, opts.entity) : null
   const conn = opts.connection ?? (await connectTarget(p, opts))
   try {
     return await forgetOn(p, conn, entity, keys, warnings, opts)
@@ -142,8 +142,7 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
     if (ran) {
       for (const s of es.keys(rows)) await conn.execute(s)
       for (const r of await conn.query(es.counts(entity!))) result.tables[String(r.tbl)] = (result.tables[String(r.tbl)] ?? 0) + Number(r.n)
-      const destinations = await lastDestinations(conn, es)
-      result.planned_deletions = (await conn.query(es.previewDeliveries(entity!))).map((r) => ({sync: String(r.sync), destination: destinations.get(String(r.sync)) ?? null, deletions: Number(r.n)}))
+      result.planned_deletions = (await conn.query(es.previewDeliveries(entity!))).map((r) => ({sync: String(r.sync), destination: r.destination === null ? null : String(r.destination), deletions: Number(r.n)}))
     }
     result.notes.push(SOURCE_NOTE)
     return result
@@ -152,8 +151,7 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
     const requestId = newRequestId()
     const requestedAt = new Date().toISOString()
     result.request_id = requestId
-    await conn.execute(adapter.begin)
-    try {
+    await inTransaction(conn, adapter, async () => {
       // the output tables may not exist yet: an erasure recorded before the first run still keeps the key out of it
       for (const s of new RunStatements(adapter.dialect, schema).setup()) await conn.execute(s)
       for (const s of es.keys(rows)) await conn.execute(s)
@@ -179,24 +177,15 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
         status: (queued.get(r.key_hash) ?? 0) > 0 ? ('pending' as const) : ('done' as const),
       }))
       for (const s of es.insertErasures(erasures)) await conn.execute(s)
-      await conn.execute(adapter.commit)
-    } catch (error) {
-      await conn.execute(adapter.rollback).catch(() => undefined)
-      throw error
-    }
+    })
     result.notes.push(SOURCE_NOTE)
   } else if (!ran || !(await conn.tableExists(schema, ERASURES.name))) {
     return result
   }
-  await sendPending(p, conn, es, result, opts)
+  await sendPending(p, conn, es, result, result.request_id ?? newRequestId(), opts)
   result.status = result.pending > 0 ? 'pending' : keys.length || result.deliveries.length ? 'done' : 'nothing'
   result.exit_code = result.pending > 0 ? 2 : 0
   return result
-}
-
-/** sync → the destination its last sync run wrote to */
-async function lastDestinations(conn: WarehouseConnection, es: EraseStatements): Promise<Map<string, string>> {
-  return new Map((await conn.query(es.syncDestinations())).map((r) => [String(r.sync), String(r.destination)]))
 }
 
 interface Queued {
@@ -209,8 +198,8 @@ interface Queued {
   idempotency_key: string
 }
 
-/** Sends every queued deletion, a sync at a time; each settled batch is one transaction. */
-async function sendPending(p: Prepared, conn: WarehouseConnection, es: EraseStatements, result: ForgetResult, opts: ForgetOptions): Promise<void> {
+/** Sends every queued deletion, a sync at a time; each settled batch is one transaction. `callId` names this call to destinations (the webhook's sync_run_id). */
+async function sendPending(p: Prepared, conn: WarehouseConnection, es: EraseStatements, result: ForgetResult, callId: string, opts: ForgetOptions): Promise<void> {
   const queued: Queued[] = (await conn.query(es.pending())).map((r) => ({
     request_id: String(r.request_id),
     key_hash: String(r.key_hash),
@@ -234,14 +223,9 @@ async function sendPending(p: Prepared, conn: WarehouseConnection, es: EraseStat
       const at = new Date().toISOString()
       const updates: DeliveryUpdate[] = settled.map((s) => ({idempotency_key: s.op.idempotency_key, status: s.outcome, attempts: s.attempts, http_status: s.httpStatus, reason: s.reason === null ? null : redact(s.reason)}))
       for (const s of settled) report[s.outcome === 'succeeded' ? 'succeeded' : s.outcome === 'rejected' ? 'rejected' : 'pending']++
-      await conn.execute(p.adapter.begin)
-      try {
+      await inTransaction(conn, p.adapter, async () => {
         for (const s of es.settle(updates, at)) await conn.execute(s)
-        await conn.execute(p.adapter.commit)
-      } catch (error) {
-        await conn.execute(p.adapter.rollback).catch(() => undefined)
-        throw error
-      }
+      })
     }
     const sync = p.v.syncs.get(syncName)
     const cannot = (why: string) => settle(items.map((q) => ({op: operation(q), outcome: 'pending', attempts: 0, httpStatus: null, reason: why}))).then(() => void (report.error = why))
@@ -260,7 +244,7 @@ async function sendPending(p: Prepared, conn: WarehouseConnection, es: EraseStat
     let fatal: string | undefined
     let session
     try {
-      session = await dest.open(config, {sync, mode: sync.mode, syncRunId: items[0]!.request_id, segmentRunId: null, root: p.v.root, fullResync: false}, limits)
+      session = await dest.open(config, {sync, mode: sync.mode, syncRunId: callId, segmentRunId: null, root: p.v.root, fullResync: false}, limits)
     } catch (error) {
       fatal = (error as Error).message
     }

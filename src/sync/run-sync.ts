@@ -13,7 +13,7 @@ import {redact} from '../run/redact.js'
 import {connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
 import {MEMBERSHIP, SYNC_LOG, SYNC_RUNS, SYNC_STATE} from '../warehouse/tables.js'
 import {destinationDataset, emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
-import type {WarehouseConnection} from '../warehouse/warehouse.js'
+import {inTransaction, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {deliver, type DeliveryOptions, type Settled} from './deliver.js'
 import {deliveryLimits, destinationConfig} from './destination-config.js'
 import type {Operation} from './destination.js'
@@ -262,14 +262,9 @@ async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatement
       else upserts.push({segment: o.segment, entity_key: o.entity_key, dest_key: o.dest_key!, payload_hash: o.payload_hash!})
     }
     const log: LogRow[] = rows.map((r) => ({segment: r.op.segment!, entity_key: r.op.entity_key, op: r.op.op, idempotency_key: r.op.idempotency_key, status: r.outcome, attempts: r.attempts, http_status: r.httpStatus, reason: r.reason === null ? null : redact(r.reason)}))
-    await conn.execute(adapter.begin)
-    try {
+    await inTransaction(conn, adapter, async () => {
       for (const s of [...st.applyState(sync.name, upserts, removals, at), ...st.insertLog(syncRunId, sync.name, log, at)]) await conn.execute(s)
-      await conn.execute(adapter.commit)
-    } catch (error) {
-      await conn.execute(adapter.rollback).catch(() => undefined)
-      throw error
-    }
+    })
   }
   let fatal: string | undefined
   if (ops.length) {

@@ -35,6 +35,19 @@ export interface Adapter {
   connect(target: TargetConfig, projectRoot: string, opts?: {readOnly?: boolean}): Promise<WarehouseConnection>
 }
 
+/** Runs `body` in one transaction: committed when it resolves, rolled back when it throws. */
+export async function inTransaction<T>(conn: WarehouseConnection, adapter: Pick<Adapter, 'begin' | 'commit' | 'rollback'>, body: () => Promise<T>): Promise<T> {
+  await conn.execute(adapter.begin)
+  try {
+    const out = await body()
+    await conn.execute(adapter.commit)
+    return out
+  } catch (error) {
+    await conn.execute(adapter.rollback).catch(() => undefined)
+    throw error
+  }
+}
+
 /** A failure while talking to the warehouse: exit code 2, message safe to print. */
 export class WarehouseError extends Error {
   constructor(
