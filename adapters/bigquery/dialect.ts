@@ -14,6 +14,7 @@ export const bigqueryDialect: Dialect = {
   booleanType: 'BOOL',
   integerType: 'INT64',
   floatType: 'FLOAT64',
+  exactType: 'NUMERIC',
 
   timestamp: (iso) => sql`TIMESTAMP ${sql.lit(literal(iso))}`,
   date: (ymd) => sql`DATE ${sql.lit(ymd)}`,

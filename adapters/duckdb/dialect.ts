@@ -13,6 +13,7 @@ export const duckdbDialect: Dialect = {
   booleanType: 'BOOLEAN',
   integerType: 'BIGINT',
   floatType: 'DOUBLE',
+  exactType: 'DECIMAL(38, 9)',
 
   timestamp: (iso) => sql`TIMESTAMP ${sql.lit(isoToLiteral(iso))}`,
   date: (ymd) => sql`DATE ${sql.lit(ymd)}`,

@@ -15,6 +15,7 @@ export const snowflakeDialect: Dialect = {
   booleanType: 'BOOLEAN',
   integerType: 'BIGINT',
   floatType: 'DOUBLE',
+  exactType: 'NUMBER(38, 9)',
 
   timestamp: (iso) => sql`CAST(${sql.lit(literal(iso))} AS TIMESTAMP_NTZ)`,
   date: (ymd) => sql`CAST(${sql.lit(ymd)} AS DATE)`,

@@ -51,6 +51,7 @@ export const CODES = {
   review_overdue: {severity: 'warning', meaning: 'a segment whose review_by date has passed'},
   duplicate_key: {severity: 'warning', meaning: 'segc forget was given the same key twice: it is erased once'},
   no_segments: {severity: 'warning', meaning: 'the project defines no segment'},
+  state_rebuilt: {severity: 'warning', meaning: "an incremental run found an event source's kept state missing or changed by hand, and rebuilt it from the source (a full scan of that source)"},
   // usage
   bad_flag: {severity: 'error', meaning: 'a command-line flag with an invalid value'},
   unknown_selection: {severity: 'error', meaning: '--select names a segment that does not exist'},

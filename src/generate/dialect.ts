@@ -21,6 +21,12 @@ export interface Dialect {
   readonly booleanType: string
   readonly integerType: string
   readonly floatType: string
+  /**
+   * a fixed-point type with 9 decimals (BigQuery's NUMERIC): sums of `number` values add in it,
+   * so a sum is exact and the same whatever order or grouping the rows are added in — a full
+   * scan's, another warehouse's, or an incremental run's day by day
+   */
+  readonly exactType: string
 
   /** an instant (ISO 8601, UTC) as a timestamp literal without zone, in UTC */
   timestamp(iso: string): Sql

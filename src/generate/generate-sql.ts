@@ -2,8 +2,9 @@ import {DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, sql, type Se
 import {format} from 'sql-formatter'
 import {attrColumn, columnsOf, ERASED_COLUMN, KEY_COLUMN, storedColumn} from '../plan/build-plan.js'
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SegmentOutput, SourcePlan} from '../plan/plan-types.js'
-import type {Relation} from '../resolve/model.js'
+import type {Relation, ValueType} from '../resolve/model.js'
 import {isTwoStep, isWindowed, type Dialect, type Sql, type TwoStep, type Windowed} from './dialect.js'
+import {frequencies, frequencyCombine, incrementalParts, incrementalRows} from './state-sql.js'
 import {atNbdLimit, hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
 
 /** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
@@ -119,9 +120,9 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
     case 'count_distinct':
       return sql`count(DISTINCT ${gated})`
     case 'sum':
-      return sql`sum(${gated})`
+      return sql`sum(${exact(dialect, gated, a.valueType)})`
     case 'avg':
-      return sql`avg(${gated})`
+      return dialect.divide(sql`sum(${exact(dialect, gated, a.valueType)})`, sql`count(${gated})`)
     case 'min':
       return sql`min(${gated})`
     case 'max':
@@ -138,26 +139,62 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
   }
 }
 
+/** A `number` value as the exact type sums add in (Dialect.exactType); other values as they are. */
+export function exact(dialect: Dialect, v: Sql, type: ValueType | undefined): Sql {
+  return type === 'number' ? sql`CAST(${v} AS ${sql.raw(dialect.exactType)})` : v
+}
+
 /** One GROUP BY scan of an event relation computing every aggregate on it. */
 export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: string, s: SourcePlan): any {
   const parts = s.aggregates.map((a) => ({id: a.id, sql: aggregateSql(dialect, w, a, asOf)}))
+  return groupedScan(db, relationSql(s.relation), s.key, w.writeCondition(s.filter), parts)
+}
+
+/** Aggregates of rows of `relation` grouped by `key`, with the two-step and windowed ones finished. */
+function groupedScan(db: AnyDb, relation: Sql, key: string, filter: Sql | undefined, parts: Array<{id: string; sql: Sql | TwoStep | Windowed}>): any {
   const counted = (id: string) => `${id}__n`
-  const windows = parts.flatMap((p) => (isWindowed(p.sql) ? [p.sql.window(sql.id(s.key)).as(counted(p.id))] : []))
+  const windows = parts.flatMap((p) => (isWindowed(p.sql) ? [p.sql.window(sql.id(key)).as(counted(p.id))] : []))
   // window functions see the filtered rows: the filter moves into the select that computes them
-  const from: any = windows.length
-    ? db.selectFrom(relationSql(s.relation).as('ev')).selectAll('ev').select(windows).where(w.writeCondition(s.filter)).as('ev')
-    : relationSql(s.relation).as('ev')
+  let from: any = relation.as('ev')
+  if (windows.length) {
+    from = db.selectFrom(relation.as('ev')).selectAll('ev').select(windows)
+    if (filter) from = from.where(filter)
+    from = from.as('ev')
+  }
   let scan: any = db
     .selectFrom(from)
-    .select(sql.id(s.key).as(KEY_COLUMN))
+    .select(sql.id(key).as(KEY_COLUMN))
     .select(parts.map((p) => (isTwoStep(p.sql) ? p.sql.aggregate : isWindowed(p.sql) ? p.sql.aggregate(sql.id(counted(p.id))) : p.sql).as(p.id)))
-  if (!windows.length) scan = scan.where(w.writeCondition(s.filter))
-  scan = scan.groupBy(sql.id(s.key))
+  if (!windows.length && filter) scan = scan.where(filter)
+  scan = scan.groupBy(sql.id(key))
   if (!parts.some((p) => isTwoStep(p.sql))) return scan
   return db
     .selectFrom(scan.as('agg'))
     .select(sql.id('agg', KEY_COLUMN).as(KEY_COLUMN))
     .select(parts.map((p) => (isTwoStep(p.sql) ? p.sql.finish(sql.id('agg', p.id)) : sql.id('agg', p.id)).as(p.id)))
+}
+
+/**
+ * The CTEs of an incremental source (SPEC §13): the rows from state and source, their
+ * aggregates, and each most_frequent from its counts, joined by key under the source's name.
+ */
+function withIncrementalSource(q: any, dialect: Dialect, asOf: string, entity: string, s: SourcePlan): any {
+  const rows = cte(entity, `${s.id}_rows`)
+  q = q.with(rows, () => sql`(${incrementalRows(dialect, asOf, s)})`)
+  const counted = frequencies(s)
+  const main = counted.length ? cte(entity, `${s.id}_main`) : cte(entity, s.id)
+  q = q.with(main, (db: AnyDb) => groupedScan(db, sql.id(rows), KEY_COLUMN, undefined, incrementalParts(dialect, asOf, s)))
+  if (!counted.length) return q
+  for (const a of counted) q = q.with(cte(entity, `${s.id}_${a.id}`), () => sql`(${frequencyCombine(dialect, rows, a)})`)
+  return q.with(cte(entity, s.id), (db: AnyDb) => {
+    let b: any = db.selectFrom(sql.id(main).as('m')).selectAll('m' as any)
+    for (const a of counted) {
+      const alias = `f_${a.id}`
+      b = b.leftJoin(sql.id(cte(entity, `${s.id}_${a.id}`)).as(alias), (j: any) => j.on(sql`${sql.id(alias, KEY_COLUMN)} = ${sql.id('m', KEY_COLUMN)}`))
+      b = b.select(sql.id(alias, a.id).as(a.id))
+    }
+    return b
+  })
 }
 
 /** CTE names of one entity's part of the query. */
@@ -200,7 +237,8 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
   let q = creator
   for (const s of e.sources) {
     const w = new ExprWriter(dialect, asOf)
-    q = q.with(cte(e.entity, s.id), (db: AnyDb) => sourceScan(db, dialect, w, asOf, s))
+    if (s.incremental) q = withIncrementalSource(q, dialect, asOf, e.entity, s)
+    else q = q.with(cte(e.entity, s.id), (db: AnyDb) => sourceScan(db, dialect, w, asOf, s))
   }
   for (const seq of e.sequences) {
     seq.steps.forEach((step, i) => {

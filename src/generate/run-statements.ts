@@ -51,6 +51,8 @@ export interface RunContext {
   groups: Array<{group: string; segment: string}>
   /** the segment_definitions rows of the run's segments after it */
   definitions: DefinitionRow[]
+  /** full or incremental (SPEC §13); unknown until the run has decided */
+  mode?: 'full' | 'incremental'
 }
 
 /**
@@ -64,7 +66,9 @@ export class RunStatements extends Statements {
 
   /** Schema, tables and their comments; idempotent. */
   setup(): string[] {
-    return createTables(this.dialect, this.schema, OUTPUT_TABLES).map((s) => this.r(s))
+    // segment_runs.mode came later (SPEC §13): a target made by an earlier segc gets the column
+    const upgrade = sql`ALTER TABLE ${this.t(RUNS.name)} ADD COLUMN IF NOT EXISTS ${sql.id('mode')} ${sql.raw(this.dialect.stringType)}`
+    return [...createTables(this.dialect, this.schema, OUTPUT_TABLES), upgrade].map((s) => this.r(s))
   }
 
   /**
@@ -369,8 +373,8 @@ export class RunStatements extends Statements {
   }
 
   record(ctx: RunContext, status: 'success' | 'failed', error: string | null): string {
-    return this.r(sql`INSERT INTO ${this.t(RUNS.name)} (run_id, as_of, started_at, finished_at, status, target, segc_version, error)
-      VALUES (${sql.lit(ctx.runId)}, ${this.ts(ctx.asOf)}, ${this.ts(ctx.startedAt)}, ${this.ts(new Date().toISOString())}, ${sql.lit(status)}, ${sql.lit(ctx.target)}, ${sql.lit(ctx.version)}, ${error === null ? sql`NULL` : sql.lit(error)})`)
+    return this.r(sql`INSERT INTO ${this.t(RUNS.name)} (run_id, as_of, started_at, finished_at, status, target, segc_version, error, mode)
+      VALUES (${sql.lit(ctx.runId)}, ${this.ts(ctx.asOf)}, ${this.ts(ctx.startedAt)}, ${this.ts(new Date().toISOString())}, ${sql.lit(status)}, ${sql.lit(ctx.target)}, ${sql.lit(ctx.version)}, ${error === null ? sql`NULL` : sql.lit(error)}, ${this.str(ctx.mode ?? null)})`)
   }
 }
 

@@ -244,7 +244,16 @@ class EntityPlanner {
       attributes: [...this.attributes.entries()].map(([name, column]) => ({name, column})),
       sources: [...this.sources.values()].map((source) => {
         const {lowerBounds: _, ...s} = source
-        return {...s, aggregates: this.withinScan(source), filter: this.sourceFilter(s.id)}
+        const events = [...source.lowerBounds.keys()].map((n) => this.project.events.get(n)!)
+        const stamps = new Set(events.map((ev) => ev.timestamp))
+        const loaded = new Set(events.map((ev) => ev.loadedAt ?? null))
+        return {
+          ...s,
+          aggregates: this.withinScan(source),
+          filter: this.sourceFilter(s.id),
+          timestamp: stamps.size === 1 ? [...stamps][0]! : null,
+          loadedAt: loaded.size === 1 ? [...loaded][0]! : null,
+        }
       }),
       sequences: this.sequences,
       ...(this.models.size ? {models: [...this.models.values()]} : {}),
@@ -403,7 +412,7 @@ class EntityPlanner {
     const sourceKey = JSON.stringify([event.relation, event.key])
     let source = this.sources.get(sourceKey)
     if (!source) {
-      source = {id: `src${this.sources.size + 1}`, relation: event.relation, key: event.key, filter: TRUE, aggregates: [], lowerBounds: new Map()}
+      source = {id: `src${this.sources.size + 1}`, relation: event.relation, key: event.key, filter: TRUE, aggregates: [], timestamp: null, loadedAt: null, lowerBounds: new Map()}
       this.sources.set(sourceKey, source)
     }
     const identity = JSON.stringify({...spec, where: [...event.where, ...spec.where]})
@@ -418,6 +427,8 @@ class EntityPlanner {
         kind: spec.aggregate,
         timestamp: ts,
         when: and([...filters, ...this.windowBounds(ts, spec.window)]),
+        filter: filters.length ? and(filters) : TRUE,
+        window: {from: spec.window.from, to: spec.window.to},
         emptyValue: ['count', 'count_distinct', 'sum', 'active_periods'].includes(spec.aggregate) ? 0 : null,
       }
       if (spec.of) {

@@ -40,6 +40,10 @@ export interface AggregatePlan {
   /** event timestamp column, for first/last and active_periods */
   timestamp: PlanExpr
   when: PlanExpr
+  /** `when` without the window: the event's and the aggregate's where (incremental state is kept per filter) */
+  filter: PlanExpr
+  /** the window in seconds before as_of: from (null: unbounded) and to */
+  window: {from: number | null; to: number}
   periodSeconds?: number
   minCount?: number
   /**
@@ -59,6 +63,50 @@ export interface SourcePlan {
   /** rows that can matter to any aggregate (events after as_of never do; windows prune older ones) */
   filter: PlanExpr
   aggregates: AggregatePlan[]
+  /** the one timestamp column every event on the source reads; null when they read several */
+  timestamp: string | null
+  /** the one loaded_at column every event on the source declares; null otherwise */
+  loadedAt: string | null
+  /** set for an incremental run (SPEC §13): how the scan combines kept state with the rows it reads */
+  incremental?: IncrementalScan
+}
+
+/**
+ * Partial aggregates kept per entity key and UTC day (`segment_state_*`), window-free: one
+ * slot serves every window of the same event, filter and value.
+ */
+export interface StateSlot {
+  kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'distinct' | 'frequent'
+  filter: PlanExpr
+  value?: PlanExpr
+  valueType?: ValueType
+}
+
+/**
+ * An incremental scan: the days before `frozen` come from the state table, everything else
+ * from the source. Per aggregate, the days strictly between its window's edge days come from
+ * state, and the edge days are read from the source with the window's exact bounds.
+ */
+export interface IncrementalScan {
+  table: string[]
+  slots: StateSlot[]
+  /** a UTC day start: state holds the days before it, the source is read from it on */
+  frozen: string
+  /** with loaded_at: state holds only rows landed at or before this; later ones are read from the source */
+  loadedUntil?: string
+  /** the source's rows read: ts ≥ readFrom (null: every row; aggregates kept in no state need them), edge days, late loads */
+  readFrom: string | null
+  edges: string[]
+  aggregates: Array<{
+    id: string
+    /** the state slot; undefined: read from the source over its whole window */
+    slot?: number
+    /** state days strictly after / before these days (UTC day starts, YYYY-MM-DD) */
+    after?: string
+    before?: string
+    /** its edge days before `frozen` (UTC day starts, ISO instants) */
+    edges: string[]
+  }>
 }
 
 /**

@@ -70,6 +70,8 @@ export interface EventDef {
   relation: Relation
   key: string
   timestamp: string
+  /** the column holding when each row landed (SPEC §13), for incremental runs */
+  loadedAt?: string
   where: PropertyFilter[]
   properties: Map<string, Attribute>
   label?: string

@@ -217,10 +217,11 @@ class Resolver {
     const properties = this.attributes(raw.properties as Raw)
     const event: EventDef = {name, entity: entity.name, relation: resolved.relation, key: raw.key as string, timestamp: raw.timestamp as string, where: [], properties, loc: site.keyAt}
     if (raw.label) event.label = String(raw.label)
+    if (typeof raw.loaded_at === 'string') event.loadedAt = raw.loaded_at
     if (resolved.dbt) {
       event.dbt = resolved.dbt
       const props = site.child('properties')
-      checkDbtColumns(resolved.dbt, this.reads([[event.key, site.child('key')], [event.timestamp, site.child('timestamp')], ...[...properties.values()].map((a): [string, Site] => [a.column, props.child(a.name)])]), this.out)
+      checkDbtColumns(resolved.dbt, this.reads([[event.key, site.child('key')], [event.timestamp, site.child('timestamp')], ...(event.loadedAt ? [[event.loadedAt, site.child('loaded_at')] as [string, Site]] : []), ...[...properties.values()].map((a): [string, Site] => [a.column, props.child(a.name)])]), this.out)
     }
     event.where = resolveWhere(raw.where as Raw | undefined, site.child('where'), event, this.out, this.suggest)
     this.project.events.set(name, event)

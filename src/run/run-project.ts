@@ -18,6 +18,7 @@ import {redact} from './redact.js'
 import {CATALOG, DEFINITIONS, ERASURES, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
 import {emitter, inputDatasets, outputDataset, type Dataset} from '../lineage/openlineage.js'
 import {resolveTarget} from './targets.js'
+import {dropStale, lateArrival, prepareState, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
 import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from '../warehouse/warehouse.js'
 
 export interface RunOptions {
@@ -28,6 +29,8 @@ export interface RunOptions {
   select?: string[]
   /** recompute history from an empty state (allows an as_of earlier than the last run's) */
   rebuild?: boolean
+  /** an incremental project's run reads every event source whole and rebuilds its state (SPEC §13) */
+  full?: boolean
   /** wait for another run holding the target instead of failing at once */
   wait?: boolean
   waitTimeoutSeconds?: number
@@ -58,6 +61,10 @@ export interface RunResult {
   status: 'success' | 'unchanged'
   /** members whose holdout flag the run flipped (rows of membership and history it rewrote beside entries and exits) */
   holdout_flips?: number
+  /** full, or incremental when some event source was read from kept state (SPEC §13) */
+  mode: 'full' | 'incremental'
+  /** with incremental: set, how each event source was read */
+  sources?: SourceOutcome[]
   segments: SegmentSummary[]
   warnings: Diagnostic[]
 }
@@ -201,6 +208,16 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     )
     const erased = await erasedEntities(conn, st, v.project.outputSchema)
     const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased})
+    const late = lateArrival(v.config)
+    let state: IncrementalOutcome | undefined
+    if (late !== undefined) {
+      const whole = opts.select ? buildPlan(v.project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
+      await step('keeping the state of incremental event sources', async () => {
+        state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, runId})
+      })
+    }
+    ctx.mode = state?.mode ?? 'full'
+    const modeOf = state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}
     const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
     ctx.segments = segments
     ctx.definitions = definitions
@@ -230,19 +247,19 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     }
     const broken = checkExpectations(v.project, summary, universe)
     for (const d of broken) summary.find((s) => s.segment === d.data!.segment)!.warnings.push(d.message.replace(/^segment '[^']+': /, ''))
-    const warnings = [...v.diagnostics.filter((d) => d.severity === 'warning'), ...broken]
+    const warnings = [...v.diagnostics.filter((d) => d.severity === 'warning'), ...(state?.warnings ?? []), ...broken]
     if (opts.strict && broken.length) {
       await raw.execute(adapter.rollback)
       inTransaction = false
-      const result: RunResult = {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', segments: summary, warnings}
+      const result: RunResult = {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', ...modeOf, segments: summary, warnings}
       throw new ExpectationsFailed(`${broken.length} expectation${broken.length === 1 ? '' : 's'} failed under --strict; nothing was committed:\n${broken.map((d) => `  ${d.message}`).join('\n')}`, result)
     }
     const moved = summary.some((s) => s.entered + s.exited > 0)
-    if (!opts.rebuild && last === asOf.toISOString() && !moved && segments.every((s) => s.cause === 'data')) {
+    if (!opts.rebuild && !opts.full && last === asOf.toISOString() && !moved && segments.every((s) => s.cause === 'data') && !state?.sources.some((x) => x.how === 'rebuilt')) {
       // Same as_of, same definitions, nobody moved: a retry of a run that already happened.
       await raw.execute(adapter.rollback)
       inTransaction = false
-      return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'unchanged', segments: summary, warnings}
+      return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'unchanged', ...modeOf, segments: summary, warnings}
     }
     // the overlap counts of the run that wrote the membership as it is before this run's
     // changes, if it left any: the new counts then only pair the entities that moved
@@ -267,7 +284,8 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await conn.execute(st.record(ctx, 'success', null))
     await conn.execute(adapter.commit)
     inTransaction = false
-    return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', holdout_flips: flips, segments: summary, warnings}
+    if (state?.stale.length) await dropStale(raw, adapter.dialect, v.project.outputSchema, state.stale)
+    return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', ...modeOf, holdout_flips: flips, segments: summary, warnings}
   } catch (error) {
     if (inTransaction) await raw.execute(adapter.rollback).catch(() => undefined)
     if (error instanceof DiagnosticsError || error instanceof ExpectationsFailed) throw error

@@ -110,6 +110,7 @@ const event = {
     ...DBT,
     key: IDENT,
     timestamp: IDENT,
+    loaded_at: {...IDENT, description: 'the column holding when each row landed in the warehouse (SPEC §13): incremental runs read rows by it, so lateness does not matter for this event'},
     label: TEXT,
     description: TEXT,
     where: {$ref: '#/$defs/where'},
@@ -308,6 +309,15 @@ export const configSchema = {
         history: {...DURATION, description: 'membership history intervals closed before as_of minus this are deleted (e.g. 400d)'},
         transitions: {...DURATION, description: 'transitions, group transitions and the sync log older than as_of minus this are deleted (e.g. 400d)'},
       },
+      additionalProperties: false,
+    },
+    incremental: {
+      type: 'object',
+      description: 'incremental runs (SPEC §13): a run reads what changed since the last one, and keeps state in segment_state_* tables',
+      properties: {
+        late_arrival: {...DURATION, description: 'events land in the warehouse at most this long after their timestamp (e.g. 2d); later ones are missed until a --full run'},
+      },
+      required: ['late_arrival'],
       additionalProperties: false,
     },
     dbt: {

@@ -56,6 +56,12 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
     const seconds = parseDuration(String(value))
     if (seconds === undefined || seconds <= 0) dbtDiagnostics.push(diag('bad_duration', new Site(configDoc!.file, configDoc!.node).child('retention').child(key).at, `retention.${key} '${String(value)}' is not a duration: an integer and a unit (s, min, h, d, w), like 400d`))
   }
+  // incremental: a duration segc can read; 0 promises that no event lands late
+  const incremental = (configDoc && !configInvalid ? configDoc.value.incremental : undefined) as Record<string, unknown> | undefined
+  if (incremental?.late_arrival !== undefined) {
+    const seconds = parseDuration(String(incremental.late_arrival))
+    if (seconds === undefined) dbtDiagnostics.push(diag('bad_duration', new Site(configDoc!.file, configDoc!.node).child('incremental').child('late_arrival').at, `incremental.late_arrival '${String(incremental.late_arrival)}' is not a duration: an integer and a unit (s, min, h, d, w), like 2d`))
+  }
   const diagnostics = [...loaded.diagnostics, ...schema.diagnostics, ...dbtDiagnostics, ...resolved.diagnostics, ...synced.diagnostics]
   if (!configDoc && !loaded.diagnostics.some((d) => d.file === 'segc.yaml')) {
     diagnostics.push(diag('missing_key', {file: 'segc.yaml', line: 1, col: 1}, 'segc.yaml is empty: it needs at least a name'))

@@ -104,6 +104,7 @@ export const RUNS: TableDef = {
     c('target', 'string', 'target name from segc.yaml'),
     c('segc_version', 'string', 'segc version that ran'),
     c('error', 'text', 'error message of a failed run, NULL otherwise'),
+    c('mode', 'string', 'full or incremental (SPEC §13): incremental when some event source was read from kept state; NULL for runs before segc recorded it'),
   ],
 }
 
@@ -281,6 +282,28 @@ export const ERASURE_DELIVERIES: TableDef = {
 export const SYNC_TABLES: TableDef[] = [SYNC_RUNS, SYNC_STATE, SYNC_LOG]
 
 /**
+ * One row per event source whose state incremental runs keep (SPEC §13). The state itself is a
+ * table per source and shape, `segment_state_<source>_<shape>`, one row per entity key and UTC
+ * day (and per value, for distinct values and value counts), written in the run's transaction.
+ */
+export const STATE_SOURCES: TableDef = {
+  name: 'segment_state_sources',
+  comment: 'The day-bucket state incremental runs keep per event source: which table holds it and which days and loads it covers',
+  columns: [
+    c('source_id', 'string', 'hash of the source: relation, key, timestamp and loaded_at columns'),
+    c('source', 'text', 'the source in words: relation, key column, timestamp column'),
+    c('state_table', 'string', 'the table holding the state, in the output schema'),
+    c('signature', 'string', 'hash of the partial aggregates kept: another shape is another table'),
+    c('horizon', 'timestamp', 'the first UTC day kept; NULL when every day is (an aggregate without a lower bound)'),
+    c('frozen', 'timestamp', 'state holds the days before this UTC day start; later rows are read from the source'),
+    c('loaded_until', 'timestamp', 'with loaded_at: state holds rows landed at or before this'),
+    c('as_of', 'timestamp', 'the as_of of the run that wrote it'),
+    c('run_id', 'string', 'the run that wrote it'),
+    c('state_rows', 'integer', 'rows of the state table after that run (a different count means the table was changed by hand)'),
+  ],
+}
+
+/**
  * The lease that serialises runs on warehouses without a file lock (Snowflake, BigQuery):
  * a run inserts its row if none is live, and deletes it when done. DuckDB does not need it:
  * its database file admits one writing process at a time.
@@ -297,7 +320,7 @@ export const LOCKS: TableDef = {
   ],
 }
 
-export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, SYNC_RUNS, SYNC_STATE, SYNC_LOG, ERASURES, ERASURE_DELIVERIES, LOCKS]
+export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, SYNC_RUNS, SYNC_STATE, SYNC_LOG, ERASURES, ERASURE_DELIVERIES, STATE_SOURCES, LOCKS]
 
 /** Tables a --rebuild empties (the run log and the lease stay). */
 export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]

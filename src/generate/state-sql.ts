@@ -1,0 +1,323 @@
+// SQL of incremental runs (SPEC §13): the rows of a source's day-bucket state, and the scan
+// that combines kept state with the rows a run reads from the source. The plan decides which
+// days come from where (src/plan/incremental.ts); this file only writes it down.
+import {sql} from 'kysely'
+import type {AggregatePlan, IncrementalScan, PlanExpr, SourcePlan, StateSlot} from '../plan/plan-types.js'
+import type {ValueType} from '../resolve/model.js'
+import {KEY_COLUMN} from '../plan/build-plan.js'
+import type {Dialect, Sql, TwoStep, Windowed} from './dialect.js'
+import {exact, ExprWriter, relationSql} from './generate-sql.js'
+import {Statements} from './statements.js'
+import {STATE_SOURCES} from '../warehouse/tables.js'
+
+export const DAY_COLUMN = 'segc_day'
+export const VSLOT_COLUMN = 'segc_vslot'
+export const EVENTS_COLUMN = 'segc_events'
+
+/** The parts a slot keeps per key and day: n count, s sum, m min/max, t time, v value. */
+export function slotParts(slot: StateSlot): string[] {
+  switch (slot.kind) {
+    case 'count':
+      return ['n']
+    case 'sum':
+      return ['s']
+    case 'avg':
+      return ['s', 'n']
+    case 'min':
+    case 'max':
+      return ['m']
+    case 'first':
+    case 'last':
+      return ['t', 'v']
+    case 'distinct':
+      return ['v']
+    case 'frequent':
+      return ['v', 'n']
+  }
+}
+
+export const partColumn = (slot: number, part: string) => `p${slot + 1}_${part}`
+/** distinct values and value counts are kept as rows of their own: one per key, day and value */
+const valueSlot = (s: StateSlot) => s.kind === 'distinct' || s.kind === 'frequent'
+
+export function valueTypeSql(dialect: Dialect, t: ValueType): string {
+  switch (t) {
+    case 'string':
+      return dialect.stringType
+    case 'number':
+      return dialect.floatType
+    case 'integer':
+      return dialect.integerType
+    case 'boolean':
+      return dialect.booleanType
+    case 'timestamp':
+      return dialect.timestampType
+    case 'date':
+      return 'DATE'
+  }
+}
+
+function partType(dialect: Dialect, slot: StateSlot, part: string): string {
+  if (part === 'n') return dialect.integerType
+  if (part === 't') return dialect.timestampType
+  if (part === 's') return slot.valueType === 'integer' ? dialect.integerType : dialect.floatType
+  return valueTypeSql(dialect, slot.valueType ?? 'string')
+}
+
+const typedNull = (type: string) => sql`CAST(NULL AS ${sql.raw(type)})`
+const or = (items: Sql[]) => (items.length === 1 ? items[0]! : sql`(${sql.join(items, sql` OR `)})`)
+const and = (items: Sql[]) => (items.length === 1 ? items[0]! : sql`(${sql.join(items, sql` AND `)})`)
+
+/** Which rows of the source a state write reads: timestamps in [from, to), with loaded_at, by load time too. */
+export interface StateRange {
+  /** the state's first day (null: from the beginning) */
+  horizon: string | null
+  /** the first day not frozen (exclusive end) */
+  to: string
+  /** extending kept state: rows at or after this day, or (with loaded_at) landed after `loadedAfter` */
+  from?: string
+  loadedAfter?: string
+  /** with loaded_at: rows landed at or before this (or with no load time) */
+  loadedUntil?: string
+}
+
+/**
+ * The state rows of a source's days in `range`: one row per key and day with every scalar
+ * slot's partial aggregate, and one row per key, day and value for each kept value set.
+ */
+export function stateRows(dialect: Dialect, source: SourcePlan, slots: StateSlot[], asOf: string, range: StateRange): Sql {
+  const w = new ExprWriter(dialect, asOf)
+  const ts = sql.id(source.timestamp!)
+  const loaded = source.loadedAt ? sql.id(source.loadedAt) : undefined
+  const where: Sql[] = [sql`${sql.id(source.key)} IS NOT NULL`, sql`${ts} < ${dialect.timestamp(range.to)}`]
+  if (range.horizon !== null) where.push(sql`${ts} >= ${dialect.timestamp(range.horizon)}`)
+  if (range.from !== undefined) {
+    const fresh = [sql`${ts} >= ${dialect.timestamp(range.from)}`]
+    if (loaded && range.loadedAfter) fresh.push(sql`${loaded} > ${dialect.timestamp(range.loadedAfter)}`)
+    where.push(or(fresh))
+  }
+  if (loaded && range.loadedUntil) where.push(sql`(${loaded} <= ${dialect.timestamp(range.loadedUntil)} OR ${loaded} IS NULL)`)
+  const filters = [...new Map(slots.map((s) => [JSON.stringify(s.filter), s.filter])).values()]
+  const anyFilter = filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
+  const base = and(anyFilter ? [...where, anyFilter] : where)
+  const day = dialect.utcDay(ts)
+  const scalar = (s: StateSlot, part: string): Sql => {
+    const f = w.writeCondition(s.filter)
+    const v = s.value ? w.write(s.value) : sql`1`
+    const gated = sql`CASE WHEN ${f} THEN ${v} END`
+    if (s.kind === 'count') return s.value ? sql`count(${gated})` : dialect.countIf(f)
+    if (s.kind === 'sum' || (s.kind === 'avg' && part === 's')) return sql`sum(${exact(dialect, gated, s.valueType)})`
+    if (s.kind === 'avg') return sql`count(${gated})`
+    if (s.kind === 'min' || s.kind === 'max') return sql`${sql.raw(s.kind)}(${gated})`
+    // first / last: the day's earliest (latest) time with a value, and among its events the smallest value
+    const which = s.kind as 'first' | 'last'
+    if (part === 't') return sql`${sql.raw(which === 'first' ? 'min' : 'max')}(CASE WHEN ${f} AND ${v} IS NOT NULL THEN ${ts} END)`
+    return dialect.firstLast(which, v, ts, f, s.valueType ?? 'string')
+  }
+  const columns = (fill: (s: StateSlot, i: number, part: string) => Sql) => slots.flatMap((s, i) => slotParts(s).map((p) => sql`${fill(s, i, p)} AS ${sql.id(partColumn(i, p))}`))
+  const rel = sql`${relationSql(source.relation)} AS ev`
+  // A part missing from a branch is an untyped NULL: the union takes the type of the branch that
+  // computes it (a sum of DECIMAL stays DECIMAL, and exact, as in a full run's scan).
+  const selects: Sql[] = [
+    sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${day} AS ${sql.id(DAY_COLUMN)}, ${typedNull(dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, COUNT(*) AS ${sql.id(EVENTS_COLUMN)},
+      ${sql.join(columns((s, _i, p) => (valueSlot(s) ? sql`NULL` : scalar(s, p))))}
+      FROM ${rel} WHERE ${base} GROUP BY ${sql.id(source.key)}, ${day}`,
+  ]
+  slots.forEach((vs, j) => {
+    if (!valueSlot(vs)) return
+    const v = w.write(vs.value!)
+    selects.push(sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${day} AS ${sql.id(DAY_COLUMN)}, ${sql.lit(j + 1)} AS ${sql.id(VSLOT_COLUMN)}, ${typedNull(dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)},
+      ${sql.join(columns((s, i, p) => (i !== j ? sql`NULL` : p === 'v' ? v : sql`COUNT(*)`)))}
+      FROM ${rel} WHERE ${base} AND ${w.writeCondition(vs.filter)} AND ${v} IS NOT NULL GROUP BY ${sql.id(source.key)}, ${day}, ${v}`)
+  })
+  return sql.join(selects, sql` UNION ALL `)
+}
+
+/** The state table's columns, in the order stateRows writes them. */
+export function stateColumns(slots: StateSlot[]): string[] {
+  return [KEY_COLUMN, DAY_COLUMN, VSLOT_COLUMN, EVENTS_COLUMN, ...slots.flatMap((s, i) => slotParts(s).map((p) => partColumn(i, p)))]
+}
+
+type Part = {id: string; sql: Sql | TwoStep | Windowed}
+
+/**
+ * The rows an incremental scan aggregates: kept state (each aggregate's days strictly inside its
+ * window) and the source's rows from `frozen` on, on its edge days and loaded late (each under
+ * its aggregate's exact condition), as one column set. A column per aggregate part.
+ */
+export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): Sql {
+  const inc = s.incremental!
+  const w = new ExprWriter(dialect, asOf)
+  const ts = sql.id(s.timestamp ?? '')
+  const loaded = s.loadedAt && inc.loadedUntil ? sql.id(s.loadedAt) : undefined
+  const day = (d: string) => dialect.date(d)
+  const stateCols: Sql[] = []
+  const rawCols: Sql[] = []
+  const col = (a: AggregatePlan, part: string) => `${a.id}__${part}`
+  for (const a of s.aggregates) {
+    const meta = inc.aggregates.find((x) => x.id === a.id)!
+    const when = w.writeCondition(a.when)
+    const value = a.value ? w.write(a.value) : sql`1`
+    if (meta.slot === undefined) {
+      // kept in no state: the source's rows of its whole window
+      stateCols.push(sql`${typedNull(dialect.timestampType)} AS ${sql.id(col(a, 't'))}`)
+      rawCols.push(sql`CASE WHEN ${when} THEN ${w.write(a.timestamp)} END AS ${sql.id(col(a, 't'))}`)
+      if (a.value) {
+        stateCols.push(sql`${typedNull(valueTypeSql(dialect, a.valueType ?? 'string'))} AS ${sql.id(col(a, 'v'))}`)
+        rawCols.push(sql`CASE WHEN ${when} THEN ${value} END AS ${sql.id(col(a, 'v'))}`)
+      }
+      continue
+    }
+    const slot = inc.slots[meta.slot]!
+    const days: Sql[] = []
+    if (valueSlot(slot)) days.push(sql`${sql.id(VSLOT_COLUMN)} = ${sql.lit(meta.slot + 1)}`)
+    if (meta.after) days.push(sql`${sql.id(DAY_COLUMN)} > ${day(meta.after)}`)
+    if (meta.before) days.push(sql`${sql.id(DAY_COLUMN)} < ${day(meta.before)}`)
+    const kept = (part: string) => (days.length ? sql`CASE WHEN ${and(days)} THEN ${sql.id(partColumn(meta.slot!, part))} END` : sql.id(partColumn(meta.slot!, part)))
+    const fresh = [sql`${ts} >= ${dialect.timestamp(inc.frozen)}`, ...meta.edges.map((e) => sql`(${ts} >= ${dialect.timestamp(e)} AND ${ts} < ${dialect.timestamp(new Date(Date.parse(e) + 86_400_000).toISOString())})`)]
+    if (loaded) fresh.push(sql`${loaded} > ${dialect.timestamp(inc.loadedUntil!)}`)
+    const cond = sql`${when} AND ${or(fresh)}`
+    const valued = a.value ? sql`${cond} AND ${value} IS NOT NULL` : cond
+    const raw: Record<string, Sql> = {
+      n: sql`CASE WHEN ${valued} THEN 1 END`,
+      s: exact(dialect, sql`CASE WHEN ${cond} THEN ${value} END`, a.valueType),
+      m: sql`CASE WHEN ${cond} THEN ${value} END`,
+      v: sql`CASE WHEN ${cond} THEN ${value} END`,
+      t: sql`CASE WHEN ${valued} THEN ${ts} END`,
+    }
+    // a frequency's row counts once from the source; kept rows carry their count
+    const parts = slot.kind === 'frequent' ? ['v', 'n'] : slotParts(slot)
+    for (const p of parts) {
+      stateCols.push(sql`${kept(p)} AS ${sql.id(col(a, p))}`)
+      rawCols.push(sql`${raw[p]!} AS ${sql.id(col(a, p))}`)
+    }
+  }
+  const read: Sql[] = []
+  if (inc.readFrom !== null) read.push(sql`${ts} >= ${dialect.timestamp(inc.readFrom)}`)
+  for (const e of inc.edges) read.push(sql`(${ts} >= ${dialect.timestamp(e)} AND ${ts} < ${dialect.timestamp(new Date(Date.parse(e) + 86_400_000).toISOString())})`)
+  if (loaded) read.push(sql`${loaded} > ${dialect.timestamp(inc.loadedUntil!)}`)
+  const rawWhere = inc.readFrom === null ? w.writeCondition(s.filter) : sql`${w.writeCondition(s.filter)} AND ${or(read)}`
+  return sql`SELECT ${sql.id(KEY_COLUMN)}, ${sql.join(stateCols)} FROM ${sql.id(...inc.table)} AS st
+    UNION ALL
+    SELECT ${sql.id(s.key)} AS ${sql.id(KEY_COLUMN)}, ${sql.join(rawCols)} FROM ${relationSql(s.relation)} AS ev WHERE ${rawWhere}`
+}
+
+/** Each aggregate of an incremental scan as an aggregate over incrementalRows' columns (most_frequent apart: frequencyCombine). */
+export function incrementalParts(dialect: Dialect, asOf: string, s: SourcePlan): Part[] {
+  const inc = s.incremental!
+  const out: Part[] = []
+  for (const a of s.aggregates) {
+    const meta = inc.aggregates.find((x) => x.id === a.id)!
+    const c = (part: string) => sql.id(`${a.id}__${part}`)
+    if (meta.slot === undefined) {
+      // active_periods over the source's rows, exactly as a full scan computes it
+      const index = sql`floor(${dialect.secondsUntil(c('t'), asOf)} / ${sql.lit(a.periodSeconds!)})`
+      out.push({id: a.id, sql: dialect.activePeriods(index, sql`${c('t')} IS NOT NULL`, a.minCount ?? 1, a.maxPeriodIndex)})
+      continue
+    }
+    const slot = inc.slots[meta.slot]!
+    switch (slot.kind) {
+      case 'count':
+      case 'sum':
+        out.push({id: a.id, sql: sql`sum(${c(slot.kind === 'count' ? 'n' : 's')})`})
+        break
+      case 'avg':
+        out.push({id: a.id, sql: dialect.divide(sql`sum(${c('s')})`, sql`sum(${c('n')})`)})
+        break
+      case 'min':
+      case 'max':
+        out.push({id: a.id, sql: sql`${sql.raw(slot.kind)}(${c('m')})`})
+        break
+      case 'first':
+      case 'last':
+        out.push({id: a.id, sql: dialect.firstLast(slot.kind, c('v'), c('t'), sql`${c('t')} IS NOT NULL`, a.valueType ?? 'string')})
+        break
+      case 'distinct':
+        out.push({id: a.id, sql: sql`count(DISTINCT ${c('v')})`})
+        break
+      case 'frequent':
+        break
+    }
+  }
+  return out
+}
+
+/**
+ * most_frequent over kept counts: the counts per value add up across days and the source's
+ * rows, and the value with the largest total wins, the smallest among equals. That is the
+ * first/last rule with −count in place of the time, so the dialect's firstLast picks it.
+ */
+export function frequencyCombine(dialect: Dialect, rows: string, a: AggregatePlan): Sql {
+  const v = sql.id(`${a.id}__v`)
+  const n = sql.id(`${a.id}__n`)
+  const counted = sql`SELECT ${sql.id(KEY_COLUMN)}, ${v} AS v, -SUM(${n}) AS c FROM ${sql.id(rows)} WHERE ${v} IS NOT NULL GROUP BY ${sql.id(KEY_COLUMN)}, ${v}`
+  return sql`SELECT ${sql.id(KEY_COLUMN)}, ${dialect.firstLast('first', sql.id('v'), sql.id('c'), sql`TRUE`, a.valueType ?? 'string')} AS ${sql.id(a.id)} FROM (${counted}) AS f GROUP BY ${sql.id(KEY_COLUMN)}`
+}
+
+/** The aggregates an incremental scan computes with frequencyCombine. */
+export function frequencies(s: SourcePlan): AggregatePlan[] {
+  const inc = s.incremental!
+  return s.aggregates.filter((a) => {
+    const slot = inc.aggregates.find((x) => x.id === a.id)!.slot
+    return slot !== undefined && inc.slots[slot]!.kind === 'frequent'
+  })
+}
+
+export type {PlanExpr}
+
+/** Statements on the kept state and its registry (segment_state_sources), as SQL text for one dialect. */
+export class StateStatements extends Statements {
+  registry(): string {
+    return this.r(sql`SELECT * FROM ${this.t(STATE_SOURCES.name)}`)
+  }
+
+  /** The state table of a shape, empty, with the column types of what stateRows writes. */
+  create(table: string, rows: Sql): string {
+    return this.r(sql`CREATE TABLE IF NOT EXISTS ${this.t(table)} AS SELECT * FROM (${rows}) AS r WHERE 1 = 0`)
+  }
+
+  clear(table: string): string {
+    return this.r(sql`DELETE FROM ${this.t(table)}`)
+  }
+
+  insert(table: string, slots: StateSlot[], rows: Sql): string {
+    return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(stateColumns(slots).map((c) => sql.id(c)))}) ${rows}`)
+  }
+
+  /** days before the horizon: no window reaches them any more */
+  prune(table: string, horizon: string): string {
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} < ${this.dialect.date(horizon.slice(0, 10))}`)
+  }
+
+  count(table: string): string {
+    return this.r(sql`SELECT COUNT(*) AS n FROM ${this.t(table)}`)
+  }
+
+  /** rows and the events they stand for (segc stats --state) */
+  size(table: string): string {
+    return this.r(sql`SELECT COUNT(*) AS state_rows, SUM(${sql.id(EVENTS_COLUMN)}) AS events, MIN(${sql.id(DAY_COLUMN)}) AS first_day, MAX(${sql.id(DAY_COLUMN)}) AS last_day FROM ${this.t(table)}`)
+  }
+
+  /** the latest load time of a source (loaded_at): rows at or before it go into state */
+  lastLoaded(source: SourcePlan): string {
+    return this.r(sql`SELECT MAX(${sql.id(source.loadedAt!)}) AS loaded FROM ${relationSql(source.relation)} AS ev`)
+  }
+
+  record(row: {sourceId: string; source: string; table: string; signature: string; horizon: string | null; frozen: string; loadedUntil: string | null; asOf: string; runId: string; rows: number}): string[] {
+    const ts = (v: string | null) => (v === null ? sql`CAST(NULL AS ${sql.raw(this.dialect.timestampType)})` : this.dialect.timestamp(v))
+    return [
+      this.r(sql`DELETE FROM ${this.t(STATE_SOURCES.name)} WHERE source_id = ${sql.lit(row.sourceId)}`),
+      this.r(sql`INSERT INTO ${this.t(STATE_SOURCES.name)} (source_id, source, state_table, signature, horizon, frozen, loaded_until, as_of, run_id, state_rows)
+        VALUES (${sql.lit(row.sourceId)}, ${sql.lit(row.source)}, ${sql.lit(row.table)}, ${sql.lit(row.signature)}, ${ts(row.horizon)}, ${ts(row.frozen)}, ${ts(row.loadedUntil)}, ${ts(row.asOf)}, ${sql.lit(row.runId)}, ${this.int(row.rows)})`),
+    ]
+  }
+
+  /** --rebuild and --full with no incremental left: forget every source's state */
+  forgetAll(): string {
+    return this.r(sql`DELETE FROM ${this.t(STATE_SOURCES.name)}`)
+  }
+
+  drop(table: string): string {
+    return this.r(sql`DROP TABLE IF EXISTS ${this.t(table)}`)
+  }
+}

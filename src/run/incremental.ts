@@ -1,0 +1,140 @@
+// Incremental runs (SPEC §13), the run's side: per event source, keep its day-bucket state
+// or rebuild it, extend it with the days that froze since the last run, and point the plan's
+// scan at it. Everything here runs inside the run's transaction.
+import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
+import type {Dialect} from '../generate/dialect.js'
+import {StateStatements, stateRows} from '../generate/state-sql.js'
+import {frozenAt, horizon, incrementalScan, stateShape, type StateShape} from '../plan/incremental.js'
+import type {Plan, SourcePlan} from '../plan/plan-types.js'
+import {parseDuration} from '../resolve/time.js'
+import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
+
+/** segc.yaml's `incremental:` as seconds of late arrival; undefined when runs are all full. */
+export function lateArrival(config: Record<string, unknown>): number | undefined {
+  const inc = config.incremental as {late_arrival?: string} | undefined
+  return inc?.late_arrival === undefined ? undefined : parseDuration(String(inc.late_arrival))
+}
+
+export interface SourceOutcome {
+  source: string
+  /** incremental: state kept and extended; rebuilt: state made again from the source; full: this source keeps no state */
+  how: 'incremental' | 'rebuilt' | 'full'
+  why?: string
+}
+
+export interface IncrementalOutcome {
+  mode: 'full' | 'incremental'
+  sources: SourceOutcome[]
+  warnings: Diagnostic[]
+  /** state tables of shapes no longer used: dropped once the run has committed */
+  stale: string[]
+}
+
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString())
+const DAY = 86_400_000
+
+interface Decision {
+  s: SourcePlan
+  shape: StateShape
+  record?: Row
+  keep: boolean
+  why?: string
+  exists: boolean
+  horizon: string | null
+}
+
+/**
+ * Prepares the state of every event source of `plan` for a run at `asOf`, and sets each
+ * source's `incremental` scan. `whole` is the plan of every segment: state is kept for all of
+ * them, whatever this run selects.
+ */
+export async function prepareState(
+  conn: WarehouseConnection,
+  dialect: Dialect,
+  schema: string,
+  plan: Plan,
+  whole: Plan,
+  opts: {asOf: Date; lateSeconds: number; full: boolean; runId: string},
+): Promise<IncrementalOutcome> {
+  const st = new StateStatements(dialect, schema)
+  const registry = new Map((await conn.query(st.registry())).map((r) => [String(r.source_id), r]))
+  const frozen = frozenAt(opts.asOf, opts.lateSeconds)
+  const out: IncrementalOutcome = {mode: 'full', sources: [], warnings: [], stale: []}
+  const decisions: Decision[] = []
+  for (const e of plan.entities) {
+    const wholeEntity = whole.entities.find((x) => x.entity === e.entity)
+    for (const s of e.sources) {
+      const w = wholeEntity?.sources.find((x) => JSON.stringify([x.relation, x.key]) === JSON.stringify([s.relation, s.key])) ?? s
+      const shape = stateShape(s, w)
+      const wholeShape = stateShape(w)
+      if (!shape || !wholeShape) {
+        out.sources.push({source: describe(s), how: 'full', why: 'its events read different timestamp or loaded_at columns, so it keeps no day buckets'})
+        continue
+      }
+      const h = horizon(w, wholeShape, opts.asOf)
+      const need = h === null ? null : new Date(h).toISOString()
+      const record = registry.get(shape.sourceId)
+      const exists = await conn.tableExists(schema, shape.table)
+      const d: Decision = {s, shape, keep: false, exists, horizon: need, ...(record ? {record} : {})}
+      if (opts.full) d.why = '--full'
+      else if (!record) d.why = 'its first incremental run'
+      else if (String(record.state_table) !== shape.table) d.why = 'the aggregates read from it changed'
+      else if (!exists) {
+        d.why = `its state table ${shape.table} is missing`
+        out.warnings.push(diag('state_rebuilt', NO_POSITION, `the state of ${shape.describe} (${shape.table}) is missing: rebuilt from the source, a full scan of it`))
+      } else if (iso(record.as_of)! > opts.asOf.toISOString()) d.why = 'the run is earlier than its state'
+      else if (iso(record.frozen)! > new Date(frozen).toISOString()) d.why = 'late_arrival grew: days it held are open again'
+      else if (record.horizon !== null && (need === null || iso(record.horizon)! > need)) d.why = 'a window now reaches further back than its state'
+      else {
+        const rows = Number((await conn.query(st.count(shape.table)))[0]!.n)
+        if (rows !== Number(record.state_rows)) {
+          d.why = `its state table has ${rows} rows where the last run left ${Number(record.state_rows)}`
+          out.warnings.push(diag('state_rebuilt', NO_POSITION, `the state of ${shape.describe} (${shape.table}) was changed outside segc (${rows} rows, ${Number(record.state_rows)} expected): rebuilt from the source, a full scan of it`))
+        } else d.keep = true
+      }
+      decisions.push(d)
+    }
+  }
+  // tables first: on warehouses where DDL ends a transaction, it comes before any row is written
+  for (const d of decisions) {
+    if (!d.exists) await conn.execute(st.create(d.shape.table, stateRows(dialect, d.s, d.shape.slots, plan.asOf, {horizon: null, to: plan.asOf})))
+  }
+  for (const d of decisions) {
+    const {s, shape, record} = d
+    let loadedUntil: string | undefined
+    if (s.loadedAt) loadedUntil = iso((await conn.query(st.lastLoaded(s)))[0]?.loaded) ?? (record && d.keep ? iso(record.loaded_until) : null) ?? new Date(0).toISOString()
+    const to = new Date(frozen).toISOString()
+    if (d.keep) {
+      const previous = iso(record!.frozen)!
+      if (previous < to || (s.loadedAt && loadedUntil !== iso(record!.loaded_until))) {
+        const range = {horizon: d.horizon, to, from: previous, ...(record!.loaded_until !== null ? {loadedAfter: iso(record!.loaded_until)!} : {}), ...(loadedUntil ? {loadedUntil} : {})}
+        await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, s, shape.slots, plan.asOf, range)))
+      }
+      if (d.horizon !== null && (record!.horizon === null || iso(record!.horizon)! < d.horizon)) await conn.execute(st.prune(shape.table, d.horizon))
+      out.mode = 'incremental'
+      out.sources.push({source: shape.describe, how: 'incremental'})
+    } else {
+      if (d.exists) await conn.execute(st.clear(shape.table))
+      await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, s, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {})})))
+      out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {})})
+      if (record && String(record.state_table) !== shape.table) out.stale.push(String(record.state_table))
+    }
+    const rows = Number((await conn.query(st.count(shape.table)))[0]!.n)
+    for (const q of st.record({sourceId: shape.sourceId, source: shape.describe, table: shape.table, signature: shape.signature, horizon: d.horizon, frozen: to, loadedUntil: loadedUntil ?? null, asOf: plan.asOf, runId: opts.runId, rows})) await conn.execute(q)
+    s.incremental = incrementalScan(s, shape, schema, opts.asOf, frozen, loadedUntil)
+  }
+  return out
+}
+
+/** Drops state tables of shapes no run reads any more; after the commit, and a failure changes nothing. */
+export async function dropStale(conn: WarehouseConnection, dialect: Dialect, schema: string, tables: string[]): Promise<void> {
+  const st = new StateStatements(dialect, schema)
+  for (const t of tables) await conn.execute(st.drop(t)).catch(() => undefined)
+}
+
+function describe(s: SourcePlan): string {
+  const rel = s.relation.kind === 'table' ? s.relation.path.join('.') : '(sql)'
+  return `${rel} by ${s.key}`
+}
+
+export {DAY}
