@@ -1,0 +1,270 @@
+import fc from 'fast-check'
+import {describe, expect, it} from 'vitest'
+import {invariantViolations} from '../helpers/state.js'
+import {baseSegments, EDITS, fit, insert, openTwin, outputs, run, twinProject, writeSegments, type SegmentDoc} from '../helpers/incremental.js'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
+
+// SPEC §13's promise, as a property: random event streams over many days — new events, late
+// events within late_arrival, new and removed entities, changed attributes and definition edits
+// between runs — and after every run every output table of an incremental project equals, row
+// for row, that of its twin run full at the same as_of.
+
+const T0 = Date.parse('2026-03-01T00:00:00Z')
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+const LATE = 2 * DAY
+const FIRST = T0 + 45 * DAY
+const KEYS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'zz', null]
+
+const eventArb = fc.record({
+  key: fc.integer({min: 0, max: KEYS.length - 1}),
+  kind: fc.constantFrom('order', 'page_view', 'add_to_cart', 'signup'),
+  // minutes after T0, most in the weeks the runs' windows cover, up to past the last run
+  minute: fc.oneof(fc.integer({min: 0, max: (FIRST - T0 + 20 * DAY) / 60_000}), fc.integer({min: (FIRST - T0 - 16 * DAY) / 60_000, max: (FIRST - T0 + 12 * DAY) / 60_000})),
+  // how long after its timestamp the row lands: within late_arrival
+  delay: fc.integer({min: 0, max: LATE / 60_000}),
+  // quarters: exact in binary, so a sum is the same in any order even as a double
+  amount: fc.integer({min: 0, max: 120}).map((q) => q / 4),
+  category: fc.constantFrom('a', 'b', 'c', null),
+  path: fc.constantFrom('/pricing', '/pricing/plans', '/docs', null),
+})
+
+const scenarioArb = fc.record({
+  customers: fc.integer({min: 3, max: 8}),
+  events: fc.array(eventArb, {minLength: 40, maxLength: 220}),
+  // hours between runs: within a day, across day boundaries, days apart
+  steps: fc.array(fc.constantFrom(1, 5, 13, 24, 26, 49, 79, 24 * 6), {minLength: 3, maxLength: 7}),
+  ops: fc.array(fc.record({at: fc.integer({min: 1, max: 5}), kind: fc.constantFrom('add', 'remove', 'change', 'edit'), which: fc.nat({max: 20})}), {maxLength: 6}),
+})
+
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never
+type Ev = Scenario['events'][number]
+
+const ts = (ms: number) => new Date(ms)
+
+function rowOf(e: Ev, loadedAt: number): {table: string; row: unknown[]} {
+  const key = KEYS[e.key]
+  const at = ts(T0 + e.minute * 60_000)
+  if (e.kind === 'order') return {table: 'main.orders', row: [key, at, e.amount, e.category, ts(loadedAt)]}
+  return {table: 'main.events', row: [key, at, e.kind, e.path, ts(loadedAt)]}
+}
+
+/** Two fixed customers with distinct histories, so k-means always has two points to fit. */
+const FIXED: Ev[] = [
+  {key: 0, kind: 'order', minute: 60 * 24, delay: 0, amount: 5, category: 'a', path: null},
+  {key: 1, kind: 'order', minute: 60 * 48, delay: 0, amount: 40, category: 'b', path: null},
+  {key: 1, kind: 'order', minute: 60 * 72, delay: 0, amount: 12.5, category: 'b', path: null},
+]
+
+interface Counts {
+  incremental: number
+  rebuilt: number
+  runs: number
+}
+
+async function scenario(s: Scenario, counts: Counts, loadedAt: boolean): Promise<void> {
+  let segments = baseSegments()
+  const full = twinProject(undefined, segments, loadedAt)
+  const inc = twinProject('2d', segments, loadedAt)
+  const a = await openTwin(full)
+  const b = await openTwin(inc)
+  const both: WarehouseConnection[] = [a, b]
+  try {
+    let present = new Set<number>()
+    const addCustomer = async (i: number) => {
+      if (present.has(i)) return
+      present.add(i)
+      await insert(both, 'main.customers', [[KEYS[i], i % 2 ? 'US' : 'DE', ts(T0 + i * DAY)]])
+    }
+    for (let i = 0; i < s.customers; i++) await addCustomer(i)
+    const events = [...FIXED, ...s.events]
+    const landed = new Set<number>()
+    const land = async (asOf: number) => {
+      const rows = new Map<string, unknown[][]>()
+      events.forEach((e, i) => {
+        const at = T0 + e.minute * 60_000 + e.delay * 60_000
+        if (landed.has(i) || at > asOf) return
+        landed.add(i)
+        const {table, row} = rowOf(e, at)
+        rows.set(table, [...(rows.get(table) ?? []), row])
+      })
+      for (const [table, r] of rows) await insert(both, table, r)
+    }
+    const applied = new Set<string>()
+    let asOf = FIRST
+    const points = [FIRST, ...s.steps.map((h) => (asOf += h * HOUR))]
+    for (const [i, point] of points.entries()) {
+      for (const op of s.ops.filter((o) => o.at === i)) {
+        if (op.kind === 'add') await addCustomer(op.which % 9)
+        else if (op.kind === 'remove') {
+          const key = KEYS[op.which % 9]
+          for (const c of both) await c.execute(`DELETE FROM main.customers WHERE customer_id = '${key}'`)
+          present = new Set([...present].filter((k) => k !== op.which % 9))
+        } else if (op.kind === 'change') {
+          for (const c of both) await c.execute(`UPDATE main.customers SET country = CASE WHEN country = 'US' THEN 'DE' ELSE 'US' END WHERE customer_id = '${KEYS[op.which % 9]}'`)
+        } else {
+          const edit = EDITS[op.which % EDITS.length]!
+          if (applied.has(edit.name)) continue
+          applied.add(edit.name)
+          segments = structuredClone(segments) as SegmentDoc[]
+          edit.apply(segments)
+          writeSegments(full, segments)
+          writeSegments(inc, segments)
+        }
+      }
+      await land(point)
+      if (i === 0) {
+        await fit(full, a, ts(point))
+        await fit(inc, b, ts(point))
+      }
+      await run(full, a, ts(point))
+      const r = await run(inc, b, ts(point))
+      counts.runs++
+      for (const x of r.sources ?? []) if (x.how === 'incremental') counts.incremental++
+      for (const x of r.sources ?? []) if (x.how === 'rebuilt') counts.rebuilt++
+      expect(r.mode).toBe(i === 0 ? 'full' : r.sources!.some((x) => x.how === 'incremental') ? 'incremental' : 'full')
+      expect(await outputs(b), `run ${i} at ${ts(point).toISOString()}`).toEqual(await outputs(a))
+      expect(await invariantViolations(b)).toEqual([])
+    }
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
+describe('incremental runs equal full runs (fast-check, seeded)', () => {
+  it('random streams, late events within late_arrival, entity and definition changes: every output table equal after every run', async () => {
+    const counts: Counts = {incremental: 0, rebuilt: 0, runs: 0}
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) => scenario(s, counts, false)),
+      {seed: 20261206, numRuns: 14, endOnFailure: true},
+    )
+    // the property exercised both paths: sources read from kept state, and state rebuilt
+    expect(counts.incremental).toBeGreaterThan(counts.runs)
+    expect(counts.rebuilt).toBeGreaterThan(14)
+  }, 600_000)
+
+  it('the same with loaded_at on every event', async () => {
+    const counts: Counts = {incremental: 0, rebuilt: 0, runs: 0}
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) => scenario(s, counts, true)),
+      {seed: 7, numRuns: 6, endOnFailure: true},
+    )
+    expect(counts.incremental).toBeGreaterThan(counts.runs)
+  }, 600_000)
+})
+
+const d = (s: string) => new Date(s)
+const TWO = [{segment: 'two', entity: 'customer', rule: {event: 'order', within: '30d', gte: 2}}]
+
+async function twins(loadedAt = false, segments: SegmentDoc[] = TWO) {
+  const full = twinProject(undefined, segments, loadedAt)
+  const inc = twinProject('2d', segments, loadedAt)
+  const a = await openTwin(full)
+  const b = await openTwin(inc)
+  return {full, inc, a, b, close: async () => (await a.close(), await b.close())}
+}
+
+const members = async (c: WarehouseConnection) => (await c.query(`SELECT entity_key FROM segments.segment_membership WHERE segment = 'two' ORDER BY 1`)).map((r) => String(r.entity_key))
+
+describe('incremental runs, case by case', () => {
+  it('an order on the lower edge day of a window: counted while inside it, dropped the run it leaves (hand-derived)', async () => {
+    const t = await twins()
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')]])
+      // in (as_of − 30d, as_of]: at 05-31 12:00 all three; at 06-01 12:00 the 18:00 order and 05-20; at 06-02 12:00 only 05-20
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-05-02T06:00:00Z'), 1, 'a', null], ['c1', d('2026-05-02T18:00:00Z'), 1, 'a', null], ['c1', d('2026-05-20T18:00:00Z'), 1, 'a', null]])
+      const sizes: number[] = []
+      const modes: string[] = []
+      for (const at of ['2026-05-31T12:00:00Z', '2026-06-01T12:00:00Z', '2026-06-02T12:00:00Z']) {
+        await run(t.full, t.a, d(at))
+        const r = await run(t.inc, t.b, d(at))
+        sizes.push(r.segments[0]!.size)
+        modes.push(r.mode)
+      }
+      expect(sizes).toEqual([1, 1, 0])
+      expect(modes).toEqual(['full', 'incremental', 'incremental'])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('an event landing later than late_arrival is missed while its day is kept state, as docs/incremental.md says; --full reads it', async () => {
+    const t = await twins()
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'DE', d('2026-01-01T00:00:00Z')]])
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-05-20T10:00:00Z'), 1, 'a', null], ['c1', d('2026-05-21T10:00:00Z'), 1, 'a', null], ['c2', d('2026-05-22T10:00:00Z'), 1, 'a', null]])
+      await run(t.full, t.a, d('2026-06-01T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-01T12:00:00Z'))
+      // lands after the run, 7 days after its timestamp: its day (05-25) is already state (frozen from 05-30)
+      await insert([t.a, t.b], 'main.orders', [['c2', d('2026-05-25T10:00:00Z'), 1, 'a', null]])
+      await run(t.full, t.a, d('2026-06-02T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-02T12:00:00Z'))
+      expect(await members(t.a)).toEqual(['c1', 'c2'])
+      // exactly that event's contribution is missing: c2 has one order in the window, not two
+      expect(await members(t.b)).toEqual(['c1'])
+      const r = await run(t.inc, t.b, d('2026-06-02T13:00:00Z'), {full: true})
+      expect(r.mode).toBe('full')
+      expect(await members(t.b)).toEqual(['c1', 'c2'])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('with loaded_at, the same late event is read by load time: no difference from a full run', async () => {
+    const t = await twins(true)
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'DE', d('2026-01-01T00:00:00Z')]])
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-05-20T10:00:00Z'), 1, 'a', d('2026-05-20T11:00:00Z')], ['c1', d('2026-05-21T10:00:00Z'), 1, 'a', d('2026-05-21T11:00:00Z')], ['c2', d('2026-05-22T10:00:00Z'), 1, 'a', d('2026-05-22T11:00:00Z')]])
+      await run(t.full, t.a, d('2026-06-01T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-01T12:00:00Z'))
+      await insert([t.a, t.b], 'main.orders', [['c2', d('2026-05-25T10:00:00Z'), 1, 'a', d('2026-06-02T09:00:00Z')]])
+      await run(t.full, t.a, d('2026-06-02T12:00:00Z'))
+      const r = await run(t.inc, t.b, d('2026-06-02T12:00:00Z'))
+      expect(r.mode).toBe('incremental')
+      expect(await members(t.b)).toEqual(['c1', 'c2'])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+      // and it went into state by load time: the next run reads it from there
+      await run(t.full, t.a, d('2026-06-05T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-05T12:00:00Z'))
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('a state table dropped or changed by hand: a warning, the source rebuilt, the same answer', async () => {
+    const t = await twins()
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'DE', d('2026-01-01T00:00:00Z')]])
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-05-20T10:00:00Z'), 1, 'a', null], ['c1', d('2026-05-21T10:00:00Z'), 1, 'a', null], ['c2', d('2026-05-22T10:00:00Z'), 1, 'a', null], ['c2', d('2026-05-23T10:00:00Z'), 1, 'a', null]])
+      for (const at of ['2026-06-01T12:00:00Z', '2026-06-02T12:00:00Z']) {
+        await run(t.full, t.a, d(at))
+        await run(t.inc, t.b, d(at))
+      }
+      const table = String((await t.b.query('SELECT state_table FROM segments.segment_state_sources'))[0]!.state_table)
+      // half missing: a key's rows deleted
+      await t.b.execute(`DELETE FROM segments."${table}" WHERE segc_key = 'c2'`)
+      await run(t.full, t.a, d('2026-06-03T12:00:00Z'))
+      let r = await run(t.inc, t.b, d('2026-06-03T12:00:00Z'))
+      expect(r.warnings.map((w) => w.code)).toEqual(['state_rebuilt'])
+      expect(r.warnings[0]!.message).toMatch(/changed outside segc .*rebuilt from the source/)
+      expect(r.sources).toEqual([expect.objectContaining({how: 'rebuilt'})])
+      expect(r.mode).toBe('full')
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+      // dropped
+      await t.b.execute(`DROP TABLE segments."${table}"`)
+      await run(t.full, t.a, d('2026-06-04T12:00:00Z'))
+      r = await run(t.inc, t.b, d('2026-06-04T12:00:00Z'))
+      expect(r.warnings[0]!.message).toMatch(/is missing: rebuilt from the source/)
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+      r = await run(t.inc, t.b, d('2026-06-05T12:00:00Z'))
+      await run(t.full, t.a, d('2026-06-05T12:00:00Z'))
+      expect([r.mode, r.warnings]).toEqual(['incremental', []])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+    } finally {
+      await t.close()
+    }
+  })
+})
