@@ -277,7 +277,8 @@ export class StateStatements extends Statements {
   }
 
   clear(table: string): string {
-    return this.r(sql`DELETE FROM ${this.t(table)}`)
+    // BigQuery refuses a DELETE without WHERE
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE TRUE`)
   }
 
   insert(table: string, slots: StateSlot[], rows: Sql): string {

@@ -50,8 +50,8 @@ const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).dige
 /**
  * The state of a source: slots for every aggregate the whole project reads on it (`whole`, so
  * a run of some segments keeps the state every run shares), and the slot of each of `source`'s
- * aggregates. undefined when the source cannot keep state: its events read more than one
- * timestamp column.
+ * aggregates. undefined when the source keeps no state: its events read more than one
+ * timestamp column, or none of its aggregates can be kept in day buckets.
  */
 export function stateShape(source: SourcePlan, whole: SourcePlan = source): StateShape | undefined {
   if (source.timestamp === null || whole.timestamp !== source.timestamp || whole.loadedAt !== source.loadedAt) return undefined
@@ -67,6 +67,8 @@ export function stateShape(source: SourcePlan, whole: SourcePlan = source): Stat
     byIdentity.set(JSON.stringify(slot), slots.length)
     slots.push(slot)
   }
+  // nothing to keep (every aggregate is an active_periods): the source is read as in a full run
+  if (!slots.length) return undefined
   const slotOf = new Map<string, number>()
   for (const a of source.aggregates) {
     const slot = slotFor(a)

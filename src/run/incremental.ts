@@ -68,7 +68,7 @@ export async function prepareState(
       const shape = stateShape(s, w)
       const wholeShape = stateShape(w)
       if (!shape || !wholeShape) {
-        out.sources.push({source: describe(s), how: 'full', why: 'its events read different timestamp or loaded_at columns, so it keeps no day buckets'})
+        out.sources.push({source: describe(s), how: 'full', why: s.timestamp === null ? 'its events read different timestamp columns, so it keeps no day buckets' : 'none of its aggregates is kept in day buckets (active_periods reads its window)'})
         continue
       }
       const h = horizon(w, wholeShape, opts.asOf)

@@ -35,11 +35,14 @@ beforeAll(async () => {
 })
 afterAll(() => stop?.())
 
-function project(): string {
+function project(incremental = false): string {
   const dir = languageDocsProject('')
-  writeFileSync(join(dir, 'segc.yaml'), TARGETS)
+  writeFileSync(join(dir, 'segc.yaml'), TARGETS + (incremental ? INCREMENTAL : ''))
   return dir
 }
+
+/** the second and third runs read kept state (SPEC §13): a day of late arrival */
+const INCREMENTAL = 'incremental: {late_arrival: 1d}\n'
 
 /** doc_stage_a changes its rule; doc_static leaves the project */
 function change(dir: string): void {
@@ -121,5 +124,21 @@ describe("BigQuery's run statements, executed on ZetaSQL's reference evaluator",
     expect(duck.tables.segment_erasures).toHaveLength(2)
     expect(bq.statements.some((s) => s.includes('TO_HEX(SHA256('))).toBe(true)
     for (const k of forgotten[0]!) for (const t of ['segment_membership', 'segment_membership_history', 'segment_transitions']) expect(duck.tables[t]!.filter((r) => r.includes(JSON.stringify(k))), t).toEqual([])
+  })
+
+  it('incremental: the same three runs read kept state, leave every table as DuckDB does, and equal full runs', {timeout: 600_000}, async () => {
+    const full = await onDuckDB(project())
+    const duck = await onDuckDB(project(true))
+    const bq = await onZetaSQL(project(true))
+    expect(duck.violations).toEqual([])
+    // the runs after the first read state on both: state tables written, state read back by the scans
+    expect(bq.statements.some((s) => /^INSERT INTO `segments`\.`segment_state_\w+`/.test(s))).toBe(true)
+    expect(bq.statements.some((s) => /FROM `segments`\.`segment_state_\w+` AS st/.test(s))).toBe(true)
+    expect(duck.tables.segment_runs!.map((r) => JSON.parse(r).at(-1))).toEqual(['full', 'incremental', 'incremental'])
+    expect(duck.tables.segment_state_sources!.length).toBeGreaterThan(0)
+    for (const [name, rows] of Object.entries(duck.tables)) expect(bq.tables[name], name).toEqual(rows)
+    // and what they wrote is what full runs write (how each run read its sources aside)
+    const unmoded = (t: Record<string, string[]>) => ({...t, segment_state_sources: [], segment_runs: t.segment_runs!.map((r) => JSON.stringify(JSON.parse(r).slice(0, -1)))})
+    expect(unmoded(duck.tables)).toEqual(unmoded(full.tables))
   })
 })

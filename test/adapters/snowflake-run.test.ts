@@ -57,9 +57,10 @@ async function sequence(dir: string, target: 'local' | 'sf', edit: () => void): 
   }
 }
 
-function project(): string {
+function project(incremental = false): string {
   const dir = languageDocsProject()
-  writeFileSync(join(dir, 'segc.yaml'), TARGETS)
+  // with incremental, the second and third runs read kept state (SPEC §13)
+  writeFileSync(join(dir, 'segc.yaml'), TARGETS + (incremental ? 'incremental: {late_arrival: 1d}\n' : ''))
   return dir
 }
 
@@ -86,5 +87,21 @@ describe("Snowflake's run statements, translated and executed", () => {
     const runs = (t: Record<string, unknown[]>) => (t.segment_runs as Array<Record<string, unknown>>).map(({target, ...r}) => ({...r, target: target === 'sf' ? 'local' : target}))
     expect(runs(sf.tables)).toEqual(runs(duck.tables))
     for (const [name, rows] of Object.entries(duck.tables)) if (name !== 'segment_runs') expect(sf.tables[name], name).toEqual(rows)
+  })
+
+  it('incremental: the same runs read kept state, leave every table as DuckDB does, and equal full runs', async () => {
+    const [f, a, b] = [project(), project(true), project(true)]
+    const full = await sequence(f, 'local', change(f))
+    const duck = await sequence(a, 'local', change(a))
+    const sf = await sequence(b, 'sf', change(b))
+    expect(sf.violations).toEqual([])
+    const modes = (t: Record<string, unknown[]>) => (t.segment_runs as Array<{as_of: Date; mode: string}>).map((r) => r.mode)
+    expect(modes(sf.tables)).toEqual(['full', 'incremental', 'incremental'])
+    expect(sf.tables.segment_state_sources!.length).toBeGreaterThan(0)
+    expect(sf.tables.segment_state_sources).toEqual(duck.tables.segment_state_sources)
+    for (const [name, rows] of Object.entries(duck.tables)) if (name !== 'segment_runs') expect(sf.tables[name], name).toEqual(rows)
+    // what incremental runs wrote is what full runs write (how each run read its sources aside)
+    const unmoded = (t: Record<string, unknown[]>) => ({...t, segment_state_sources: [], segment_runs: (t.segment_runs as Array<Record<string, unknown>>).map(({mode: _, ...r}) => r)})
+    expect(unmoded(duck.tables)).toEqual(unmoded(full.tables))
   })
 })

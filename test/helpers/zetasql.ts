@@ -184,7 +184,13 @@ export class ZetaWarehouse {
       if (this.saved) this.tables = this.saved
       this.saved = undefined
     } else if (/^CREATE SCHEMA /i.test(sql)) return
-    else if (/^CREATE TABLE IF NOT EXISTS /i.test(sql)) {
+    else if (/^CREATE TABLE IF NOT EXISTS `\w+` AS /i.test(sql)) {
+      // a table made from a query (incremental state): its columns are the query's
+      const m = /^CREATE TABLE IF NOT EXISTS `(\w+)` AS ([\s\S]*)$/i.exec(sql)!
+      if (this.tables.has(m[1]!)) return
+      const r = await this.call('evaluateQuery', m[2]!, false)
+      this.tables.set(m[1]!, {columns: r.prepared.columns.map((c: {name: string; type: TypeProto}) => ({name: c.name, type: c.type})), rows: (r.content.tableData.row ?? []).map((x: {cell: ValueProto[]}) => x.cell)})
+    } else if (/^CREATE TABLE IF NOT EXISTS /i.test(sql)) {
       const name = /^CREATE TABLE IF NOT EXISTS `(\w+)`/i.exec(sql)![1]!
       if (this.tables.has(name)) return
       const columns = [...sql.matchAll(/[(,]\s*`(\w+)` (STRING|INT64|FLOAT64|BOOL|TIMESTAMP|DATE) OPTIONS/g)].map((m) => ({name: m[1]!, type: {typeKind: DDL_TYPES[m[2]!]!}}))
