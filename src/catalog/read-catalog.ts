@@ -7,7 +7,8 @@ import type {Dialect, Sql} from '../generate/dialect.js'
 import {compilerFor, render} from '../generate/generate-sql.js'
 import {table} from '../generate/output-sql.js'
 import {prepare, type Prepared, type RunOptions} from '../run/run-project.js'
-import {CATALOG, GROUP_TRANSITIONS, LIFT, OVERLAP, RUNS, SIZES} from '../warehouse/tables.js'
+import {StateStatements} from '../generate/state-statements.js'
+import {CATALOG, GROUP_TRANSITIONS, LIFT, OVERLAP, RUNS, SIZES, STATE_SOURCES} from '../warehouse/tables.js'
 import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
 
 export interface SizeRow {
@@ -39,6 +40,21 @@ export interface FlowRow {
 const iso = (v: unknown): string => new Date(String(v)).toISOString()
 const num = (v: unknown): number => Number(v ?? 0)
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+
+export interface StateRow {
+  source: string
+  entity: string
+  state_table: string
+  /** rows of the state table; null when the table is missing (the next run rebuilds it) */
+  state_rows: number | null
+  /** rows of the source the state stands for */
+  events: number | null
+  rows_per_event: number | null
+  first_day: string | null
+  frozen: string
+  loaded_until: string | null
+  as_of: string
+}
 
 export class CatalogReader {
   private readonly db
@@ -90,6 +106,35 @@ export class CatalogReader {
   async lift(): Promise<Array<Row & {as_of: string}>> {
     const rows = await this.q(sql`SELECT r.as_of AS as_of, l.* FROM ${this.t(LIFT.name)} AS l JOIN ${this.t(RUNS.name)} AS r ON r.run_id = l.run_id ORDER BY r.as_of, l.segment`)
     return rows.map((r) => ({...r, as_of: iso(r.as_of)}))
+  }
+
+  /**
+   * The state incremental runs keep (SPEC §13), per event source: its table's rows, the source
+   * rows they stand for, and the days and loads covered. Empty for a project without `incremental:`.
+   */
+  async state(): Promise<StateRow[]> {
+    if (!(await this.conn.tableExists(this.schema, STATE_SOURCES.name))) return []
+    const st = new StateStatements(this.dialect, this.schema)
+    const out: StateRow[] = []
+    for (const r of await this.q(sql`SELECT * FROM ${this.t(STATE_SOURCES.name)} ORDER BY source`)) {
+      const table = String(r.state_table)
+      const size = (await this.conn.tableExists(this.schema, table)) ? (await this.conn.query(st.size(table)))[0]! : undefined
+      const rows = size ? num(size.state_rows) : null
+      const events = size ? num(size.events) : null
+      out.push({
+        source: String(r.source),
+        entity: String(r.entity),
+        state_table: table,
+        state_rows: rows,
+        events,
+        rows_per_event: rows !== null && events ? rows / events : null,
+        first_day: size?.first_day ? iso(size.first_day).slice(0, 10) : null,
+        frozen: iso(r.frozen),
+        loaded_until: r.loaded_until === null ? null : iso(r.loaded_until),
+        as_of: iso(r.as_of),
+      })
+    }
+    return out
   }
 
   /** Moves between the segments of each group, summed over all runs. */

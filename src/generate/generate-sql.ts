@@ -96,6 +96,7 @@ export class ExprWriter {
       return sql`CASE WHEN ${v} IS NULL THEN NULL ELSE NTILE(${sql.lit(e.buckets)}) OVER (PARTITION BY (${v} IS NULL) ORDER BY ${v} ${sql.raw(e.order.toUpperCase())}, ${this.write(e.key)} ASC) END`
     },
     holdout_bucket: (e) => this.dialect.holdoutBucket(sql`(${sql.lit(`${e.segment}:${e.salt}:`)} || ${this.write(e.key)})`),
+    when: (e) => sql`CASE WHEN ${this.writeCondition(e.when)} THEN ${this.write(e.then)} END`,
     to_string: (e) => sql`CAST(${this.write(e.value)} AS ${sql.raw(this.dialect.stringType)})`,
     nearest: (e) => {
       const point = e.point.map((p) => this.write(p))

@@ -2,13 +2,11 @@
 // that combines kept state with the rows a run reads from the source. The plan decides which
 // days come from where (src/plan/incremental.ts); this file only writes it down.
 import {sql} from 'kysely'
-import type {AggregatePlan, IncrementalScan, PlanExpr, SourcePlan, StateSlot} from '../plan/plan-types.js'
+import type {AggregatePlan, SourcePlan, StateSlot} from '../plan/plan-types.js'
 import type {ValueType} from '../resolve/model.js'
 import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {Dialect, Sql, TwoStep, Windowed} from './dialect.js'
 import {exact, ExprWriter, relationSql} from './generate-sql.js'
-import {Statements} from './statements.js'
-import {STATE_SOURCES} from '../warehouse/tables.js'
 
 export const DAY_COLUMN = 'segc_day'
 export const VSLOT_COLUMN = 'segc_vslot'
@@ -57,13 +55,6 @@ export function valueTypeSql(dialect: Dialect, t: ValueType): string {
   }
 }
 
-function partType(dialect: Dialect, slot: StateSlot, part: string): string {
-  if (part === 'n') return dialect.integerType
-  if (part === 't') return dialect.timestampType
-  if (part === 's') return slot.valueType === 'integer' ? dialect.integerType : dialect.floatType
-  return valueTypeSql(dialect, slot.valueType ?? 'string')
-}
-
 const typedNull = (type: string) => sql`CAST(NULL AS ${sql.raw(type)})`
 const or = (items: Sql[]) => (items.length === 1 ? items[0]! : sql`(${sql.join(items, sql` OR `)})`)
 const and = (items: Sql[]) => (items.length === 1 ? items[0]! : sql`(${sql.join(items, sql` AND `)})`)
@@ -79,6 +70,8 @@ export interface StateRange {
   loadedAfter?: string
   /** with loaded_at: rows landed at or before this (or with no load time) */
   loadedUntil?: string
+  /** erased keys (segc forget) are kept out of state: the table of their hashes, and the entity */
+  erased?: {table: string[]; entity: string}
 }
 
 /**
@@ -130,7 +123,10 @@ export function stateRows(dialect: Dialect, source: SourcePlan, slots: StateSlot
       ${sql.join(columns((s, i, p) => (i !== j ? sql`NULL` : p === 'v' ? v : sql`COUNT(*)`)))}
       FROM ${rel} WHERE ${base} AND ${w.writeCondition(vs.filter)} AND ${v} IS NOT NULL GROUP BY ${sql.id(source.key)}, ${day}, ${v}`)
   })
-  return sql.join(selects, sql` UNION ALL `)
+  const rows = sql.join(selects, sql` UNION ALL `)
+  if (!range.erased) return rows
+  const hashed = dialect.sha256Hex(sql`${sql.lit(`${range.erased.entity}:`)} || CAST(${sql.id(KEY_COLUMN)} AS ${sql.raw(dialect.stringType)})`)
+  return sql`SELECT * FROM (${rows}) AS u WHERE ${hashed} NOT IN (SELECT key_hash FROM ${sql.id(...range.erased.table)} WHERE entity = ${sql.lit(range.erased.entity)})`
 }
 
 /** The state table's columns, in the order stateRows writes them. */
@@ -263,62 +259,3 @@ export function frequencies(s: SourcePlan): AggregatePlan[] {
   })
 }
 
-export type {PlanExpr}
-
-/** Statements on the kept state and its registry (segment_state_sources), as SQL text for one dialect. */
-export class StateStatements extends Statements {
-  registry(): string {
-    return this.r(sql`SELECT * FROM ${this.t(STATE_SOURCES.name)}`)
-  }
-
-  /** The state table of a shape, empty, with the column types of what stateRows writes. */
-  create(table: string, rows: Sql): string {
-    return this.r(sql`CREATE TABLE IF NOT EXISTS ${this.t(table)} AS SELECT * FROM (${rows}) AS r WHERE 1 = 0`)
-  }
-
-  clear(table: string): string {
-    // BigQuery refuses a DELETE without WHERE
-    return this.r(sql`DELETE FROM ${this.t(table)} WHERE TRUE`)
-  }
-
-  insert(table: string, slots: StateSlot[], rows: Sql): string {
-    return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(stateColumns(slots).map((c) => sql.id(c)))}) ${rows}`)
-  }
-
-  /** days before the horizon: no window reaches them any more */
-  prune(table: string, horizon: string): string {
-    return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} < ${this.dialect.date(horizon.slice(0, 10))}`)
-  }
-
-  count(table: string): string {
-    return this.r(sql`SELECT COUNT(*) AS n FROM ${this.t(table)}`)
-  }
-
-  /** rows and the events they stand for (segc stats --state) */
-  size(table: string): string {
-    return this.r(sql`SELECT COUNT(*) AS state_rows, SUM(${sql.id(EVENTS_COLUMN)}) AS events, MIN(${sql.id(DAY_COLUMN)}) AS first_day, MAX(${sql.id(DAY_COLUMN)}) AS last_day FROM ${this.t(table)}`)
-  }
-
-  /** the latest load time of a source (loaded_at): rows at or before it go into state */
-  lastLoaded(source: SourcePlan): string {
-    return this.r(sql`SELECT MAX(${sql.id(source.loadedAt!)}) AS loaded FROM ${relationSql(source.relation)} AS ev`)
-  }
-
-  record(row: {sourceId: string; source: string; table: string; signature: string; horizon: string | null; frozen: string; loadedUntil: string | null; asOf: string; runId: string; rows: number}): string[] {
-    const ts = (v: string | null) => (v === null ? sql`CAST(NULL AS ${sql.raw(this.dialect.timestampType)})` : this.dialect.timestamp(v))
-    return [
-      this.r(sql`DELETE FROM ${this.t(STATE_SOURCES.name)} WHERE source_id = ${sql.lit(row.sourceId)}`),
-      this.r(sql`INSERT INTO ${this.t(STATE_SOURCES.name)} (source_id, source, state_table, signature, horizon, frozen, loaded_until, as_of, run_id, state_rows)
-        VALUES (${sql.lit(row.sourceId)}, ${sql.lit(row.source)}, ${sql.lit(row.table)}, ${sql.lit(row.signature)}, ${ts(row.horizon)}, ${ts(row.frozen)}, ${ts(row.loadedUntil)}, ${ts(row.asOf)}, ${sql.lit(row.runId)}, ${this.int(row.rows)})`),
-    ]
-  }
-
-  /** --rebuild and --full with no incremental left: forget every source's state */
-  forgetAll(): string {
-    return this.r(sql`DELETE FROM ${this.t(STATE_SOURCES.name)}`)
-  }
-
-  drop(table: string): string {
-    return this.r(sql`DROP TABLE IF EXISTS ${this.t(table)}`)
-  }
-}

@@ -383,7 +383,10 @@ class EntityPlanner {
         })
         return {k: 'nearest', point, centroids: p.centroids}
       }
-      const value = def.of.target === 'trait' ? this.trait(this.project.traits.get(def.of.name)!) : this.attribute(def.of.name)
+      const of = def.of.target === 'trait' ? this.trait(this.project.traits.get(def.of.name)!) : this.attribute(def.of.name)
+      // an erased key ranks no more (its value is NULL, so it gets no score and moves nobody else's):
+      // the same in a full run, which still reads its events, and an incremental one, whose state has none
+      const value: PlanExpr = this.erased() ? {k: 'when', when: {k: 'is_null', value: col(ERASED_COLUMN), negated: false}, then: of} : of
       return {k: 'ntile', buckets: def.buckets, value, order: def.order, key: col(KEY_COLUMN)}
     })
   }
@@ -751,6 +754,8 @@ export function columnsOf(e: PlanExpr): string[] {
       return columnsOf(e.key)
     case 'nearest':
       return e.point.flatMap(columnsOf)
+    case 'when':
+      return [...columnsOf(e.when), ...columnsOf(e.then)]
   }
 }
 

@@ -25,6 +25,8 @@ export type PlanExpr =
   | {k: 'ntile'; buckets: number; value: PlanExpr; order: 'asc' | 'desc'; key: PlanExpr}
   /** the holdout bucket 0..9999 of md5(segment:salt:key) */
   | {k: 'holdout_bucket'; segment: string; salt: string; key: PlanExpr}
+  /** `then` where `when` is TRUE, NULL otherwise */
+  | {k: 'when'; when: PlanExpr; then: PlanExpr}
   /** cast to the warehouse's string type (entity keys are stored as strings) */
   | {k: 'to_string'; value: PlanExpr}
   /** 1-based index of the nearest centroid (squared Euclidean; ties: the lower index); NULL if a coordinate is */

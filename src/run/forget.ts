@@ -7,12 +7,14 @@ import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
-import {EraseStatements, erasableTables, keyHash, type DeliveryUpdate} from '../generate/erase-sql.js'
+import {EraseStatements, erasableTables, FORGET_KEYS, keyHash, type DeliveryUpdate} from '../generate/erase-sql.js'
+import type {Dialect} from '../generate/dialect.js'
+import {StateStatements} from '../generate/state-statements.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {deliver, type DeliveryOptions, type Settled} from '../sync/deliver.js'
 import type {Operation} from '../sync/destination.js'
 import {deliveryLimits, destinationConfig} from '../sync/destination-config.js'
-import {ERASURES, RUNS} from '../warehouse/tables.js'
+import {ERASURES, RUNS, STATE_SOURCES} from '../warehouse/tables.js'
 import {inTransaction, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {redact} from './redact.js'
 import {connectTarget, prepare, type Prepared, type RunOptions} from './run-project.js'
@@ -141,6 +143,7 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
     for (const {def} of erasableTables()) result.tables[def.name] = 0
     if (ran) {
       for (const s of es.keys(rows)) await conn.execute(s)
+      for (const [table, n] of await eraseState(conn, adapter.dialect, schema, entity!, true)) result.tables[table] = n
       for (const r of await conn.query(es.counts(entity!))) result.tables[String(r.tbl)] = (result.tables[String(r.tbl)] ?? 0) + Number(r.n)
       result.planned_deletions = (await conn.query(es.previewDeliveries(entity!))).map((r) => ({sync: String(r.sync), destination: r.destination === null ? null : String(r.destination), deletions: Number(r.n)}))
     }
@@ -167,6 +170,8 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
       await conn.execute(es.recountSizes(entity!))
       await conn.execute(es.queueDeliveries(requestId, entity!, requestedAt))
       for (const s of es.erase(entity!)) await conn.execute(s)
+      // the day-bucket state of incremental runs (SPEC §13) holds keys too
+      for (const [table, n] of await eraseState(conn, adapter.dialect, schema, entity!)) result.tables[table] = n
       const queued = new Map((await conn.query(es.queuedPerKey(requestId))).map((r) => [String(r.key_hash), Number(r.n)]))
       const erasures = rows.map((r) => ({
         request_id: requestId,
@@ -186,6 +191,26 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
   result.status = result.pending > 0 ? 'pending' : keys.length || result.deliveries.length ? 'done' : 'nothing'
   result.exit_code = result.pending > 0 ? 2 : 0
   return result
+}
+
+/**
+ * The keys (in FORGET_KEYS) leave every state table of the entity; the registry's row counts
+ * follow. Rows per state table, or with `count`, only counted.
+ */
+async function eraseState(conn: WarehouseConnection, dialect: Dialect, schema: string, entity: string, count = false): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  if (!(await conn.tableExists(schema, STATE_SOURCES.name))) return out
+  const st = new StateStatements(dialect, schema)
+  for (const r of await conn.query(st.ofEntity(entity))) {
+    const table = String(r.state_table)
+    if (!(await conn.tableExists(schema, table))) continue
+    const n = Number((await conn.query(st.keyRows(table, FORGET_KEYS)))[0]!.n)
+    out.set(table, n)
+    if (count || n === 0) continue
+    await conn.execute(st.eraseKeys(table, FORGET_KEYS))
+    await conn.execute(st.erased(String(r.source_id), n))
+  }
+  return out
 }
 
 interface Queued {

@@ -3,9 +3,11 @@
 // scan at it. Everything here runs inside the run's transaction.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
 import type {Dialect} from '../generate/dialect.js'
-import {StateStatements, stateRows} from '../generate/state-sql.js'
+import {stateRows} from '../generate/state-sql.js'
+import {StateStatements} from '../generate/state-statements.js'
 import {frozenAt, horizon, incrementalScan, stateShape, type StateShape} from '../plan/incremental.js'
 import type {Plan, SourcePlan} from '../plan/plan-types.js'
+import type {PlanOptions} from '../plan/build-plan.js'
 import {parseDuration} from '../resolve/time.js'
 import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
 
@@ -35,6 +37,7 @@ const DAY = 86_400_000
 
 interface Decision {
   s: SourcePlan
+  entity: string
   shape: StateShape
   record?: Row
   keep: boolean
@@ -54,7 +57,7 @@ export async function prepareState(
   schema: string,
   plan: Plan,
   whole: Plan,
-  opts: {asOf: Date; lateSeconds: number; full: boolean; runId: string},
+  opts: {asOf: Date; lateSeconds: number; full: boolean; runId: string; erased?: PlanOptions['erased']},
 ): Promise<IncrementalOutcome> {
   const st = new StateStatements(dialect, schema)
   const registry = new Map((await conn.query(st.registry())).map((r) => [String(r.source_id), r]))
@@ -75,7 +78,7 @@ export async function prepareState(
       const need = h === null ? null : new Date(h).toISOString()
       const record = registry.get(shape.sourceId)
       const exists = await conn.tableExists(schema, shape.table)
-      const d: Decision = {s, shape, keep: false, exists, horizon: need, ...(record ? {record} : {})}
+      const d: Decision = {s, entity: e.entity, shape, keep: false, exists, horizon: need, ...(record ? {record} : {})}
       if (opts.full) d.why = '--full'
       else if (!record) d.why = 'its first incremental run'
       else if (String(record.state_table) !== shape.table) d.why = 'the aggregates read from it changed'
@@ -101,13 +104,14 @@ export async function prepareState(
   }
   for (const d of decisions) {
     const {s, shape, record} = d
+    const erased = opts.erased?.entities.has(d.entity) ? {erased: {table: opts.erased.table, entity: d.entity}} : {}
     let loadedUntil: string | undefined
     if (s.loadedAt) loadedUntil = iso((await conn.query(st.lastLoaded(s)))[0]?.loaded) ?? (record && d.keep ? iso(record.loaded_until) : null) ?? new Date(0).toISOString()
     const to = new Date(frozen).toISOString()
     if (d.keep) {
       const previous = iso(record!.frozen)!
       if (previous < to || (s.loadedAt && loadedUntil !== iso(record!.loaded_until))) {
-        const range = {horizon: d.horizon, to, from: previous, ...(record!.loaded_until !== null ? {loadedAfter: iso(record!.loaded_until)!} : {}), ...(loadedUntil ? {loadedUntil} : {})}
+        const range = {horizon: d.horizon, to, from: previous, ...(record!.loaded_until !== null ? {loadedAfter: iso(record!.loaded_until)!} : {}), ...(loadedUntil ? {loadedUntil} : {}), ...erased}
         await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, s, shape.slots, plan.asOf, range)))
       }
       if (d.horizon !== null && (record!.horizon === null || iso(record!.horizon)! < d.horizon)) await conn.execute(st.prune(shape.table, d.horizon))
@@ -115,12 +119,12 @@ export async function prepareState(
       out.sources.push({source: shape.describe, how: 'incremental'})
     } else {
       if (d.exists) await conn.execute(st.clear(shape.table))
-      await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, s, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {})})))
+      await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, s, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
       out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {})})
       if (record && String(record.state_table) !== shape.table) out.stale.push(String(record.state_table))
     }
     const rows = Number((await conn.query(st.count(shape.table)))[0]!.n)
-    for (const q of st.record({sourceId: shape.sourceId, source: shape.describe, table: shape.table, signature: shape.signature, horizon: d.horizon, frozen: to, loadedUntil: loadedUntil ?? null, asOf: plan.asOf, runId: opts.runId, rows})) await conn.execute(q)
+    for (const q of st.record({sourceId: shape.sourceId, source: shape.describe, entity: d.entity, table: shape.table, signature: shape.signature, horizon: d.horizon, frozen: to, loadedUntil: loadedUntil ?? null, asOf: plan.asOf, runId: opts.runId, rows})) await conn.execute(q)
     s.incremental = incrementalScan(s, shape, schema, opts.asOf, frozen, loadedUntil)
   }
   return out

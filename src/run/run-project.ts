@@ -213,7 +213,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     if (late !== undefined) {
       const whole = opts.select ? buildPlan(v.project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
       await step('keeping the state of incremental event sources', async () => {
-        state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, runId})
+        state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, runId, ...(erased ? {erased} : {})})
       })
     }
     ctx.mode = state?.mode ?? 'full'

@@ -292,6 +292,7 @@ export const STATE_SOURCES: TableDef = {
   columns: [
     c('source_id', 'string', 'hash of the source: relation, key, timestamp and loaded_at columns'),
     c('source', 'text', 'the source in words: relation, key column, timestamp column'),
+    c('entity', 'string', 'the entity whose keys the state holds (segc forget erases them from it)'),
     c('state_table', 'string', 'the table holding the state, in the output schema'),
     c('signature', 'string', 'hash of the partial aggregates kept: another shape is another table'),
     c('horizon', 'timestamp', 'the first UTC day kept; NULL when every day is (an aggregate without a lower bound)'),

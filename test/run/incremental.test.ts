@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {invariantViolations} from '../helpers/state.js'
 import {baseSegments, EDITS, fit, insert, openTwin, outputs, run, twinProject, writeSegments, type SegmentDoc} from '../helpers/incremental.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
+import {forget} from '../../src/run/forget.js'
 
 // SPEC §13's promise, as a property: random event streams over many days — new events, late
 // events within late_arrival, new and removed entities, changed attributes and definition edits
@@ -34,7 +35,7 @@ const scenarioArb = fc.record({
   events: fc.array(eventArb, {minLength: 40, maxLength: 220}),
   // hours between runs: within a day, across day boundaries, days apart
   steps: fc.array(fc.constantFrom(1, 5, 13, 24, 26, 49, 79, 24 * 6), {minLength: 3, maxLength: 7}),
-  ops: fc.array(fc.record({at: fc.integer({min: 1, max: 5}), kind: fc.constantFrom('add', 'remove', 'change', 'edit'), which: fc.nat({max: 20})}), {maxLength: 6}),
+  ops: fc.array(fc.record({at: fc.integer({min: 1, max: 5}), kind: fc.constantFrom('add', 'remove', 'change', 'edit', 'forget'), which: fc.nat({max: 20})}), {maxLength: 6}),
 })
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never
@@ -102,6 +103,9 @@ async function scenario(s: Scenario, counts: Counts, loadedAt: boolean): Promise
           present = new Set([...present].filter((k) => k !== op.which % 9))
         } else if (op.kind === 'change') {
           for (const c of both) await c.execute(`UPDATE main.customers SET country = CASE WHEN country = 'US' THEN 'DE' ELSE 'US' END WHERE customer_id = '${KEYS[op.which % 9]}'`)
+        } else if (op.kind === 'forget') {
+          // segc forget: erased from state too, and from every NTILE ranking, so both twins still agree
+          for (const [dir, c] of [[full, a], [inc, b]] as const) expect((await forget({project: dir, keys: [KEYS[op.which % 9]!], entity: 'customer', connection: c})).exit_code).toBe(0)
         } else {
           const edit = EDITS[op.which % EDITS.length]!
           if (applied.has(edit.name)) continue
@@ -262,6 +266,43 @@ describe('incremental runs, case by case', () => {
       r = await run(t.inc, t.b, d('2026-06-05T12:00:00Z'))
       await run(t.full, t.a, d('2026-06-05T12:00:00Z'))
       expect([r.mode, r.warnings]).toEqual(['incremental', []])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('segc forget erases a key from state; state written later keeps it out; runs stay incremental and equal to full', async () => {
+    const segs: SegmentDoc[] = [...TWO, {segment: 'top', entity: 'customer', rule: {trait: 'm_score', eq: 3}}]
+    const t = await twins(false, segs)
+    try {
+      await insert([t.a, t.b], 'main.customers', ['c1', 'c2', 'c3', "o'k"].map((k) => [k, 'US', d('2026-01-01T00:00:00Z')]))
+      const orders = ['c1', 'c2', 'c3', "o'k"].flatMap((k, i) => [0, 1, 2].map((j) => [k, d(`2026-05-${String(10 + j * 5 + i).padStart(2, '0')}T10:00:00Z`), (i + 1) * 10, 'a', null]))
+      await insert([t.a, t.b], 'main.orders', orders)
+      await run(t.full, t.a, d('2026-06-01T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-01T12:00:00Z'))
+      const table = String((await t.b.query('SELECT state_table FROM segments.segment_state_sources'))[0]!.state_table)
+      const keyRows = async () => Number((await t.b.query(`SELECT count(*) AS n FROM segments."${table}" WHERE segc_key = 'o''k'`))[0]!.n)
+      const before = await keyRows()
+      expect(before).toBeGreaterThan(0)
+      expect((await forget({project: t.full, keys: ["o'k"], entity: 'customer', connection: t.a})).exit_code).toBe(0)
+      const r = await forget({project: t.inc, keys: ["o'k"], entity: 'customer', connection: t.b})
+      expect(r.exit_code).toBe(0)
+      expect(r.tables[table]).toBe(before)
+      expect(await keyRows()).toBe(0)
+      // new orders of the erased key (still in the source) do not enter state; the registry's count follows
+      await insert([t.a, t.b], 'main.orders', [["o'k", d('2026-06-02T10:00:00Z'), 99, 'a', null]])
+      for (const at of ['2026-06-03T12:00:00Z', '2026-06-06T12:00:00Z']) {
+        await run(t.full, t.a, d(at))
+        const r = await run(t.inc, t.b, d(at))
+        expect([r.mode, r.warnings]).toEqual(['incremental', []])
+        expect(await outputs(t.b)).toEqual(await outputs(t.a))
+      }
+      expect(await keyRows()).toBe(0)
+      // and a rebuild keeps it out too
+      await run(t.full, t.a, d('2026-06-07T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-07T12:00:00Z'), {full: true})
+      expect(await keyRows()).toBe(0)
       expect(await outputs(t.b)).toEqual(await outputs(t.a))
     } finally {
       await t.close()

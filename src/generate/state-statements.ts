@@ -1,0 +1,82 @@
+// Statements on incremental runs' kept state and its registry (segment_state_sources). Apart
+// from state-sql.ts, which the scan generator imports: this one builds on Statements.
+import {sql} from 'kysely'
+import {KEY_COLUMN} from '../plan/build-plan.js'
+import type {SourcePlan, StateSlot} from '../plan/plan-types.js'
+import {STATE_SOURCES} from '../warehouse/tables.js'
+import type {Sql} from './dialect.js'
+import {relationSql} from './generate-sql.js'
+import {DAY_COLUMN, EVENTS_COLUMN, stateColumns} from './state-sql.js'
+import {Statements} from './statements.js'
+
+/** Statements on the kept state and its registry (segment_state_sources), as SQL text for one dialect. */
+export class StateStatements extends Statements {
+  registry(): string {
+    return this.r(sql`SELECT * FROM ${this.t(STATE_SOURCES.name)}`)
+  }
+
+  /** The state table of a shape, empty, with the column types of what stateRows writes. */
+  create(table: string, rows: Sql): string {
+    return this.r(sql`CREATE TABLE IF NOT EXISTS ${this.t(table)} AS SELECT * FROM (${rows}) AS r WHERE 1 = 0`)
+  }
+
+  clear(table: string): string {
+    // BigQuery refuses a DELETE without WHERE
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE TRUE`)
+  }
+
+  insert(table: string, slots: StateSlot[], rows: Sql): string {
+    return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(stateColumns(slots).map((c) => sql.id(c)))}) ${rows}`)
+  }
+
+  /** days before the horizon: no window reaches them any more */
+  prune(table: string, horizon: string): string {
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} < ${this.dialect.date(horizon.slice(0, 10))}`)
+  }
+
+  count(table: string): string {
+    return this.r(sql`SELECT COUNT(*) AS n FROM ${this.t(table)}`)
+  }
+
+  /** rows and the events they stand for (segc stats --state) */
+  size(table: string): string {
+    return this.r(sql`SELECT COUNT(*) AS state_rows, SUM(${sql.id(EVENTS_COLUMN)}) AS events, MIN(${sql.id(DAY_COLUMN)}) AS first_day, MAX(${sql.id(DAY_COLUMN)}) AS last_day FROM ${this.t(table)}`)
+  }
+
+  /** the latest load time of a source (loaded_at): rows at or before it go into state */
+  lastLoaded(source: SourcePlan): string {
+    return this.r(sql`SELECT MAX(${sql.id(source.loadedAt!)}) AS loaded FROM ${relationSql(source.relation)} AS ev`)
+  }
+
+  record(row: {sourceId: string; source: string; entity: string; table: string; signature: string; horizon: string | null; frozen: string; loadedUntil: string | null; asOf: string; runId: string; rows: number}): string[] {
+    const ts = (v: string | null) => (v === null ? sql`CAST(NULL AS ${sql.raw(this.dialect.timestampType)})` : this.dialect.timestamp(v))
+    return [
+      this.r(sql`DELETE FROM ${this.t(STATE_SOURCES.name)} WHERE source_id = ${sql.lit(row.sourceId)}`),
+      this.r(sql`INSERT INTO ${this.t(STATE_SOURCES.name)} (source_id, source, entity, state_table, signature, horizon, frozen, loaded_until, as_of, run_id, state_rows)
+        VALUES (${sql.lit(row.sourceId)}, ${sql.lit(row.source)}, ${sql.lit(row.entity)}, ${sql.lit(row.table)}, ${sql.lit(row.signature)}, ${ts(row.horizon)}, ${ts(row.frozen)}, ${ts(row.loadedUntil)}, ${ts(row.asOf)}, ${sql.lit(row.runId)}, ${this.int(row.rows)})`),
+    ]
+  }
+
+  /** segc forget: the state tables holding an entity's keys */
+  ofEntity(entity: string): string {
+    return this.r(sql`SELECT source_id, state_table FROM ${this.t(STATE_SOURCES.name)} WHERE entity = ${sql.lit(entity)}`)
+  }
+
+  /** rows of the keys in `keys` (a table of entity_key strings) */
+  keyRows(table: string, keys: string): string {
+    return this.r(sql`SELECT COUNT(*) AS n FROM ${this.t(table)} WHERE CAST(${sql.id(KEY_COLUMN)} AS ${sql.raw(this.dialect.stringType)}) IN (SELECT entity_key FROM ${sql.id(keys)})`)
+  }
+
+  eraseKeys(table: string, keys: string): string {
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE CAST(${sql.id(KEY_COLUMN)} AS ${sql.raw(this.dialect.stringType)}) IN (SELECT entity_key FROM ${sql.id(keys)})`)
+  }
+
+  /** the registry's row count follows an erasure, so the next run does not take it for damage */
+  erased(sourceId: string, rows: number): string {
+    return this.r(sql`UPDATE ${this.t(STATE_SOURCES.name)} SET state_rows = state_rows - ${sql.lit(rows)} WHERE source_id = ${sql.lit(sourceId)}`)
+  }
+
+  drop(table: string): string {
+    return this.r(sql`DROP TABLE IF EXISTS ${this.t(table)}`)
+  }
+}
