@@ -4,7 +4,7 @@ import {attrColumn, columnsOf, ERASED_COLUMN, KEY_COLUMN, storedColumn} from '..
 import type {AggregatePlan, EntityPlan, Plan, PlanExpr, SegmentOutput, SourcePlan} from '../plan/plan-types.js'
 import type {Relation, ValueType} from '../resolve/model.js'
 import {isTwoStep, isWindowed, type Dialect, type Sql, type TwoStep, type Windowed} from './dialect.js'
-import {frequencies, frequencyCombine, incrementalParts, incrementalRows} from './state-sql.js'
+import {counted as countedAggregates, countedCombine, incrementalParts, incrementalRows, incrementalStepRows} from './state-sql.js'
 import {atNbdLimit, hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
 
 /** The plan node of one kind (works for nodes that share a shape across kinds, like and/or). */
@@ -182,11 +182,11 @@ function groupedScan(db: AnyDb, relation: Sql, key: string, filter: Sql | undefi
 function withIncrementalSource(q: any, dialect: Dialect, asOf: string, entity: string, s: SourcePlan): any {
   const rows = cte(entity, `${s.id}_rows`)
   q = q.with(rows, () => sql`(${incrementalRows(dialect, asOf, s)})`)
-  const counted = frequencies(s)
+  const counted = countedAggregates(s)
   const main = counted.length ? cte(entity, `${s.id}_main`) : cte(entity, s.id)
   q = q.with(main, (db: AnyDb) => groupedScan(db, sql.id(rows), KEY_COLUMN, undefined, incrementalParts(dialect, asOf, s)))
   if (!counted.length) return q
-  for (const a of counted) q = q.with(cte(entity, `${s.id}_${a.id}`), () => sql`(${frequencyCombine(dialect, rows, a)})`)
+  for (const a of counted) q = q.with(cte(entity, `${s.id}_${a.id}`), () => sql`(${countedCombine(dialect, rows, a)})`)
   return q.with(cte(entity, s.id), (db: AnyDb) => {
     let b: any = db.selectFrom(sql.id(main).as('m')).selectAll('m' as any)
     for (const a of counted) {
@@ -247,10 +247,13 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
       const previous = i > 0 ? cte(e.entity, `${seq.id}_s${i}`) : undefined
       q = q.with(cte(e.entity, `${seq.id}_s${i + 1}`), (db: AnyDb) => {
         const ts = sql.id('c', step.timestamp)
-        let b = db
-          .selectFrom(relationSql(step.relation).as('c'))
-          .select([sql.id('c', step.key).as('k'), ts.as('t')])
-          .where(w.writeCondition(step.filter))
+        // incremental: the step's kept times and the source's new rows, filtered inside
+        let b = step.incremental
+          ? db.selectFrom(sql`(${incrementalStepRows(dialect, asOf, step)})`.as('c')).select([sql.id('c', step.key).as('k'), ts.as('t')])
+          : db
+              .selectFrom(relationSql(step.relation).as('c'))
+              .select([sql.id('c', step.key).as('k'), ts.as('t')])
+              .where(w.writeCondition(step.filter))
         if (previous) {
           // a reachable previous step strictly earlier, and no further back than max_gap
           const gap = seq.maxGapSeconds !== undefined ? sql` AND p.t >= ${dialect.minusSeconds(ts, seq.maxGapSeconds)}` : sql``

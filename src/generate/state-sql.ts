@@ -2,8 +2,8 @@
 // that combines kept state with the rows a run reads from the source. The plan decides which
 // days come from where (src/plan/incremental.ts); this file only writes it down.
 import {sql} from 'kysely'
-import type {AggregatePlan, SourcePlan, StateSlot} from '../plan/plan-types.js'
-import type {ValueType} from '../resolve/model.js'
+import type {AggregatePlan, SequencePlan, SourcePlan, StateSlot} from '../plan/plan-types.js'
+import type {Relation, ValueType} from '../resolve/model.js'
 import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {Dialect, Sql, TwoStep, Windowed} from './dialect.js'
 import {exact, ExprWriter, relationSql} from './generate-sql.js'
@@ -31,12 +31,14 @@ export function slotParts(slot: StateSlot): string[] {
       return ['v']
     case 'frequent':
       return ['v', 'n']
+    case 'times':
+      return ['t']
   }
 }
 
 export const partColumn = (slot: number, part: string) => `p${slot + 1}_${part}`
 /** distinct values and value counts are kept as rows of their own: one per key, day and value */
-const valueSlot = (s: StateSlot) => s.kind === 'distinct' || s.kind === 'frequent'
+const valueSlot = (s: StateSlot) => s.kind === 'distinct' || s.kind === 'frequent' || s.kind === 'times'
 
 export function valueTypeSql(dialect: Dialect, t: ValueType): string {
   switch (t) {
@@ -59,6 +61,14 @@ const typedNull = (type: string) => sql`CAST(NULL AS ${sql.raw(type)})`
 const or = (items: Sql[]) => (items.length === 1 ? items[0]! : sql`(${sql.join(items, sql` OR `)})`)
 const and = (items: Sql[]) => (items.length === 1 ? items[0]! : sql`(${sql.join(items, sql` AND `)})`)
 
+/** The relation a state table is kept for: read by one key and timestamp (and loaded_at). */
+export interface StateRelation {
+  relation: Relation
+  key: string
+  timestamp: string | null
+  loadedAt: string | null
+}
+
 /** Which rows of the source a state write reads: timestamps in [from, to), with loaded_at, by load time too. */
 export interface StateRange {
   /** the state's first day (null: from the beginning) */
@@ -78,7 +88,7 @@ export interface StateRange {
  * The state rows of a source's days in `range`: one row per key and day with every scalar
  * slot's partial aggregate, and one row per key, day and value for each kept value set.
  */
-export function stateRows(dialect: Dialect, source: SourcePlan, slots: StateSlot[], asOf: string, range: StateRange): Sql {
+export function stateRows(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, range: StateRange): Sql {
   const w = new ExprWriter(dialect, asOf)
   const ts = sql.id(source.timestamp!)
   const loaded = source.loadedAt ? sql.id(source.loadedAt) : undefined
@@ -118,9 +128,10 @@ export function stateRows(dialect: Dialect, source: SourcePlan, slots: StateSlot
   ]
   slots.forEach((vs, j) => {
     if (!valueSlot(vs)) return
-    const v = w.write(vs.value!)
+    // a sequence step keeps its events' distinct times; the others their values
+    const v = vs.kind === 'times' ? ts : w.write(vs.value!)
     selects.push(sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${day} AS ${sql.id(DAY_COLUMN)}, ${sql.lit(j + 1)} AS ${sql.id(VSLOT_COLUMN)}, ${typedNull(dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)},
-      ${sql.join(columns((s, i, p) => (i !== j ? sql`NULL` : p === 'v' ? v : sql`COUNT(*)`)))}
+      ${sql.join(columns((s, i, p) => (i !== j ? sql`NULL` : p === 'n' ? sql`COUNT(*)` : v)))}
       FROM ${rel} WHERE ${base} AND ${w.writeCondition(vs.filter)} AND ${v} IS NOT NULL GROUP BY ${sql.id(source.key)}, ${day}, ${v}`)
   })
   const rows = sql.join(selects, sql` UNION ALL `)
@@ -169,6 +180,7 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
     if (valueSlot(slot)) days.push(sql`${sql.id(VSLOT_COLUMN)} = ${sql.lit(meta.slot + 1)}`)
     if (meta.after) days.push(sql`${sql.id(DAY_COLUMN)} > ${day(meta.after)}`)
     if (meta.before) days.push(sql`${sql.id(DAY_COLUMN)} < ${day(meta.before)}`)
+    if (meta.skip) days.push(sql`${sql.id(DAY_COLUMN)} NOT IN (${sql.join(meta.skip.map(day))})`)
     const kept = (part: string) => (days.length ? sql`CASE WHEN ${and(days)} THEN ${sql.id(partColumn(meta.slot!, part))} END` : sql.id(partColumn(meta.slot!, part)))
     const fresh = [sql`${ts} >= ${dialect.timestamp(inc.frozen)}`, ...meta.edges.map((e) => sql`(${ts} >= ${dialect.timestamp(e)} AND ${ts} < ${dialect.timestamp(new Date(Date.parse(e) + 86_400_000).toISOString())})`)]
     if (loaded) fresh.push(sql`${loaded} > ${dialect.timestamp(inc.loadedUntil!)}`)
@@ -180,6 +192,13 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
       m: sql`CASE WHEN ${cond} THEN ${value} END`,
       v: sql`CASE WHEN ${cond} THEN ${value} END`,
       t: sql`CASE WHEN ${valued} THEN ${ts} END`,
+    }
+    if (a.kind === 'active_periods') {
+      // each kept day lies inside one period: its index from the day's start; a row's from its time
+      const index = (t: Sql) => sql`floor(${dialect.secondsUntil(t, asOf)} / ${sql.lit(a.periodSeconds!)})`
+      stateCols.push(sql`${days.length ? sql`CASE WHEN ${and(days)} THEN ${index(dialect.dayStart(sql.id(DAY_COLUMN)))} END` : index(dialect.dayStart(sql.id(DAY_COLUMN)))} AS ${sql.id(col(a, 'i'))}`, sql`${kept('n')} AS ${sql.id(col(a, 'n'))}`)
+      rawCols.push(sql`CASE WHEN ${cond} THEN ${index(ts)} END AS ${sql.id(col(a, 'i'))}`, sql`CASE WHEN ${cond} THEN 1 END AS ${sql.id(col(a, 'n'))}`)
+      continue
     }
     // a frequency's row counts once from the source; kept rows carry their count
     const parts = slot.kind === 'frequent' ? ['v', 'n'] : slotParts(slot)
@@ -212,6 +231,7 @@ export function incrementalParts(dialect: Dialect, asOf: string, s: SourcePlan):
       continue
     }
     const slot = inc.slots[meta.slot]!
+    if (a.kind === 'active_periods') continue
     switch (slot.kind) {
       case 'count':
       case 'sum':
@@ -232,6 +252,7 @@ export function incrementalParts(dialect: Dialect, asOf: string, s: SourcePlan):
         out.push({id: a.id, sql: sql`count(DISTINCT ${c('v')})`})
         break
       case 'frequent':
+      case 'times':
         break
     }
   }
@@ -239,23 +260,51 @@ export function incrementalParts(dialect: Dialect, asOf: string, s: SourcePlan):
 }
 
 /**
- * most_frequent over kept counts: the counts per value add up across days and the source's
- * rows, and the value with the largest total wins, the smallest among equals. That is the
- * first/last rule with −count in place of the time, so the dialect's firstLast picks it.
+ * The aggregates an incremental scan finishes over counts per key and value: most_frequent
+ * over kept counts per value, and active_periods over kept counts per day. Counts add up
+ * across days and the source's rows; then most_frequent takes the value with the largest
+ * total, the smallest among equals — the first/last rule with −count in place of the time, so
+ * the dialect's firstLast picks it — and active_periods counts the periods holding min_count.
  */
-export function frequencyCombine(dialect: Dialect, rows: string, a: AggregatePlan): Sql {
+export function countedCombine(dialect: Dialect, rows: string, a: AggregatePlan): Sql {
+  const key = sql.id(KEY_COLUMN)
+  if (a.kind === 'active_periods') {
+    const i = sql.id(`${a.id}__i`)
+    const per = sql`SELECT ${key}, ${i} AS i, SUM(${sql.id(`${a.id}__n`)}) AS c FROM ${sql.id(rows)} WHERE ${i} IS NOT NULL GROUP BY ${key}, ${i}`
+    return sql`SELECT ${key}, COUNT(*) AS ${sql.id(a.id)} FROM (${per}) AS p WHERE c >= ${sql.lit(a.minCount ?? 1)} GROUP BY ${key}`
+  }
   const v = sql.id(`${a.id}__v`)
   const n = sql.id(`${a.id}__n`)
-  const counted = sql`SELECT ${sql.id(KEY_COLUMN)}, ${v} AS v, -SUM(${n}) AS c FROM ${sql.id(rows)} WHERE ${v} IS NOT NULL GROUP BY ${sql.id(KEY_COLUMN)}, ${v}`
-  return sql`SELECT ${sql.id(KEY_COLUMN)}, ${dialect.firstLast('first', sql.id('v'), sql.id('c'), sql`TRUE`, a.valueType ?? 'string')} AS ${sql.id(a.id)} FROM (${counted}) AS f GROUP BY ${sql.id(KEY_COLUMN)}`
+  const counted = sql`SELECT ${key}, ${v} AS v, -SUM(${n}) AS c FROM ${sql.id(rows)} WHERE ${v} IS NOT NULL GROUP BY ${key}, ${v}`
+  return sql`SELECT ${key}, ${dialect.firstLast('first', sql.id('v'), sql.id('c'), sql`TRUE`, a.valueType ?? 'string')} AS ${sql.id(a.id)} FROM (${counted}) AS f GROUP BY ${key}`
 }
 
-/** The aggregates an incremental scan computes with frequencyCombine. */
-export function frequencies(s: SourcePlan): AggregatePlan[] {
+/** The aggregates an incremental scan computes with countedCombine. */
+export function counted(s: SourcePlan): AggregatePlan[] {
   const inc = s.incremental!
   return s.aggregates.filter((a) => {
     const slot = inc.aggregates.find((x) => x.id === a.id)!.slot
-    return slot !== undefined && inc.slots[slot]!.kind === 'frequent'
+    return slot !== undefined && (a.kind === 'active_periods' || inc.slots[slot]!.kind === 'frequent')
   })
+}
+
+/**
+ * A sequence step's events in an incremental run, as the columns the step reads (its key and
+ * timestamp): kept times inside the window, and the source's rows from `frozen` on (or landed
+ * after `loadedUntil`) under the step's filter. Times are exact, so no edge day is read.
+ */
+export function incrementalStepRows(dialect: Dialect, asOf: string, step: SequencePlan['steps'][number]): Sql {
+  const inc = step.incremental!
+  const w = new ExprWriter(dialect, asOf)
+  const t = sql.id(partColumn(inc.slot, 't'))
+  const at = Date.parse(asOf)
+  const window = [sql`${t} <= ${dialect.timestamp(new Date(at - step.window.to * 1000).toISOString())}`]
+  if (step.window.from !== null) window.push(sql`${t} > ${dialect.timestamp(new Date(at - step.window.from * 1000).toISOString())}`)
+  const ts = sql.id(step.timestamp)
+  const fresh = [sql`${ts} >= ${dialect.timestamp(inc.frozen)}`]
+  if (step.loadedAt && inc.loadedUntil) fresh.push(sql`${sql.id(step.loadedAt)} > ${dialect.timestamp(inc.loadedUntil)}`)
+  return sql`SELECT ${sql.id(KEY_COLUMN)} AS ${sql.id(step.key)}, ${t} AS ${ts} FROM ${sql.id(...inc.table)} AS st WHERE ${sql.id(VSLOT_COLUMN)} = ${sql.lit(inc.slot + 1)} AND ${and(window)}
+    UNION ALL
+    SELECT ${sql.id(step.key)}, ${ts} FROM ${relationSql(step.relation)} AS ev WHERE ${w.writeCondition(step.filter)} AND ${or(fresh)}`
 }
 

@@ -2,11 +2,11 @@
 // from state-sql.ts, which the scan generator imports: this one builds on Statements.
 import {sql} from 'kysely'
 import {KEY_COLUMN} from '../plan/build-plan.js'
-import type {SourcePlan, StateSlot} from '../plan/plan-types.js'
+import type {StateSlot} from '../plan/plan-types.js'
 import {STATE_SOURCES} from '../warehouse/tables.js'
 import type {Sql} from './dialect.js'
 import {relationSql} from './generate-sql.js'
-import {DAY_COLUMN, EVENTS_COLUMN, stateColumns} from './state-sql.js'
+import {DAY_COLUMN, EVENTS_COLUMN, stateColumns, type StateRelation} from './state-sql.js'
 import {Statements} from './statements.js'
 
 /** Statements on the kept state and its registry (segment_state_sources), as SQL text for one dialect. */
@@ -44,7 +44,7 @@ export class StateStatements extends Statements {
   }
 
   /** the latest load time of a source (loaded_at): rows at or before it go into state */
-  lastLoaded(source: SourcePlan): string {
+  lastLoaded(source: StateRelation): string {
     return this.r(sql`SELECT MAX(${sql.id(source.loadedAt!)}) AS loaded FROM ${relationSql(source.relation)} AS ev`)
   }
 

@@ -460,8 +460,9 @@ class EntityPlanner {
       const steps = c.steps.map((step) => {
         const event = this.project.events.get(step.event)!
         const ts = col(event.timestamp)
-        const filter = and([...[...event.where, ...step.where].map((f) => this.propertyFilter(f)), ...this.windowBounds(ts, c.window)])
-        return {relation: event.relation, key: event.key, timestamp: event.timestamp, filter}
+        const where = [...event.where, ...step.where].map((f) => this.propertyFilter(f))
+        const filter = and([...where, ...this.windowBounds(ts, c.window)])
+        return {relation: event.relation, key: event.key, timestamp: event.timestamp, filter, where: where.length ? and(where) : TRUE, window: {from: c.window.from, to: c.window.to}, loadedAt: event.loadedAt ?? null}
       })
       this.sequences.push({id, steps, ...(c.maxGapSeconds !== undefined ? {maxGapSeconds: c.maxGapSeconds} : {})})
     }

@@ -2,7 +2,8 @@
 // and, for one run, which days come from state and which rows from the source. Plain data, as
 // the rest of the plan; docs/architecture.md has the design and why each aggregate is exact.
 import {createHash} from 'node:crypto'
-import type {AggregatePlan, IncrementalScan, SourcePlan, StateSlot} from './plan-types.js'
+import type {Relation} from '../resolve/model.js'
+import type {AggregatePlan, EntityPlan, IncrementalScan, SourcePlan, StateSlot} from './plan-types.js'
 
 const DAY = 86_400_000
 
@@ -10,6 +11,9 @@ const DAY = 86_400_000
 export const dayStart = (ms: number): number => Math.floor(ms / DAY) * DAY
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 const iso = (ms: number) => new Date(ms).toISOString()
+
+/** Boundaries of active_periods beyond which its window is read from the source instead of state. */
+const MAX_BOUNDARIES = 64
 
 /** The slot kind an aggregate is kept in; undefined: kept in no state, read from the source over its window. */
 function slotKind(a: AggregatePlan): StateSlot['kind'] | undefined {
@@ -26,74 +30,148 @@ function slotKind(a: AggregatePlan): StateSlot['kind'] | undefined {
       return 'distinct'
     case 'most_frequent':
       return 'frequent'
-    // period indexes count back from as_of in seconds: day buckets do not align with them
+    // events per day; the days a period boundary falls in are read from the source (edges)
     case 'active_periods':
-      return undefined
+      return a.window.from !== null && Math.ceil(a.window.from / a.periodSeconds!) <= MAX_BOUNDARIES ? 'count' : undefined
   }
 }
 
-/** The state a source keeps: its slots, each aggregate's slot, and the hash naming the shape. */
+/** What a state table is kept for: a relation read by one key and timestamp (and loaded_at). */
+interface Identity {
+  relation: Relation
+  key: string
+  timestamp: string
+  loadedAt: string | null
+}
+
+/**
+ * The state of one event relation: its slots (for every aggregate and sequence step the whole
+ * project reads on it, so a run of some segments keeps the state every run shares), the slot
+ * of each of this run's aggregates and sequence steps, and the table it lives in.
+ */
 export interface StateShape {
-  /** identifies the source: relation, key, timestamp and loaded_at columns */
+  /** identifies the relation: relation, key, timestamp and loaded_at columns */
   sourceId: string
-  /** what the source is, for people reading segment_state_sources */
+  /** what the relation is, for people reading segment_state_sources */
   describe: string
+  identity: Identity
   slots: StateSlot[]
+  /** the run's aggregate scan over it, when it has one (a relation only sequences read has none) */
+  source?: SourcePlan
   slotOf: Map<string, number>
+  /** the slot of each sequence step of the run that reads it */
+  steps: Array<{sequence: string; step: number; slot: number}>
   /** hash of the slots: a different shape is a different table */
   signature: string
   table: string
+  /** the earliest day state must hold at a given as_of (null: every day) */
+  horizon: (asOf: Date) => number | null
 }
 
 const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex')
+const identityKey = (i: Identity) => JSON.stringify([i.relation, i.key, i.timestamp, i.loadedAt])
 
-/**
- * The state of a source: slots for every aggregate the whole project reads on it (`whole`, so
- * a run of some segments keeps the state every run shares), and the slot of each of `source`'s
- * aggregates. undefined when the source keeps no state: its events read more than one
- * timestamp column, or none of its aggregates can be kept in day buckets.
- */
-export function stateShape(source: SourcePlan, whole: SourcePlan = source): StateShape | undefined {
-  if (source.timestamp === null || whole.timestamp !== source.timestamp || whole.loadedAt !== source.loadedAt) return undefined
-  const slots: StateSlot[] = []
-  const byIdentity = new Map<string, number>()
-  const slotFor = (a: AggregatePlan): StateSlot | undefined => {
-    const kind = slotKind(a)
-    return kind && {kind, filter: a.filter, ...(a.value ? {value: a.value, valueType: a.valueType ?? 'string'} : {})}
-  }
-  for (const a of [...whole.aggregates, ...source.aggregates]) {
-    const slot = slotFor(a)
-    if (!slot || byIdentity.has(JSON.stringify(slot))) continue
-    byIdentity.set(JSON.stringify(slot), slots.length)
-    slots.push(slot)
-  }
-  // nothing to keep (every aggregate is an active_periods): the source is read as in a full run
-  if (!slots.length) return undefined
-  const slotOf = new Map<string, number>()
-  for (const a of source.aggregates) {
-    const slot = slotFor(a)
-    if (slot) slotOf.set(a.id, byIdentity.get(JSON.stringify(slot))!)
-  }
-  const identity = {relation: source.relation, key: source.key, timestamp: source.timestamp, loadedAt: source.loadedAt}
-  const sourceId = hash(identity).slice(0, 12)
-  const signature = hash(slots)
-  const rel = source.relation.kind === 'table' ? source.relation.path.join('.') : `(${source.relation.sql.replace(/\s+/g, ' ').slice(0, 80)})`
-  return {sourceId, describe: `${rel} by ${source.key} at ${source.timestamp}`, slots, slotOf, signature, table: `segment_state_${sourceId}_${signature.slice(0, 8)}`}
+function slotFor(a: AggregatePlan): StateSlot | undefined {
+  const kind = slotKind(a)
+  if (!kind) return undefined
+  return kind === 'count' && (a.kind === 'active_periods' || !a.value) ? {kind, filter: a.filter} : {kind, filter: a.filter, value: a.value!, valueType: a.valueType ?? 'string'}
 }
 
+const sourceIdentity = (s: SourcePlan): Identity | undefined => (s.timestamp === null ? undefined : {relation: s.relation, key: s.key, timestamp: s.timestamp, loadedAt: s.loadedAt})
+
 /**
- * The earliest day the state must hold for these aggregates at `asOf`: the day after the
- * widest window's lower edge day; null when some kept aggregate has no lower bound.
+ * The state tables of an entity's plan (`e`), shaped by the plan of every segment (`whole`).
+ * A source whose events read several timestamp columns keeps no state (its scan stays full).
  */
-export function horizon(source: SourcePlan, shape: StateShape, asOf: Date): number | null {
-  let h: number | null = Infinity
-  for (const a of source.aggregates) {
-    if (!shape.slotOf.has(a.id)) continue
-    if (a.window.from === null) return null
-    h = Math.min(h, dayStart(asOf.getTime() - a.window.from * 1000) + DAY)
+export function stateShapes(e: EntityPlan, whole: EntityPlan = e): StateShape[] {
+  type Building = {identity: Identity; slots: StateSlot[]; index: Map<string, number>; bounds: Array<(asOf: number) => number | null>}
+  const byIdentity = new Map<string, Building>()
+  const building = (identity: Identity): Building => {
+    const k = identityKey(identity)
+    let b = byIdentity.get(k)
+    if (!b) byIdentity.set(k, (b = {identity, slots: [], index: new Map(), bounds: []}))
+    return b
   }
-  // no kept aggregate: nothing needs state
-  return h === Infinity ? dayStart(asOf.getTime()) : h
+  const add = (b: Building, slot: StateSlot): number => {
+    const k = JSON.stringify(slot)
+    let i = b.index.get(k)
+    if (i === undefined) {
+      i = b.slots.length
+      b.slots.push(slot)
+      b.index.set(k, i)
+    }
+    return i
+  }
+  // the whole project's slots first, so a run of some segments writes the tables every run shares
+  for (const plan of [whole, e]) {
+    for (const s of plan.sources) {
+      const id = sourceIdentity(s)
+      if (!id) continue
+      const b = building(id)
+      for (const a of s.aggregates) {
+        const slot = slotFor(a)
+        if (!slot) continue
+        add(b, slot)
+        // edge days are read from the source: state starts the day after the window's lower edge day
+        const from = a.window.from
+        b.bounds.push((asOf) => (from === null ? null : dayStart(asOf - from * 1000) + DAY))
+      }
+    }
+    for (const q of plan.sequences) {
+      for (const st of q.steps) {
+        const b = building({relation: st.relation, key: st.key, timestamp: st.timestamp, loadedAt: st.loadedAt})
+        add(b, {kind: 'times', filter: st.where})
+        // times are exact: state holds the lower edge day too
+        const from = st.window.from
+        b.bounds.push((asOf) => (from === null ? null : dayStart(asOf - from * 1000)))
+      }
+    }
+  }
+  const shapes: StateShape[] = []
+  for (const b of byIdentity.values()) {
+    if (!b.slots.length) continue
+    const key = identityKey(b.identity)
+    const source = e.sources.find((s) => {
+      const id = sourceIdentity(s)
+      return id !== undefined && identityKey(id) === key
+    })
+    const slotOf = new Map<string, number>()
+    for (const a of source?.aggregates ?? []) {
+      const slot = slotFor(a)
+      if (slot) slotOf.set(a.id, b.index.get(JSON.stringify(slot))!)
+    }
+    const steps = e.sequences.flatMap((q) =>
+      q.steps.flatMap((st, i) =>
+        identityKey({relation: st.relation, key: st.key, timestamp: st.timestamp, loadedAt: st.loadedAt}) === key ? [{sequence: q.id, step: i, slot: b.index.get(JSON.stringify({kind: 'times', filter: st.where}))!}] : [],
+      ),
+    )
+    if (!slotOf.size && !steps.length) continue
+    const sourceId = hash(b.identity).slice(0, 12)
+    const signature = hash(b.slots)
+    const rel = b.identity.relation.kind === 'table' ? b.identity.relation.path.join('.') : `(${b.identity.relation.sql.replace(/\s+/g, ' ').slice(0, 80)})`
+    const bounds = b.bounds
+    shapes.push({
+      sourceId,
+      describe: `${rel} by ${b.identity.key} at ${b.identity.timestamp}`,
+      identity: b.identity,
+      slots: b.slots,
+      ...(source && slotOf.size ? {source} : {}),
+      slotOf,
+      steps,
+      signature,
+      table: `segment_state_${sourceId}_${signature.slice(0, 8)}`,
+      horizon: (asOf) => {
+        let h = Infinity
+        for (const f of bounds) {
+          const x = f(asOf.getTime())
+          if (x === null) return null
+          h = Math.min(h, x)
+        }
+        return h === Infinity ? dayStart(asOf.getTime()) : h
+      },
+    })
+  }
+  return shapes
 }
 
 /** The day before which state holds everything at `asOf` (events land at most lateSeconds after their timestamp). */
@@ -105,6 +183,7 @@ export const frozenAt = (asOf: Date, lateSeconds: number): number => dayStart(as
  * aggregates kept in no state.
  */
 export function incrementalScan(source: SourcePlan, shape: StateShape, schema: string, asOf: Date, frozen: number, loadedUntil?: string): IncrementalScan {
+  if (shape.source !== source) throw new Error('internal: a state shape used for another source')
   const at = asOf.getTime()
   const allEdges = new Set<number>()
   let readFrom: number | null = frozen
@@ -116,7 +195,14 @@ export function incrementalScan(source: SourcePlan, shape: StateShape, schema: s
     }
     const lower = a.window.from === null ? undefined : dayStart(at - a.window.from * 1000)
     const upper = a.window.to > 0 ? dayStart(at - a.window.to * 1000) : undefined
-    const edges = [lower, upper].filter((d): d is number => d !== undefined && d < frozen)
+    // active_periods: a day a period boundary (as_of − k·period) falls in holds two periods' events
+    const boundaries: number[] = []
+    if (a.kind === 'active_periods') {
+      const p = a.periodSeconds! * 1000
+      for (let k = 1; at - k * p > at - a.window.from! * 1000; k++) boundaries.push(dayStart(at - k * p))
+    }
+    const inside = boundaries.filter((d) => d < frozen && (lower === undefined || d > lower) && (upper === undefined || d < upper))
+    const edges = [lower, upper, ...inside].filter((d): d is number => d !== undefined && d < frozen)
     edges.forEach((d) => allEdges.add(d))
     return {
       id: a.id,
@@ -124,6 +210,7 @@ export function incrementalScan(source: SourcePlan, shape: StateShape, schema: s
       ...(lower !== undefined ? {after: isoDay(lower)} : {}),
       ...(upper !== undefined ? {before: isoDay(upper)} : {}),
       edges: [...new Set(edges)].map(iso),
+      ...(inside.length ? {skip: [...new Set(inside)].map(isoDay)} : {}),
     }
   })
   return {

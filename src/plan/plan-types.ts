@@ -78,7 +78,8 @@ export interface SourcePlan {
  * slot serves every window of the same event, filter and value.
  */
 export interface StateSlot {
-  kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'distinct' | 'frequent'
+  /** `times`: the distinct times of a sequence step's events, one row each (sequences need events, not aggregates) */
+  kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'distinct' | 'frequent' | 'times'
   filter: PlanExpr
   value?: PlanExpr
   valueType?: ValueType
@@ -108,7 +109,17 @@ export interface IncrementalScan {
     before?: string
     /** its edge days before `frozen` (UTC day starts, ISO instants) */
     edges: string[]
+    /** active_periods: the days a period boundary falls in (YYYY-MM-DD), read from the source, not state */
+    skip?: string[]
   }>
+}
+
+/** A sequence step's events in an incremental run: kept times before `frozen`, the source's rows from it on. */
+export interface IncrementalStep {
+  table: string[]
+  slot: number
+  frozen: string
+  loadedUntil?: string
 }
 
 /**
@@ -118,7 +129,18 @@ export interface IncrementalScan {
  */
 export interface SequencePlan {
   id: string
-  steps: Array<{relation: Relation; key: string; timestamp: string; filter: PlanExpr}>
+  steps: Array<{
+    relation: Relation
+    key: string
+    timestamp: string
+    /** where and window */
+    filter: PlanExpr
+    /** the where alone, and the window in seconds before as_of (incremental state keeps step times per where) */
+    where: PlanExpr
+    window: {from: number | null; to: number}
+    loadedAt: string | null
+    incremental?: IncrementalStep
+  }>
   maxGapSeconds?: number
 }
 

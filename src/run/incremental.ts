@@ -5,7 +5,7 @@ import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
 import type {Dialect} from '../generate/dialect.js'
 import {stateRows} from '../generate/state-sql.js'
 import {StateStatements} from '../generate/state-statements.js'
-import {frozenAt, horizon, incrementalScan, stateShape, type StateShape} from '../plan/incremental.js'
+import {frozenAt, incrementalScan, stateShapes, type StateShape} from '../plan/incremental.js'
 import type {Plan, SourcePlan} from '../plan/plan-types.js'
 import type {PlanOptions} from '../plan/build-plan.js'
 import {parseDuration} from '../resolve/time.js'
@@ -36,7 +36,6 @@ const iso = (v: unknown): string | null => (v === null || v === undefined ? null
 const DAY = 86_400_000
 
 interface Decision {
-  s: SourcePlan
   entity: string
   shape: StateShape
   record?: Row
@@ -47,9 +46,9 @@ interface Decision {
 }
 
 /**
- * Prepares the state of every event source of `plan` for a run at `asOf`, and sets each
- * source's `incremental` scan. `whole` is the plan of every segment: state is kept for all of
- * them, whatever this run selects.
+ * Prepares the state of every event relation of `plan` for a run at `asOf`, and points each
+ * source scan and sequence step at it. `whole` is the plan of every segment: state is kept for
+ * all of them, whatever this run selects.
  */
 export async function prepareState(
   conn: WarehouseConnection,
@@ -65,20 +64,17 @@ export async function prepareState(
   const out: IncrementalOutcome = {mode: 'full', sources: [], warnings: [], stale: []}
   const decisions: Decision[] = []
   for (const e of plan.entities) {
-    const wholeEntity = whole.entities.find((x) => x.entity === e.entity)
+    const shapes = stateShapes(e, whole.entities.find((x) => x.entity === e.entity) ?? e)
     for (const s of e.sources) {
-      const w = wholeEntity?.sources.find((x) => JSON.stringify([x.relation, x.key]) === JSON.stringify([s.relation, s.key])) ?? s
-      const shape = stateShape(s, w)
-      const wholeShape = stateShape(w)
-      if (!shape || !wholeShape) {
-        out.sources.push({source: describe(s), how: 'full', why: s.timestamp === null ? 'its events read different timestamp columns, so it keeps no day buckets' : 'none of its aggregates is kept in day buckets (active_periods reads its window)'})
-        continue
-      }
-      const h = horizon(w, wholeShape, opts.asOf)
+      if (shapes.some((x) => x.source === s)) continue
+      out.sources.push({source: describe(s), how: 'full', why: s.timestamp === null ? 'its events read different timestamp columns, so it keeps no day buckets' : 'none of its aggregates is kept in day buckets'})
+    }
+    for (const shape of shapes) {
+      const h = shape.horizon(opts.asOf)
       const need = h === null ? null : new Date(h).toISOString()
       const record = registry.get(shape.sourceId)
       const exists = await conn.tableExists(schema, shape.table)
-      const d: Decision = {s, entity: e.entity, shape, keep: false, exists, horizon: need, ...(record ? {record} : {})}
+      const d: Decision = {entity: e.entity, shape, keep: false, exists, horizon: need, ...(record ? {record} : {})}
       if (opts.full) d.why = '--full'
       else if (!record) d.why = 'its first incremental run'
       else if (String(record.state_table) !== shape.table) d.why = 'the aggregates read from it changed'
@@ -100,32 +96,37 @@ export async function prepareState(
   }
   // tables first: on warehouses where DDL ends a transaction, it comes before any row is written
   for (const d of decisions) {
-    if (!d.exists) await conn.execute(st.create(d.shape.table, stateRows(dialect, d.s, d.shape.slots, plan.asOf, {horizon: null, to: plan.asOf})))
+    if (!d.exists) await conn.execute(st.create(d.shape.table, stateRows(dialect, d.shape.identity, d.shape.slots, plan.asOf, {horizon: null, to: plan.asOf})))
   }
   for (const d of decisions) {
-    const {s, shape, record} = d
+    const {shape, record} = d
+    const relation = shape.identity
     const erased = opts.erased?.entities.has(d.entity) ? {erased: {table: opts.erased.table, entity: d.entity}} : {}
     let loadedUntil: string | undefined
-    if (s.loadedAt) loadedUntil = iso((await conn.query(st.lastLoaded(s)))[0]?.loaded) ?? (record && d.keep ? iso(record.loaded_until) : null) ?? new Date(0).toISOString()
+    if (relation.loadedAt) loadedUntil = iso((await conn.query(st.lastLoaded(relation)))[0]?.loaded) ?? (record && d.keep ? iso(record.loaded_until) : null) ?? new Date(0).toISOString()
     const to = new Date(frozen).toISOString()
     if (d.keep) {
       const previous = iso(record!.frozen)!
-      if (previous < to || (s.loadedAt && loadedUntil !== iso(record!.loaded_until))) {
+      if (previous < to || (relation.loadedAt && loadedUntil !== iso(record!.loaded_until))) {
         const range = {horizon: d.horizon, to, from: previous, ...(record!.loaded_until !== null ? {loadedAfter: iso(record!.loaded_until)!} : {}), ...(loadedUntil ? {loadedUntil} : {}), ...erased}
-        await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, s, shape.slots, plan.asOf, range)))
+        await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, range)))
       }
       if (d.horizon !== null && (record!.horizon === null || iso(record!.horizon)! < d.horizon)) await conn.execute(st.prune(shape.table, d.horizon))
       out.mode = 'incremental'
       out.sources.push({source: shape.describe, how: 'incremental'})
     } else {
       if (d.exists) await conn.execute(st.clear(shape.table))
-      await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, s, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
+      await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
       out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {})})
       if (record && String(record.state_table) !== shape.table) out.stale.push(String(record.state_table))
     }
     const rows = Number((await conn.query(st.count(shape.table)))[0]!.n)
     for (const q of st.record({sourceId: shape.sourceId, source: shape.describe, entity: d.entity, table: shape.table, signature: shape.signature, horizon: d.horizon, frozen: to, loadedUntil: loadedUntil ?? null, asOf: plan.asOf, runId: opts.runId, rows})) await conn.execute(q)
-    s.incremental = incrementalScan(s, shape, schema, opts.asOf, frozen, loadedUntil)
+    if (shape.source) shape.source.incremental = incrementalScan(shape.source, shape, schema, opts.asOf, frozen, loadedUntil)
+    const e = plan.entities.find((x) => x.entity === d.entity)!
+    for (const step of shape.steps) {
+      e.sequences.find((q) => q.id === step.sequence)!.steps[step.step]!.incremental = {table: [schema, shape.table], slot: step.slot, frozen: to, ...(loadedUntil ? {loadedUntil} : {})}
+    }
   }
   return out
 }

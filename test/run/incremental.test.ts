@@ -308,4 +308,26 @@ describe('incremental runs, case by case', () => {
       await t.close()
     }
   })
+
+  it("a sequence step exactly at the window's lower bound is outside it, from kept times as from the source (hand-derived)", async () => {
+    const segs: SegmentDoc[] = [{segment: 'cart_order', entity: 'customer', rule: {sequence: [{event: 'add_to_cart'}, {event: 'order'}], within: '10d'}}]
+    const t = await twins(false, segs)
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'US', d('2026-01-01T00:00:00Z')]])
+      // at as_of 06-11 12:00 the window is (06-01 12:00, 06-11 12:00]: c1's cart is on its bound, c2's a second inside
+      await insert([t.a, t.b], 'main.events', [['c1', d('2026-06-01T12:00:00Z'), 'add_to_cart', '/docs', null], ['c2', d('2026-06-01T12:00:01Z'), 'add_to_cart', '/docs', null]])
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-06-02T10:00:00Z'), 5, 'a', null], ['c2', d('2026-06-02T10:00:00Z'), 5, 'a', null]])
+      const seen: string[][] = []
+      for (const at of ['2026-06-05T12:00:00Z', '2026-06-11T12:00:00Z']) {
+        await run(t.full, t.a, d(at))
+        const r = await run(t.inc, t.b, d(at))
+        expect(r.sources?.every((x) => x.how !== 'full')).toBe(true)
+        seen.push((await t.b.query(`SELECT entity_key FROM segments.segment_membership ORDER BY 1`)).map((x) => String(x.entity_key)))
+      }
+      expect(seen).toEqual([['c1', 'c2'], ['c2']])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+    } finally {
+      await t.close()
+    }
+  })
 })
