@@ -94,12 +94,10 @@ export function stateRows(dialect: Dialect, source: StateRelation, slots: StateS
   const loaded = source.loadedAt ? sql.id(source.loadedAt) : undefined
   const where: Sql[] = [sql`${sql.id(source.key)} IS NOT NULL`, sql`${ts} < ${dialect.timestamp(range.to)}`]
   if (range.horizon !== null) where.push(sql`${ts} >= ${dialect.timestamp(range.horizon)}`)
-  if (range.from !== undefined) {
-    const fresh = [sql`${ts} >= ${dialect.timestamp(range.from)}`]
-    if (loaded && range.loadedAfter) fresh.push(sql`${loaded} > ${dialect.timestamp(range.loadedAfter)}`)
-    where.push(or(fresh))
-  }
   if (loaded && range.loadedUntil) where.push(sql`(${loaded} <= ${dialect.timestamp(range.loadedUntil)} OR ${loaded} IS NULL)`)
+  // new days, and rows landed late on older days, as disjoint selects (blocks outside a plain range are skipped)
+  const fresh = range.from === undefined ? [sql`TRUE`] : [sql`${ts} >= ${dialect.timestamp(range.from)}`]
+  if (range.from !== undefined && loaded && range.loadedAfter) fresh.push(sql`${loaded} > ${dialect.timestamp(range.loadedAfter)} AND ${ts} < ${dialect.timestamp(range.from)}`)
   const filters = [...new Map(slots.map((s) => [JSON.stringify(s.filter), s.filter])).values()]
   const anyFilter = filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
   const base = and(anyFilter ? [...where, anyFilter] : where)
@@ -118,13 +116,13 @@ export function stateRows(dialect: Dialect, source: StateRelation, slots: StateS
     return dialect.firstLast(which, v, ts, f, s.valueType ?? 'string')
   }
   const columns = (fill: (s: StateSlot, i: number, part: string) => Sql) => slots.flatMap((s, i) => slotParts(s).map((p) => sql`${fill(s, i, p)} AS ${sql.id(partColumn(i, p))}`))
-  const rel = sql`${relationSql(source.relation)} AS ev`
+  const rel = fresh.length === 1 ? sql`${relationSql(source.relation)} AS ev WHERE ${fresh[0]!} AND` : sql`(${sql.join(fresh.map((f) => sql`SELECT * FROM ${relationSql(source.relation)} AS r WHERE ${f}`), sql` UNION ALL `)}) AS ev WHERE`
   // A part missing from a branch is an untyped NULL: the union takes the type of the branch that
   // computes it (a sum of DECIMAL stays DECIMAL, and exact, as in a full run's scan).
   const selects: Sql[] = [
     sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${day} AS ${sql.id(DAY_COLUMN)}, ${typedNull(dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, COUNT(*) AS ${sql.id(EVENTS_COLUMN)},
       ${sql.join(columns((s, _i, p) => (valueSlot(s) ? sql`NULL` : scalar(s, p))))}
-      FROM ${rel} WHERE ${base} GROUP BY ${sql.id(source.key)}, ${day}`,
+      FROM ${rel} ${base} GROUP BY ${sql.id(source.key)}, ${day}`,
   ]
   slots.forEach((vs, j) => {
     if (!valueSlot(vs)) return
@@ -132,7 +130,7 @@ export function stateRows(dialect: Dialect, source: StateRelation, slots: StateS
     const v = vs.kind === 'times' ? ts : w.write(vs.value!)
     selects.push(sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${day} AS ${sql.id(DAY_COLUMN)}, ${sql.lit(j + 1)} AS ${sql.id(VSLOT_COLUMN)}, ${typedNull(dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)},
       ${sql.join(columns((s, i, p) => (i !== j ? sql`NULL` : p === 'n' ? sql`COUNT(*)` : v)))}
-      FROM ${rel} WHERE ${base} AND ${w.writeCondition(vs.filter)} AND ${v} IS NOT NULL GROUP BY ${sql.id(source.key)}, ${day}, ${v}`)
+      FROM ${rel} ${base} AND ${w.writeCondition(vs.filter)} AND ${v} IS NOT NULL GROUP BY ${sql.id(source.key)}, ${day}, ${v}`)
   })
   const rows = sql.join(selects, sql` UNION ALL `)
   if (!range.erased) return rows
@@ -207,14 +205,20 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
       rawCols.push(sql`${raw[p]!} AS ${sql.id(col(a, p))}`)
     }
   }
-  const read: Sql[] = []
-  if (inc.readFrom !== null) read.push(sql`${ts} >= ${dialect.timestamp(inc.readFrom)}`)
-  for (const e of inc.edges) read.push(sql`(${ts} >= ${dialect.timestamp(e)} AND ${ts} < ${dialect.timestamp(new Date(Date.parse(e) + 86_400_000).toISOString())})`)
-  if (loaded) read.push(sql`${loaded} > ${dialect.timestamp(inc.loadedUntil!)}`)
-  const rawWhere = inc.readFrom === null ? w.writeCondition(s.filter) : sql`${w.writeCondition(s.filter)} AND ${or(read)}`
+  // The rows read, as disjoint ranges of time, each its own select: an engine skips the blocks
+  // outside a plain range (DuckDB's zone maps, Snowflake's partition pruning), not outside an OR.
+  const ranges: Sql[] = []
+  const edges = inc.edges.map((e) => sql`${ts} >= ${dialect.timestamp(e)} AND ${ts} < ${dialect.timestamp(new Date(Date.parse(e) + 86_400_000).toISOString())}`)
+  if (inc.readFrom === null) ranges.push(sql`TRUE`)
+  else {
+    ranges.push(sql`${ts} >= ${dialect.timestamp(inc.readFrom)}`, ...edges)
+    if (loaded) ranges.push(sql`${loaded} > ${dialect.timestamp(inc.loadedUntil!)} AND ${ts} < ${dialect.timestamp(inc.readFrom)}${sql.join(edges.map((e) => sql` AND NOT (${e})`), sql``)}`)
+  }
+  const filter = w.writeCondition(s.filter)
+  const raw = ranges.map((r) => sql`SELECT ${sql.id(s.key)} AS ${sql.id(KEY_COLUMN)}, ${sql.join(rawCols)} FROM ${relationSql(s.relation)} AS ev WHERE ${filter} AND ${r}`)
   return sql`SELECT ${sql.id(KEY_COLUMN)}, ${sql.join(stateCols)} FROM ${sql.id(...inc.table)} AS st
     UNION ALL
-    SELECT ${sql.id(s.key)} AS ${sql.id(KEY_COLUMN)}, ${sql.join(rawCols)} FROM ${relationSql(s.relation)} AS ev WHERE ${rawWhere}`
+    ${sql.join(raw, sql` UNION ALL `)}`
 }
 
 /** Each aggregate of an incremental scan as an aggregate over incrementalRows' columns (most_frequent apart: frequencyCombine). */
@@ -302,9 +306,10 @@ export function incrementalStepRows(dialect: Dialect, asOf: string, step: Sequen
   if (step.window.from !== null) window.push(sql`${t} > ${dialect.timestamp(new Date(at - step.window.from * 1000).toISOString())}`)
   const ts = sql.id(step.timestamp)
   const fresh = [sql`${ts} >= ${dialect.timestamp(inc.frozen)}`]
-  if (step.loadedAt && inc.loadedUntil) fresh.push(sql`${sql.id(step.loadedAt)} > ${dialect.timestamp(inc.loadedUntil)}`)
+  if (step.loadedAt && inc.loadedUntil) fresh.push(sql`${sql.id(step.loadedAt)} > ${dialect.timestamp(inc.loadedUntil)} AND ${ts} < ${dialect.timestamp(inc.frozen)}`)
+  const raw = fresh.map((f) => sql`SELECT ${sql.id(step.key)}, ${ts} FROM ${relationSql(step.relation)} AS ev WHERE ${w.writeCondition(step.filter)} AND ${f}`)
   return sql`SELECT ${sql.id(KEY_COLUMN)} AS ${sql.id(step.key)}, ${t} AS ${ts} FROM ${sql.id(...inc.table)} AS st WHERE ${sql.id(VSLOT_COLUMN)} = ${sql.lit(inc.slot + 1)} AND ${and(window)}
     UNION ALL
-    SELECT ${sql.id(step.key)}, ${ts} FROM ${relationSql(step.relation)} AS ev WHERE ${w.writeCondition(step.filter)} AND ${or(fresh)}`
+    ${sql.join(raw, sql` UNION ALL `)}`
 }
 
