@@ -1,0 +1,88 @@
+import {appendFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {validateProject} from '../../src/validate/validate-project.js'
+import {exampleCopy, noStackTrace, segc} from '../helpers/cli.js'
+import {withProjectDb} from '../helpers/state.js'
+import {CONFIG, writeProject} from '../helpers/project.js'
+import {MODELS} from '../language/fixture-shop.js'
+
+// The command line of incremental runs: the mode printed and recorded, --full, segc stats
+// --state beside counts read from the warehouse, and bad configuration as positioned errors.
+
+describe('segc run with incremental:', () => {
+  it('prints and records the mode; --full reads every source; stats --state reports what the tables hold', async () => {
+    const dir = exampleCopy()
+    appendFileSync(join(dir, 'segc.yaml'), 'incremental:\n  late_arrival: 2d\n')
+    expect(segc(['demo', '--weeks', '0', '--customers', '600', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    const inc = segc(['run', '--as-of', '2026-06-02T00:00:00Z'], {cwd: dir})
+    expect(inc.code, inc.stderr).toBe(0)
+    expect(inc.stdout.split('\n')[0]).toMatch(/^run \S+ at 2026-06-02T00:00:00.000Z on local \(incremental\)$/)
+    const full = segc(['run', '--as-of', '2026-06-02T01:00:00Z', '--full', '--json'], {cwd: dir})
+    expect(full.code, full.stderr).toBe(0)
+    const result = JSON.parse(full.stdout)
+    expect(result.mode).toBe('full')
+    expect(result.sources.length).toBeGreaterThan(1)
+    for (const s of result.sources) expect(s).toEqual({source: expect.any(String), how: 'rebuilt', why: '--full'})
+    const modes = await withProjectDb(dir, async (c) => (await c.query('SELECT mode FROM segments.segment_runs ORDER BY as_of')).map((r) => r.mode))
+    expect(modes).toEqual(['full', 'incremental', 'full'])
+
+    const stats = segc(['stats', '--state', '--json'], {cwd: dir})
+    expect(stats.code, stats.stderr).toBe(0)
+    const state = JSON.parse(stats.stdout).state as Array<{state_table: string; state_rows: number; events: number; frozen: string}>
+    expect(state.length).toBe(result.sources.length)
+    await withProjectDb(dir, async (c) => {
+      for (const s of state) {
+        const [row] = await c.query(`SELECT count(*) AS n, sum(segc_events) AS e FROM segments."${s.state_table}"`)
+        expect([s.state_rows, s.events]).toEqual([Number(row!.n), Number(row!.e)])
+        expect(s.frozen).toBe('2026-05-31T00:00:00.000Z')
+      }
+    })
+    const text = segc(['stats', '--state'], {cwd: dir})
+    expect(text.stdout).toMatch(/^local: state of \d+ event sources/)
+    expect(text.stdout).toContain('main.orders by customer_id at ordered_at')
+    expect(text.stdout).toMatch(/total: [\d,]+ rows standing for [\d,]+ events/)
+  }, 180_000)
+
+  it('without incremental: every run is full, and stats --state says there is no state', async () => {
+    const dir = exampleCopy()
+    expect(segc(['demo', '--weeks', '0', '--customers', '300', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    const r = segc(['run', '--as-of', '2026-06-02T00:00:00Z', '--json'], {cwd: dir})
+    expect(JSON.parse(r.stdout).mode).toBe('full')
+    expect(JSON.parse(r.stdout).sources).toBeUndefined()
+    const stats = segc(['stats', '--state'], {cwd: dir})
+    expect(stats.code).toBe(0)
+    expect(stats.stdout).toContain('no incremental state')
+  }, 120_000)
+})
+
+describe('incremental configuration errors', () => {
+  const problems = (config: string, models = MODELS) => {
+    const dir = writeProject({'segc.yaml': CONFIG + config, 'models/m.yaml': models, 'segments/a.yaml': 'segment: a\nentity: customer\nrule: {event: order}\n'})
+    return validateProject({project: dir}).diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.file, d.line, d.col])
+  }
+
+  it('a late_arrival that is not a duration, a missing one, an unknown key: positioned', () => {
+    expect(problems('incremental:\n  late_arrival: 2 days\n')).toEqual([['bad_duration', 'segc.yaml', 5, 17]])
+    expect(problems('incremental: {}\n')).toEqual([['missing_key', 'segc.yaml', 4, 1]])
+    expect(problems('incremental:\n  late_arrival: 2d\n  lateness: 1d\n')).toEqual([['unknown_key', 'segc.yaml', 6, 3]])
+  })
+
+  it('loaded_at must name a column', () => {
+    const models = MODELS.replace('    key: cid\n    timestamp: ts\n', '    key: cid\n    timestamp: ts\n    loaded_at: [x]\n')
+    expect(models).toContain('loaded_at: [x]')
+    const found = problems('', models)
+    expect(found).toHaveLength(1)
+    expect(found[0]![0]).toBe('wrong_type')
+    expect(found[0]![1]).toBe('models/m.yaml')
+  })
+
+  it('the CLI prints them and exits 1 without a stack trace', () => {
+    const dir = writeProject({'segc.yaml': CONFIG + 'incremental:\n  late_arrival: soon\n', 'models/m.yaml': MODELS, 'segments/a.yaml': 'segment: a\nentity: customer\nrule: {event: order}\n'})
+    writeFileSync(join(dir, 'segments/b.yaml'), 'segment: b\nentity: customer\nrule: {event: order, within: 7d}\n')
+    const r = segc(['run'], {cwd: dir})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("segc.yaml:5:17: error[bad_duration]: incremental.late_arrival 'soon' is not a duration")
+    expect(noStackTrace(r.stderr)).toBe(true)
+  })
+})
