@@ -4,6 +4,7 @@ import {invariantViolations} from '../helpers/state.js'
 import {baseSegments, EDITS, fit, insert, openTwin, outputs, run, twinProject, writeSegments, type SegmentDoc} from '../helpers/incremental.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {forget} from '../../src/run/forget.js'
+import {runProject} from '../../src/run/run-project.js'
 
 // SPEC §13's promise, as a property: random event streams over many days — new events, late
 // events within late_arrival, new and removed entities, changed attributes and definition edits
@@ -325,6 +326,28 @@ describe('incremental runs, case by case', () => {
         seen.push((await t.b.query(`SELECT entity_key FROM segments.segment_membership ORDER BY 1`)).map((x) => String(x.entity_key)))
       }
       expect(seen).toEqual([['c1', 'c2'], ['c2']])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('--select runs keep the state every run shares: no rebuild when the whole project runs next', async () => {
+    const segs: SegmentDoc[] = [...TWO, {segment: 'big', entity: 'customer', rule: {event: 'order', within: '20d', aggregate: 'max', of: 'amount', gte: 5}}]
+    const t = await twins(false, segs)
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'US', d('2026-01-01T00:00:00Z')]])
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-05-20T10:00:00Z'), 9, 'a', null], ['c1', d('2026-05-25T10:00:00Z'), 1, 'a', null], ['c2', d('2026-05-28T10:00:00Z'), 2, 'a', null]])
+      await run(t.full, t.a, d('2026-06-01T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-01T12:00:00Z'))
+      const selected = (dir: string, c: WarehouseConnection, at: string) => runProject({project: dir, asOf: at, connection: c, select: ['big']})
+      await selected(t.full, t.a, '2026-06-03T12:00:00Z')
+      const r = await selected(t.inc, t.b, '2026-06-03T12:00:00Z')
+      expect(r.sources).toEqual([expect.objectContaining({how: 'incremental'})])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+      await run(t.full, t.a, d('2026-06-05T12:00:00Z'))
+      const all = await run(t.inc, t.b, d('2026-06-05T12:00:00Z'))
+      expect(all.sources).toEqual([expect.objectContaining({how: 'incremental'})])
       expect(await outputs(t.b)).toEqual(await outputs(t.a))
     } finally {
       await t.close()
