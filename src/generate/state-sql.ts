@@ -3,7 +3,7 @@
 // days come from where (src/plan/incremental.ts); this file only writes it down.
 import {sql} from 'kysely'
 import type {AggregatePlan, SequencePlan, SourcePlan, StateSlot} from '../plan/plan-types.js'
-import type {Relation, ValueType} from '../resolve/model.js'
+import type {Relation} from '../resolve/model.js'
 import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {Dialect, Sql, TwoStep, Windowed} from './dialect.js'
 import {exact, ExprWriter, relationSql} from './generate-sql.js'
@@ -39,23 +39,6 @@ export function slotParts(slot: StateSlot): string[] {
 export const partColumn = (slot: number, part: string) => `p${slot + 1}_${part}`
 /** distinct values and value counts are kept as rows of their own: one per key, day and value */
 const valueSlot = (s: StateSlot) => s.kind === 'distinct' || s.kind === 'frequent' || s.kind === 'times'
-
-export function valueTypeSql(dialect: Dialect, t: ValueType): string {
-  switch (t) {
-    case 'string':
-      return dialect.stringType
-    case 'number':
-      return dialect.floatType
-    case 'integer':
-      return dialect.integerType
-    case 'boolean':
-      return dialect.booleanType
-    case 'timestamp':
-      return dialect.timestampType
-    case 'date':
-      return 'DATE'
-  }
-}
 
 const typedNull = (type: string) => sql`CAST(NULL AS ${sql.raw(type)})`
 const or = (items: Sql[]) => (items.length === 1 ? items[0]! : sql`(${sql.join(items, sql` OR `)})`)
@@ -164,13 +147,9 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
     const when = w.writeCondition(a.when)
     const value = a.value ? w.write(a.value) : sql`1`
     if (meta.slot === undefined) {
-      // kept in no state: the source's rows of its whole window
+      // an active_periods kept in no state (no lower bound, or over 64 periods): the source's rows of its window
       stateCols.push(sql`${typedNull(dialect.timestampType)} AS ${sql.id(col(a, 't'))}`)
       rawCols.push(sql`CASE WHEN ${when} THEN ${w.write(a.timestamp)} END AS ${sql.id(col(a, 't'))}`)
-      if (a.value) {
-        stateCols.push(sql`${typedNull(valueTypeSql(dialect, a.valueType ?? 'string'))} AS ${sql.id(col(a, 'v'))}`)
-        rawCols.push(sql`CASE WHEN ${when} THEN ${value} END AS ${sql.id(col(a, 'v'))}`)
-      }
       continue
     }
     const slot = inc.slots[meta.slot]!

@@ -33,7 +33,6 @@ export interface IncrementalOutcome {
 }
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString())
-const DAY = 86_400_000
 
 interface Decision {
   entity: string
@@ -142,4 +141,3 @@ function describe(s: SourcePlan): string {
   return `${rel} by ${s.key}`
 }
 
-export {DAY}
