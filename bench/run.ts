@@ -1,6 +1,7 @@
 // `npm run bench`: how a segc run's cost compares with the floor the engine sets and with the
 // one-query-per-segment plan, and how it grows with events and segments. Prints one table.
 // Flags: --customers N (1,000,000)  --events N (50,000,000)  --reps N (3)  --quick (100k / 2M, for a smoke run)
+//        --skip-growth, --skip-incremental (the rows of bench/incremental.ts, also `npm run bench:incremental`)
 import {spawnSync} from 'node:child_process'
 import {rmSync} from 'node:fs'
 import {cpus, totalmem} from 'node:os'
@@ -14,13 +15,14 @@ import {buildPlan} from '../src/plan/build-plan.js'
 import {runGroups, runSegments} from '../src/run/run-project.js'
 import {validateProject} from '../src/validate/validate-project.js'
 import {writeBenchProject} from './project.js'
+import {incrementalBench} from './incremental.js'
 import {benchWarehouse} from './shared.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = join(here, '..', '..')
 const dataDir = join(repo, 'bench', '.data')
 const {values: flags} = parseArgs({
-  options: {customers: {type: 'string'}, events: {type: 'string'}, reps: {type: 'string'}, quick: {type: 'boolean'}, 'skip-growth': {type: 'boolean'}},
+  options: {customers: {type: 'string'}, events: {type: 'string'}, reps: {type: 'string'}, quick: {type: 'boolean'}, 'skip-growth': {type: 'boolean'}, 'skip-incremental': {type: 'boolean'}},
 })
 const quick = flags.quick === true
 const customers = Number(flags.customers ?? (quick ? 100_000 : 1_000_000))
@@ -133,6 +135,11 @@ if (!flags['skip-growth']) {
     rows.push([`run, 45 segments, ${(n / 1e6).toFixed(0)}M events`, fmt(t), `${((t / n) * 1e6).toFixed(0)} ms per M events`])
   }
   rows.push([`run, 45 segments, ${(events / 1e6).toFixed(0)}M events`, fmt(run.ms), `${((run.ms / events) * 1e6).toFixed(0)} ms per M events`])
+}
+if (!flags['skip-incremental']) {
+  // incremental runs beside full runs on the same warehouse, time-ordered (bench/incremental.ts)
+  log('incremental runs ...')
+  rows.push(...(await incrementalBench(customers, events, quick)))
 }
 rows.push(['compile 1,000 segments', fmt(compileTime(1000)), 'validate + plan + generate'])
 rows.push(['compile 10,000 segments', fmt(compileTime(10_000)), 'validate + plan + generate'])
