@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
+import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {checkSegmentArgs, withCatalog, type SizeRow, type StateRow} from '../catalog/read-catalog.js'
 
 export interface SegmentStats {
@@ -30,7 +31,10 @@ export default class Stats extends SegcCommand {
   async run(): Promise<{target: string; runs: string[]; segments: SegmentStats[]} | {target: string; state: StateRow[]}> {
     const {argv, flags} = await this.parse(Stats)
     const names = argv as string[]
-    if (flags.state) return this.state(flags)
+    if (flags.state) {
+      if (names.length) throw new DiagnosticsError([diag('bad_flag', {file: '--state', line: 1, col: 1}, `--state reports the incremental state of every event source; it takes no segment (got ${names.join(', ')})`)])
+      return this.state(flags)
+    }
     const result = await withCatalog({...this.projectOpts(flags), ...(flags.target ? {target: flags.target} : {})}, async (reader, p) => {
       checkSegmentArgs(p, names)
       const catalog = await reader.catalog()

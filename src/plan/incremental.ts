@@ -92,18 +92,14 @@ export function stateShapes(e: EntityPlan, whole: EntityPlan = e): StateShape[] 
     if (!b) byIdentity.set(k, (b = {identity, slots: [], index: new Map(), bounds: []}))
     return b
   }
-  const add = (b: Building, slot: StateSlot): number => {
+  const add = (b: Building, slot: StateSlot): void => {
     const k = JSON.stringify(slot)
-    let i = b.index.get(k)
-    if (i === undefined) {
-      i = b.slots.length
-      b.slots.push(slot)
-      b.index.set(k, i)
-    }
-    return i
+    if (b.index.has(k)) return
+    b.index.set(k, b.slots.length)
+    b.slots.push(slot)
   }
   // the whole project's slots first, so a run of some segments writes the tables every run shares
-  for (const plan of [whole, e]) {
+  for (const plan of whole === e ? [e] : [whole, e]) {
     for (const s of plan.sources) {
       const id = sourceIdentity(s)
       if (!id) continue

@@ -38,6 +38,13 @@ describe('segc run with incremental:', () => {
         expect(s.frozen).toBe('2026-05-31T00:00:00.000Z')
       }
     })
+    const bad = segc(['stats', '--state', 'win_back'], {cwd: dir})
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('--state:1:1: error[bad_flag]: --state reports the incremental state of every event source; it takes no segment (got win_back)')
+    // a full run of an incremental project says why each source was read whole
+    const again = segc(['run', '--as-of', '2026-06-02T02:00:00Z', '--full'], {cwd: dir})
+    expect(again.stdout.split('\n')[0]).toMatch(/\(full\)$/)
+    expect(again.stdout).toContain('\n  main.orders by customer_id at ordered_at: read whole (--full)\n')
     const text = segc(['stats', '--state'], {cwd: dir})
     expect(text.stdout).toMatch(/^local: state of \d+ event sources/)
     expect(text.stdout).toContain('main.orders by customer_id at ordered_at')
