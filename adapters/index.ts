@@ -1,4 +1,4 @@
-import type {Dialect} from '../src/generate/dialect.js'
+import type {Dialect} from '../src/warehouse/dialect.js'
 import type {Adapter} from '../src/warehouse/warehouse.js'
 import {bigqueryAdapter} from './bigquery/index.js'
 import {duckdbAdapter} from './duckdb/index.js'

@@ -11,7 +11,8 @@ import {parseArgs} from 'node:util'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
 import {demoStatements} from '../src/demo/demo-data.js'
 import {RunStatements} from '../src/generate/run-statements.js'
-import {backfill, prepare, runProject} from '../src/run/run-project.js'
+import {backfill, runProject} from '../src/run/run-project.js'
+import {prepare} from '../src/project/session.js'
 import {writeBenchProject} from './project.js'
 
 const here = dirname(fileURLToPath(import.meta.url))

@@ -1,6 +1,7 @@
 import {sql} from 'kysely'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
-import {compilerFor, ExprWriter, relationSql, render, sourceScan} from '../src/generate/generate-sql.js'
+import {compilerFor, render, sourceScan} from '../src/generate/generate-sql.js'
+import {ExprWriter, relationSql} from '../src/generate/expr-writer.js'
 import type {Plan} from '../src/plan/plan-types.js'
 import type {WarehouseConnection} from '../src/warehouse/warehouse.js'
 

@@ -2,7 +2,8 @@
 // slowest first, to see where a run's time goes. The run is committed to the project's target
 // like any `segc run`, so profile a day after the last one (or a copy of the database).
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
-import {prepare, runAt} from '../src/run/run-project.js'
+import {runAt} from '../src/run/run-project.js'
+import {prepare} from '../src/project/session.js'
 import type {Row, WarehouseConnection} from '../src/warehouse/warehouse.js'
 
 const [project, asOf] = process.argv.slice(2) as [string, string]

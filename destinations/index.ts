@@ -2,7 +2,7 @@
 // holds one destination and is the only place its SDK is imported. They load on first use:
 // the vendors' SDKs take longer to load than a small sync takes to run, so a sync to a
 // webhook (or a `segc forget` with nothing to send) never loads Klaviyo's or HubSpot's.
-import type {DestinationType} from '../src/sync/destination.js'
+import type {DestinationType} from '../src/destination/destination.js'
 
 const LOADERS: Record<string, () => Promise<DestinationType>> = {
   webhook: async () => (await import('./webhook/index.js')).webhook,

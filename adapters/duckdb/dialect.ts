@@ -1,5 +1,5 @@
 import {sql} from 'kysely'
-import type {Dialect, Sql} from '../../src/generate/dialect.js'
+import type {Dialect, Sql} from '../../src/warehouse/dialect.js'
 import {DuckDBQueryCompiler} from './query-compiler.js'
 
 const isoToLiteral = (iso: string) => iso.replace('T', ' ').replace(/Z$/, '')

@@ -1,5 +1,5 @@
 import {sql} from 'kysely'
-import type {Dialect} from '../../src/generate/dialect.js'
+import type {Dialect} from '../../src/warehouse/dialect.js'
 import {SnowflakeQueryCompiler} from './query-compiler.js'
 
 const literal = (iso: string) => iso.replace('T', ' ').replace(/Z$/, '')

@@ -1,4 +1,5 @@
-// File destination: the sendable set as csv, parquet or jsonl, written by DuckDB's COPY to a
+// File destination: the sendable set as csv, parquet or jsonl, written by DuckDB's COPY (an
+// in-memory engine the session hands in, so no adapter is imported here) to a
 // temporary name in the same directory and renamed over the file, so a reader sees the old
 // file or the new one, never half of one. The diff is applied to the file segc wrote last:
 // its rows minus the removed and updated ones, plus the added and updated ones. The whole
@@ -6,8 +7,7 @@
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
-import {duckdbAdapter} from '../../adapters/duckdb/index.js'
-import {DeliveryError, type DestinationSession, type DestinationType} from '../../src/sync/destination.js'
+import {DeliveryError, type DestinationSession, type DestinationType} from '../../src/destination/destination.js'
 
 /** Columns segc writes besides the sync's fields (a field may not take these names). */
 export const FILE_KEY_COLUMNS = ['segment', 'entity_key', 'id'] as const
@@ -40,7 +40,7 @@ export const file: DestinationType = {
         const tag = randomBytes(4).toString('hex')
         const opsPath = resolve(dir, `.${tag}.segc-ops.jsonl`)
         const tmp = resolve(dir, `.${tag}.segc-tmp.${format}`)
-        const conn = await duckdbAdapter.connect({name: 'file', type: 'duckdb', path: ':memory:'}, ctx.root)
+        const conn = await ctx.scratch()
         try {
           // an erase has no segment: '' keeps the column a string (all NULL would read as JSON)
           writeFileSync(opsPath, batch.map((o) => JSON.stringify({segc_op: o.op, segment: o.segment ?? '', entity_key: o.entity_key, id: o.id, ...o.fields})).join('\n') + '\n')

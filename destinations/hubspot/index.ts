@@ -9,7 +9,7 @@
 // one request per contact; a contact HubSpot no longer has (404) is as erased as it gets.
 // HubSpot property values are strings: numbers, booleans and timestamps are sent as text.
 import {Client} from '@hubspot/api-client'
-import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType} from '../../src/sync/destination.js'
+import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType} from '../../src/destination/destination.js'
 
 interface ApiFailure {
   code?: number | string

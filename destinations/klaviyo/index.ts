@@ -11,7 +11,7 @@
 // deletes by email, phone number or profile id only).
 // The SDK's own retries are off: segc's delivery engine retries, honouring Retry-After.
 import {ApiKeySession, DataPrivacyApi, ListsApi, ProfilesApi, RetryWithExponentialBackoff} from 'klaviyo-api'
-import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType, type Operation, type RowResult} from '../../src/sync/destination.js'
+import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType, type Operation, type RowResult} from '../../src/destination/destination.js'
 
 type IdField = 'email' | 'phone_number' | 'external_id'
 const ATTRIBUTE: Record<IdField, 'email' | 'phoneNumber' | 'externalId'> = {email: 'email', phone_number: 'phoneNumber', external_id: 'externalId'}

@@ -5,7 +5,7 @@
 // every row of its key. `pg` is imported only here.
 import pg from 'pg'
 import type {FieldSource} from '../../src/resolve/resolve-syncs.js'
-import {DeliveryError, type DestinationSession, type DestinationType, type FailureKind} from '../../src/sync/destination.js'
+import {DeliveryError, type DestinationSession, type DestinationType, type FailureKind} from '../../src/destination/destination.js'
 
 const {Client, escapeIdentifier} = pg
 

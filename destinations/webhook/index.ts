@@ -2,7 +2,7 @@
 // (webhook-id, webhook-timestamp, webhook-signature) with an Idempotency-Key header. Plain
 // fetch: no SDK.
 import {createHash, createHmac} from 'node:crypto'
-import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType, type Operation} from '../../src/sync/destination.js'
+import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType, type Operation} from '../../src/destination/destination.js'
 
 /**
  * The HMAC key. A `whsec_`-prefixed secret is the Standard Webhooks form: base64 of the key

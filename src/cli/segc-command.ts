@@ -1,7 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {DiagnosticsError, formatDiagnostic, type Diagnostic} from '../diagnostics/diagnostic.js'
-import {redact, redactDeep} from '../run/redact.js'
-import {ExpectationsFailed} from '../run/expectations.js'
+import {redact, redactDeep} from '../project/redact.js'
+import {ExpectationsFailed} from '../project/expectations.js'
 import {WarehouseError} from '../warehouse/warehouse.js'
 import {PartialFailure} from '../diagnostics/partial.js'
 

@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 import {SegcCommand} from '../cli/segc-command.js'
 import {DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
 import {DBT_SOURCE, dbtProperties} from '../dbt/properties.js'
-import {resolveTarget} from '../run/targets.js'
+import {resolveTarget} from '../project/targets.js'
 import {validateProject} from '../validate/validate-project.js'
 
 export default class Dbt extends SegcCommand {

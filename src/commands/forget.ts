@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {forget, type ForgetResult} from '../run/forget.js'
-import {redactDeep} from '../run/redact.js'
+import {forget, type ForgetResult} from '../forget/forget.js'
+import {redactDeep} from '../project/redact.js'
 
 export default class Forget extends SegcCommand {
   static override summary = 'Erase people from every segc table and every destination segc sent them to (right to erasure).'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
 import {liftStatistics, type LiftCounts, type LiftStatistics} from '../catalog/lift.js'
-import {checkSegmentArgs, withCatalog} from '../catalog/read-catalog.js'
+import {checkSegmentArgs, withCatalog} from '../inspect/read-catalog.js'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 
 export type MeasureLine = {segment: string; as_of: string} & LiftCounts & LiftStatistics

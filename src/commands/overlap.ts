@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {withCatalog, type OverlapRow} from '../catalog/read-catalog.js'
+import {withCatalog, type OverlapRow} from '../inspect/read-catalog.js'
 
 export interface OverlapLine extends OverlapRow {
   /** both / the smaller segment's size: 1 when one segment sits inside the other */

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {planChanges, type PlanChanges} from '../run/plan-changes.js'
-import {planImpact, type Impact} from '../run/impact.js'
+import {planChanges, type PlanChanges} from '../impact/plan-changes.js'
+import {planImpact, type Impact} from '../impact/impact.js'
 
 const formatBytes = (n: number): string => {
   const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB']

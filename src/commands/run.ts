@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {redactDeep} from '../run/redact.js'
+import {redactDeep} from '../project/redact.js'
 import {backfill, runProject, type RunResult} from '../run/run-project.js'
 import {syncProject, type SyncResult} from '../sync/run-sync.js'
 import {renderSync} from './sync.js'

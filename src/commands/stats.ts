@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
-import {checkSegmentArgs, withCatalog, type SizeRow, type StateRow} from '../catalog/read-catalog.js'
+import {checkSegmentArgs, withCatalog, type SizeRow, type StateRow} from '../inspect/read-catalog.js'
 
 export interface SegmentStats {
   segment: string

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
-import {redactDeep} from '../run/redact.js'
+import {redactDeep} from '../project/redact.js'
 import {syncProject, type SyncResult} from '../sync/run-sync.js'
 
 export default class Sync extends SegcCommand {

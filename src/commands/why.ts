@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand} from '../cli/segc-command.js'
-import {explainEntity, type Why, type WhyNode} from '../run/why.js'
+import {explainEntity, type Why, type WhyNode} from '../why/why.js'
 
 const MARK = {true: '✓', false: '✗', unknown: '?'} as const
 

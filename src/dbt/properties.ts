@@ -1,7 +1,7 @@
 // `segc dbt`: dbt properties YAML (SPEC §16) declaring segc's output tables as a dbt source and
 // each sync as an exposure, so `dbt docs` shows what segc builds and where it goes.
 import {stringify} from 'yaml'
-import {redact} from '../run/redact.js'
+import {redact} from '../project/redact.js'
 import {OUTPUT_TABLES, MEMBERSHIP} from '../warehouse/tables.js'
 import type {TargetConfig} from '../warehouse/warehouse.js'
 import type {Validated} from '../validate/validate-project.js'

@@ -3,14 +3,14 @@
 // fetched from anywhere: the site opens from disk.
 import {mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
-import {withCatalog, type FlowRow, type OverlapRow, type SizeRow} from '../catalog/read-catalog.js'
+import {withCatalog, type FlowRow, type OverlapRow, type SizeRow} from '../inspect/read-catalog.js'
 import {Explainer} from '../explain/explain.js'
 import {formatSql} from '../generate/generate-sql.js'
 import {membershipSelect} from '../generate/run-statements.js'
-import {loadModels} from '../models/stored.js'
+import {loadModels} from '../project/models.js'
 import {buildPlan, ModelNotFitted, type StoredModel} from '../plan/build-plan.js'
 import type {Group, Project, Segment} from '../resolve/model.js'
-import type {Prepared, RunOptions} from '../run/run-project.js'
+import type {Prepared, SessionOptions} from '../project/session.js'
 import type {Row} from '../warehouse/warehouse.js'
 import {flowBars, intervalChart, lineChart} from './charts.js'
 import {CSS, esc, JS, page} from './html.js'
@@ -246,7 +246,7 @@ ${flowsTable(flows, (x) => `../segments/${x}.html`)}`,
 }
 
 /** Builds the site into a scratch directory and moves it into place: readers never see half a site. */
-export async function buildSite(opts: RunOptions & {out?: string; now?: Date; impact?: ImpactFile}): Promise<SiteResult> {
+export async function buildSite(opts: SessionOptions & {out?: string; now?: Date; impact?: ImpactFile}): Promise<SiteResult> {
   return withCatalog(opts, async (reader, p) => {
     const runs = await reader.runs()
     const sizes = new Map<string, SizeRow[]>()
@@ -257,7 +257,7 @@ export async function buildSite(opts: RunOptions & {out?: string; now?: Date; im
     }
     const lift = new Map<string, Row & {as_of: string}>()
     for (const r of await reader.lift()) lift.set(String(r.segment), r)
-    const d: SiteData = {...(opts.impact ? {impact: opts.impact} : {}), project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p)}
+    const d: SiteData = {...(opts.impact ? {impact: opts.impact} : {}), project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p.v.project, p.adapter.dialect)}
     const files = new Map<string, string>([
       ['index.html', indexPage(d)],
       ['assets/site.css', CSS],

@@ -1,8 +1,9 @@
 import {sql} from 'kysely'
 import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {EntityPlan, Plan} from '../plan/plan-types.js'
-import type {Dialect, Sql} from './dialect.js'
-import {cte, ExprWriter, heldOut, lastLayer, withEntityCtes, type AnyDb} from './generate-sql.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
+import {cte, heldOut, lastLayer, withEntityCtes, type AnyDb} from './generate-sql.js'
+import {ExprWriter} from './expr-writer.js'
 
 /** segments per mask column: 63 bits keep every mask a non-negative 64-bit integer */
 const BITS = 63

@@ -3,11 +3,11 @@
 // column, narrowed to the entity by its `entity` column or, for the sync tables that have
 // none, by its `segment` (segment_definitions names every segment's entity). A table added
 // later is covered without a change here; one with keys and neither column stops forget
-// before anything is written (test/run/forget.test.ts checks both).
+// before anything is written (test/forget/forget.test.ts checks both).
 import {createHash} from 'node:crypto'
 import {sql} from 'kysely'
 import {DEFINITIONS, ERASURE_DELIVERIES, ERASURES, HISTORY, OUTPUT_TABLES, SIZES, SYNC_RUNS, SYNC_STATE, TRANSITIONS, type TableDef} from '../warehouse/tables.js'
-import type {Sql} from './dialect.js'
+import type {Sql} from '../warehouse/dialect.js'
 import {ROWS_PER_STATEMENT, Statements} from './statements.js'
 
 /** What segment_erasures stores for a key: lower-case hex SHA-256 of `entity:key` (UTF-8). */

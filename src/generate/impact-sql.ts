@@ -4,7 +4,7 @@
 // statement, every entity's membership query inside it; it writes nothing.
 import {sql} from 'kysely'
 import type {Plan} from '../plan/plan-types.js'
-import type {Dialect, Sql} from './dialect.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {compilerFor, membershipQuery, render} from './generate-sql.js'
 import {table} from './output-sql.js'
 

@@ -2,8 +2,8 @@
 // and the closed-form predictions of BG/NBD and Gamma-Gamma, in any dialect.
 import {sql} from 'kysely'
 import type {ModelPlan} from '../plan/plan-types.js'
-import type {Dialect, Sql} from './dialect.js'
-import {ExprWriter, relationSql} from './generate-sql.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
+import {ExprWriter, relationSql} from './expr-writer.js'
 
 const lit = (n: number) => sql.lit(n)
 

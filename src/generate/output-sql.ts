@@ -1,6 +1,6 @@
 import {sql} from 'kysely'
 import type {ColumnType, TableDef} from '../warehouse/tables.js'
-import type {Dialect, Sql} from './dialect.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
 
 export function columnType(dialect: Dialect, t: ColumnType): string {
   switch (t) {

@@ -1,5 +1,5 @@
 import {sql} from 'kysely'
-import type {Dialect, Sql} from './dialect.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {compilerFor, render} from './generate-sql.js'
 import {table} from './output-sql.js'
 

@@ -22,6 +22,16 @@ export interface LoadedProject {
   diagnostics: Diagnostic[]
 }
 
+/**
+ * A definition's identity across the stages: `file#doc` for a document, `file#doc/space/name` for
+ * one definition of a models file. Validate marks ids with shape errors, resolve skips them; both
+ * name them the same way from here.
+ */
+export function definitionId(doc: LoadedDocument, path: readonly string[] = []): string {
+  const base = `${doc.file.path}#${doc.index}`
+  return doc.kind === 'models' && path.length >= 2 ? `${base}/${path[0]}/${path[1]}` : base
+}
+
 export const CONFIG_FILE = 'segc.yaml'
 const MODEL_KINDS = new Set(['entities', 'events', 'traits'])
 const SEGMENT_KINDS = new Set(['segment', 'group'])

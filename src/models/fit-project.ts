@@ -5,19 +5,20 @@ import {sql} from 'kysely'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {PartialFailure} from '../diagnostics/partial.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
-import {compilerFor, ExprWriter, featureQuery, relationSql, render} from '../generate/generate-sql.js'
+import {compilerFor, featureQuery, render} from '../generate/generate-sql.js'
+import {ExprWriter, relationSql} from '../generate/expr-writer.js'
 import {summarySelect} from '../generate/model-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {table} from '../generate/output-sql.js'
 import {featurePlan, ModelNotFitted, transactionsPlan, type StoredModel} from '../plan/build-plan.js'
 import type {Project, Trait} from '../resolve/model.js'
-import {asOfFlag, connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
+import {asOfFlag, connectTarget, prepare, type Prepared, type SessionOptions} from '../project/session.js'
 import {MODELS} from '../warehouse/tables.js'
 import {emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
-import {inTransaction, WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
+import {inTransaction, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {fitBgnbd, fitGammaGamma, FitError} from './likelihood.js'
 import {clusterProfile} from './profile.js'
-import {fitDefinitionHash, loadModels} from './stored.js'
+import {fitDefinitionHash, loadModels} from '../project/models.js'
 
 export interface FittedVersion {
   model: string
@@ -87,7 +88,7 @@ export interface ValidationRow {
  * model it reads not fitted) is named in `failed` and the others are stored, all in one
  * transaction; ModelsNotFitted (exit 2) then carries the result.
  */
-export async function fitProject(opts: RunOptions & {traits?: string[]; validateUntil?: string}): Promise<FitResult> {
+export async function fitProject(opts: SessionOptions & {traits?: string[]; validateUntil?: string}): Promise<FitResult> {
   const p = prepare(opts)
   const asOf = asOfFlag(opts.asOf)
   const until = opts.validateUntil ? asOfFlag(opts.validateUntil, '--validate-until') : undefined
@@ -114,12 +115,12 @@ export async function fitProject(opts: RunOptions & {traits?: string[]; validate
   }
 }
 
-async function fitAll(p: Prepared, opts: RunOptions, traits: Trait[], asOf: Date, until: Date | undefined): Promise<FitResult> {
+async function fitAll(p: Prepared, opts: SessionOptions, traits: Trait[], asOf: Date, until: Date | undefined): Promise<FitResult> {
   const conn = opts.connection ?? (await connectTarget(p, opts))
   try {
     const st = new RunStatements(p.adapter.dialect, p.v.project.outputSchema)
     for (const s of st.setup()) await conn.execute(s)
-    const stored = await loadModels(conn, p)
+    const stored = await loadModels(conn, p.v.project, p.adapter.dialect)
     const fitted = new Map<string, StoredModel>(stored)
     const out: FittedVersion[] = []
     const failed: FailedFit[] = []

@@ -2,7 +2,8 @@
 // Every node keeps the source position of the YAML it came from; nothing here holds YAML nodes.
 import type {Position} from '../diagnostics/diagnostic.js'
 
-export type ValueType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp' | 'date'
+import type {ValueType} from '../warehouse/dialect.js'
+export type {ValueType}
 
 export type Relation = {kind: 'table'; path: string[]} | {kind: 'sql'; sql: string}
 

@@ -1,7 +1,6 @@
 import {diag, type Diagnostic, type Position} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
-import type {LoadedDocument} from '../load/load-project.js'
-import {definitionId} from '../validate/check-schema.js'
+import {definitionId, type LoadedDocument} from '../load/load-project.js'
 import {MAX_CONDITION_DEPTH} from '../load/source-file.js'
 import {hasComparison, isNumeric, isTime, resolveComparisons, resolveWhere} from './comparisons.js'
 import {findCycles} from './cycles.js'
@@ -16,7 +15,6 @@ import type {
   Entity,
   EventDef,
   FittedModel,
-  Group,
   Prediction,
   Project,
   DbtOrigin,

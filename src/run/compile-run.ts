@@ -1,4 +1,4 @@
-import type {Dialect} from '../generate/dialect.js'
+import type {Dialect} from '../warehouse/dialect.js'
 import {membershipSelect, RunStatements} from '../generate/run-statements.js'
 import type {Plan} from '../plan/plan-types.js'
 import type {Validated} from '../validate/validate-project.js'

@@ -2,7 +2,7 @@
 // or rebuild it, extend it with the days that froze since the last run, and point the plan's
 // scan at it. Everything here runs inside the run's transaction.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
-import type {Dialect} from '../generate/dialect.js'
+import type {Dialect} from '../warehouse/dialect.js'
 import {stateRows} from '../generate/state-sql.js'
 import {StateStatements} from '../generate/state-statements.js'
 import {frozenAt, incrementalScan, stateShapes, type StateShape} from '../plan/incremental.js'

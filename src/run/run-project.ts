@@ -1,44 +1,29 @@
 import {randomBytes} from 'node:crypto'
-import {setTimeout as sleep} from 'node:timers/promises'
-import {adapterFor} from '../../adapters/index.js'
-import {diag, DiagnosticsError, hasErrors, type Diagnostic} from '../diagnostics/diagnostic.js'
-import {didYouMean} from '../diagnostics/did-you-mean.js'
+import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {catalogRows} from '../catalog/catalog.js'
 import {liftStatistics, type LiftCounts} from '../catalog/lift.js'
 import {RunStatements, type Cause, type DefinitionRow, type RunContext, type RunSegment} from '../generate/run-statements.js'
-import {buildPlan, modelsReached, placeholderModels, type PlanOptions, type StoredModel} from '../plan/build-plan.js'
-import {loadModels} from '../models/stored.js'
+import {buildPlan, placeholderModels} from '../plan/build-plan.js'
 import type {Plan} from '../plan/plan-types.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
-import {parseAsOf, parseDuration} from '../resolve/time.js'
-import {validateProject, type Validated} from '../validate/validate-project.js'
+import {parseDuration} from '../resolve/time.js'
+import type {Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
-import {checkExpectations, ExpectationsFailed} from './expectations.js'
-import {redact} from './redact.js'
-import {CATALOG, DEFINITIONS, ERASURES, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
+import {checkExpectations, ExpectationsFailed} from '../project/expectations.js'
+import {redact} from '../project/redact.js'
+import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
 import {emitter, inputDatasets, outputDataset, type Dataset} from '../lineage/openlineage.js'
-import {resolveTarget} from './targets.js'
+import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
 import {dropStale, lateArrival, prepareState, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
-import {WarehouseError, type Adapter, type Row, type TargetConfig, type WarehouseConnection} from '../warehouse/warehouse.js'
+import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 
-export interface RunOptions {
-  cwd?: string
-  project?: string
-  target?: string
-  asOf?: string
-  select?: string[]
+export interface RunOptions extends SessionOptions {
   /** recompute history from an empty state (allows an as_of earlier than the last run's) */
   rebuild?: boolean
   /** an incremental project's run reads every event source whole and rebuilds its state (SPEC §13) */
   full?: boolean
-  /** wait for another run holding the target instead of failing at once */
-  wait?: boolean
-  waitTimeoutSeconds?: number
   /** an `expect` guard that fails fails the run: nothing is committed (exit 3) */
   strict?: boolean
-  /** an already open connection (fixture tests and the demo share one database) */
-  connection?: WarehouseConnection
-  env?: NodeJS.ProcessEnv
 }
 
 export interface SegmentSummary {
@@ -69,42 +54,6 @@ export interface RunResult {
   warnings: Diagnostic[]
 }
 
-export interface Prepared {
-  v: Validated
-  target: TargetConfig
-  adapter: Adapter
-}
-
-const FLAG = (flag: string) => ({file: flag, line: 1, col: 1})
-
-/** Validates the project and picks the target; throws DiagnosticsError (exit 1) on any invalid input. */
-export function prepare(opts: RunOptions): Prepared {
-  const v = validateProject({...(opts.cwd ? {cwd: opts.cwd} : {}), ...(opts.project ? {project: opts.project} : {})})
-  if (hasErrors(v.diagnostics)) throw new DiagnosticsError(v.diagnostics)
-  const target = resolveTarget(v, opts.target, opts.env)
-  const adapter = adapterFor(target.type)
-  if (!adapter) throw new DiagnosticsError([diag('bad_value', FLAG('segc.yaml'), `target '${target.name}' has type '${target.type}', which this build of segc cannot run`)])
-  // BigQuery's dataset is the output schema (SPEC §2)
-  if (target.type === 'bigquery' && typeof target.dataset === 'string') v.project.outputSchema = target.dataset
-  checkSelection(v, opts.select)
-  return {v, target, adapter}
-}
-
-export function checkSelection(v: Validated, select: string[] | undefined): void {
-  const unknown = (select ?? []).filter((s) => !v.project.segments.has(s))
-  if (unknown.length) {
-    throw new DiagnosticsError(
-      unknown.map((s) => diag('unknown_selection', FLAG('--select'), `no segment '${s}'${v.project.groups.has(s) ? ' (that is a group; select its segments)' : didYouMean(s, v.project.segments.keys())}`)),
-    )
-  }
-}
-
-export function asOfFlag(text: string | undefined, flag = '--as-of'): Date {
-  const asOf = parseAsOf(text)
-  if (!asOf) throw new DiagnosticsError([diag('bad_flag', FLAG(flag), `${flag} '${text}' is not an ISO timestamp or date, like 2026-06-01T00:00:00Z`)])
-  return asOf
-}
-
 function newRunId(asOf: Date): string {
   return `${asOf.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`
 }
@@ -119,19 +68,6 @@ export function retentionBounds(config: Record<string, unknown>, asOf: Date): {h
   const history = before(r.history)
   const transitions = before(r.transitions)
   return {...(history ? {history} : {}), ...(transitions ? {transitions} : {})}
-}
-
-/** Opens the target; with --wait, retries while another process holds it. */
-export async function connectTarget(p: Prepared, opts: RunOptions): Promise<WarehouseConnection> {
-  const deadline = Date.now() + (opts.waitTimeoutSeconds ?? 3600) * 1000
-  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-    try {
-      return await p.adapter.connect(p.target, p.v.root)
-    } catch (error) {
-      if (!(error instanceof WarehouseError && error.locked && opts.wait && Date.now() + delay < deadline)) throw error
-      await sleep(delay)
-    }
-  }
 }
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString())
@@ -299,35 +235,6 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   } finally {
     release()
   }
-}
-
-/** The plan option that keeps erased keys out (SPEC §15); undefined when nothing was erased or the table is not there yet. */
-export async function erasedEntities(conn: WarehouseConnection, st: RunStatements, schema: string): Promise<PlanOptions['erased']> {
-  if (!(await conn.tableExists(schema, ERASURES.name))) return undefined
-  const entities = new Set((await conn.query(st.erasedEntities())).map((r) => String(r.entity)))
-  return entities.size ? {entities, table: [schema, ERASURES.name]} : undefined
-}
-
-/** model → version, for the definition hashes */
-export const modelVersions = (models: ReadonlyMap<string, StoredModel>) => new Map([...models].map(([k, m]) => [k, m.version]))
-
-/**
- * The stored versions of the fitted models the selection reaches; a model never fitted for
- * its current definition stops the run before anything is written (exit 1).
- */
-export async function requireModels(p: Prepared, conn: WarehouseConnection, select?: string[], loaded?: ReadonlyMap<string, StoredModel>): Promise<Map<string, StoredModel>> {
-  const needed = modelsReached(p.v.project, select)
-  if (!needed.length) return new Map()
-  const models = loaded ?? (await loadModels(conn, p))
-  const missing = needed.filter((n) => !models.has(n))
-  if (missing.length) {
-    throw new DiagnosticsError(
-      missing.map((n) =>
-        diag('not_fitted', p.v.project.traits.get(n)!.loc, `model '${n}' has no version fitted for its current definition on target '${p.target.name}': run \`segc fit ${n}${p.target.name === 'local' ? '' : ` --target ${p.target.name}`}\` first`),
-      ),
-    )
-  }
-  return new Map(needed.map((n) => [n, models.get(n)!]))
 }
 
 /** Lift rows from the warehouse's counts: the statistics computed here. */

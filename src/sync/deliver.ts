@@ -3,7 +3,7 @@
 // never come before Retry-After, split-retry of a rejected batch until the bad rows stand
 // alone, and a stop at the first 401/403. Every batch's outcome goes to `settle` (which writes
 // state and log in one transaction) before the next outcome does.
-import {DeliveryError, type DeliveryLimits, type DestinationSession, type Operation} from './destination.js'
+import {DeliveryError, type DeliveryLimits, type DestinationSession, type Operation} from '../destination/destination.js'
 
 export type Outcome = 'succeeded' | 'rejected' | 'pending'
 

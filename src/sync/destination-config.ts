@@ -2,9 +2,9 @@
 // substituted (each value registered as a secret) and the delivery limits they override.
 import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {Site} from '../resolve/site.js'
-import {registerSecret} from '../run/redact.js'
-import type {Prepared} from '../run/run-project.js'
-import type {DeliveryLimits} from './destination.js'
+import {registerSecret} from '../project/redact.js'
+import type {Prepared} from '../project/session.js'
+import type {DeliveryLimits} from '../destination/destination.js'
 
 const ENV = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g
 

@@ -8,17 +8,17 @@ import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {SyncStatements, type LogRow, type PlannedOp, type StateRow, type SyncRunRow} from '../generate/sync-sql.js'
 import type {SyncDef} from '../resolve/resolve-syncs.js'
-import {checkExpectations} from '../run/expectations.js'
-import {redact} from '../run/redact.js'
-import {connectTarget, prepare, type Prepared, type RunOptions} from '../run/run-project.js'
+import {checkExpectations} from '../project/expectations.js'
+import {redact} from '../project/redact.js'
+import {connectTarget, prepare, scratchEngine, type Prepared, type SessionOptions} from '../project/session.js'
 import {MEMBERSHIP, SYNC_LOG, SYNC_RUNS, SYNC_STATE} from '../warehouse/tables.js'
 import {destinationDataset, emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
 import {inTransaction, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {deliver, type DeliveryOptions, type Settled} from './deliver.js'
 import {deliveryLimits, destinationConfig} from './destination-config.js'
-import type {Operation} from './destination.js'
+import type {Operation} from '../destination/destination.js'
 
-export interface SyncOptions extends RunOptions {
+export interface SyncOptions extends SessionOptions {
   /** sync names; none: every sync (or, with afterRun, those marked after_run) */
   syncs?: string[]
   afterRun?: boolean
@@ -270,7 +270,7 @@ async function syncOne(p: Prepared, conn: WarehouseConnection, st: SyncStatement
   if (ops.length) {
     let session
     try {
-      session = await dest.open(config, {sync, mode: sync.mode, syncRunId, segmentRunId, root: p.v.root, fullResync: opts.fullResync === true}, limits)
+      session = await dest.open(config, {sync, mode: sync.mode, syncRunId, segmentRunId, root: p.v.root, fullResync: opts.fullResync === true, scratch: () => scratchEngine(p.v.root)}, limits)
     } catch (error) {
       fatal = (error as Error).message
     }

@@ -2,7 +2,7 @@ import type {ErrorObject} from 'ajv'
 import {isMap, type Pair} from 'yaml'
 import {diag, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
-import type {LoadedDocument} from '../load/load-project.js'
+import {definitionId, type LoadedDocument} from '../load/load-project.js'
 import {nodeAtPath, positionAt} from '../load/source-file.js'
 import {loadValidators, type Validators} from './validators.js'
 
@@ -23,11 +23,6 @@ export interface SchemaResult {
   invalid: Set<string>
   /** instance paths of every shape error, per document id (`file#doc`) */
   errorPaths: Map<string, string[][]>
-}
-
-export function definitionId(doc: LoadedDocument, path: readonly string[] = []): string {
-  const base = `${doc.file.path}#${doc.index}`
-  return doc.kind === 'models' && path.length >= 2 ? `${base}/${path[0]}/${path[1]}` : base
 }
 
 /** Shape-checks every document with its JSON Schema; each ajv error becomes a diagnostic at the YAML node at fault. */

@@ -1,4 +1,4 @@
-import type {Dialect} from '../generate/dialect.js'
+import type {Dialect} from './dialect.js'
 
 export type Row = Record<string, unknown>
 

@@ -146,7 +146,7 @@ describe('Snowflake statements through the SDK connection (a recording connectio
 
 describe('segc plan with a warehouse that estimates bytes (BigQuery dry run)', () => {
   it('asks for the membership query once and reports the estimate', async () => {
-    const {planChanges} = await import('../../src/run/plan-changes.js')
+    const {planChanges} = await import('../../src/impact/plan-changes.js')
     const {duckdbAdapter} = await import('../../adapters/duckdb/index.js')
     const dir = exampleCopy()
     const duck = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: ':memory:'}, dir)

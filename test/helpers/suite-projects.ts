@@ -1,5 +1,5 @@
 import {fileURLToPath} from 'node:url'
-import type {Dialect} from '../../src/generate/dialect.js'
+import type {Dialect} from '../../src/warehouse/dialect.js'
 import {buildPlan, placeholderModels} from '../../src/plan/build-plan.js'
 import {compileRun} from '../../src/run/compile-run.js'
 import {SyncStatements} from '../../src/generate/sync-sql.js'

@@ -7,9 +7,9 @@ import {sql} from 'kysely'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {compilerFor, featureQuery, render} from '../../src/generate/generate-sql.js'
-import {loadModels} from '../../src/models/stored.js'
+import {loadModels} from '../../src/project/models.js'
 import {featurePlan} from '../../src/plan/build-plan.js'
-import {prepare} from '../../src/run/run-project.js'
+import {prepare} from '../../src/project/session.js'
 import {segc} from '../helpers/cli.js'
 
 // Real histories can carry no evidence of dropout (SPEC §12, boundary fits). Customers drawn here
@@ -163,7 +163,7 @@ describe('a history without dropout: BG/NBD at its NBD limit', () => {
     const p = prepare({project: dir})
     const conn = await duckdbAdapter.connect({name: 'read', type: 'duckdb', path: join(dir, 'w.duckdb')}, dir)
     try {
-      const models = await loadModels(conn, p)
+      const models = await loadModels(conn, p.v.project, p.adapter.dialect)
       const {r, alpha} = fit.models.find((x) => x.model === 'purchases')!.params as {r: number; alpha: number}
       const f = featurePlan(p.v.project, 'customer', new Date(AS_OF), [{name: 'p_alive', target: 'trait'}, {name: 'next_90d', target: 'trait'}], {models})
       const db = compilerFor(duckdbAdapter.dialect)

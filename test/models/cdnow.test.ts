@@ -7,9 +7,9 @@ import {sql} from 'kysely'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {compilerFor, featureQuery, render} from '../../src/generate/generate-sql.js'
-import {loadModels} from '../../src/models/stored.js'
+import {loadModels} from '../../src/project/models.js'
 import {featurePlan} from '../../src/plan/build-plan.js'
-import {prepare} from '../../src/run/run-project.js'
+import {prepare} from '../../src/project/session.js'
 import {segc} from '../helpers/cli.js'
 import {CDNOW_FILE, cdnowProject} from './cdnow.js'
 
@@ -73,7 +73,7 @@ describe('segc fit on the CDNOW sample at 1997-09-30, weekly', () => {
     let rows: Array<Record<string, unknown>>
     let params: Map<string, {params: Record<string, unknown>}>
     try {
-      params = await loadModels(conn, p)
+      params = await loadModels(conn, p.v.project, p.adapter.dialect)
       const names = ['p_alive', 'next_90d', 'avg_spend', 'clv_1y']
       const f = featurePlan(p.v.project, 'customer', new Date('1997-09-30T00:00:00Z'), names.map((name) => ({name, target: 'trait' as const})), {models: params as never})
       const db = compilerFor(duckdbAdapter.dialect)

@@ -7,9 +7,9 @@ import {sql} from 'kysely'
 import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {compilerFor, featureQuery, render} from '../../src/generate/generate-sql.js'
-import {loadModels} from '../../src/models/stored.js'
+import {loadModels} from '../../src/project/models.js'
 import {featurePlan} from '../../src/plan/build-plan.js'
-import {prepare} from '../../src/run/run-project.js'
+import {prepare} from '../../src/project/session.js'
 import {exampleCopy, segc} from '../helpers/cli.js'
 import {cdnowProject} from './cdnow.js'
 
@@ -33,7 +33,7 @@ async function compare(dir: string, model: string, entity: string, asOf: string,
   const p = prepare({project: dir})
   const conn = await duckdbAdapter.connect(p.target, p.v.root)
   try {
-    const models = await loadModels(conn, p)
+    const models = await loadModels(conn, p.v.project, p.adapter.dialect)
     const params = models.get(model)!.params as unknown as KmeansParams
     const f = featurePlan(p.v.project, entity, new Date(asOf), [{name: model, target: 'trait'}], {models})
     const db = compilerFor(duckdbAdapter.dialect)

@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {invariantViolations} from '../helpers/state.js'
 import {baseSegments, EDITS, fit, insert, openTwin, outputs, run, twinProject, writeSegments, type SegmentDoc} from '../helpers/incremental.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
-import {forget} from '../../src/run/forget.js'
+import {forget} from '../../src/forget/forget.js'
 import {runProject} from '../../src/run/run-project.js'
 
 // SPEC §13's promise, as a property: random event streams over many days — new events, late

@@ -3,6 +3,7 @@
 // backoff, splitting and state live in deliver.ts, shared by all of them; each destination's
 // SDK is imported only in its own folder under destinations/.
 import type {SyncDef, SyncMode} from '../resolve/resolve-syncs.js'
+import type {WarehouseConnection} from '../warehouse/warehouse.js'
 
 /** erase: `segc forget` (SPEC §15): the key leaves everything this sync sent there, whatever its segments */
 export type OpName = 'add' | 'remove' | 'update' | 'entered' | 'exited' | 'erase'
@@ -75,6 +76,11 @@ export interface SessionContext {
   root: string
   /** --full-resync: the destination's previous contents are not segc's to keep */
   fullResync: boolean
+  /**
+   * A fresh in-memory SQL engine (DuckDB), closed by the caller of it: handed in so that a
+   * destination that writes files with SQL (csv, parquet, jsonl) imports no adapter.
+   */
+  scratch(): Promise<WarehouseConnection>
 }
 
 export interface DestinationSession {

@@ -1,5 +1,10 @@
 import type {QueryCompiler, RawBuilder} from 'kysely'
-import type {ValueType} from '../resolve/model.js'
+
+/**
+ * The types of values segc reads, compares and stores. The language (src/resolve/model.ts) names
+ * its values with this type, so the interface owns it: it imports no stage.
+ */
+export type ValueType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp' | 'date'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Sql = RawBuilder<any>

@@ -5,7 +5,7 @@ import {compilerFor, render} from '../generate/generate-sql.js'
 import {table} from '../generate/output-sql.js'
 import type {StoredModel} from '../plan/build-plan.js'
 import type {Project} from '../resolve/model.js'
-import type {Prepared} from '../run/run-project.js'
+import type {Dialect} from '../warehouse/dialect.js'
 import {MODELS} from '../warehouse/tables.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
 
@@ -22,16 +22,16 @@ export function fitDefinitionHash(project: Project, name: string): string {
 }
 
 /** The latest version of every model fitted for its current definition. */
-export async function loadModels(conn: WarehouseConnection, p: Prepared): Promise<Map<string, StoredModel>> {
-  const schema = p.v.project.outputSchema
+export async function loadModels(conn: WarehouseConnection, project: Project, dialect: Dialect): Promise<Map<string, StoredModel>> {
+  const schema = project.outputSchema
   if (!(await conn.tableExists(schema, MODELS.name))) return new Map()
-  const db = compilerFor(p.adapter.dialect)
+  const db = compilerFor(dialect)
   const rows = await conn.query(render(db, sql`SELECT model, version, kind, params, definition_hash FROM ${table(schema, MODELS.name)} ORDER BY model, version`))
   const out = new Map<string, StoredModel>()
   for (const r of rows) {
     const model = String(r.model)
-    const t = p.v.project.traits.get(model)
-    if (!t || t.def.kind !== 'fit' || String(r.definition_hash) !== fitDefinitionHash(p.v.project, model)) continue
+    const t = project.traits.get(model)
+    if (!t || t.def.kind !== 'fit' || String(r.definition_hash) !== fitDefinitionHash(project, model)) continue
     out.set(model, {model, version: Number(r.version), kind: String(r.kind) as StoredModel['kind'], params: JSON.parse(String(r.params)) as Record<string, unknown>})
   }
   return out

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {fixtureStatements} from '../../src/fixtures/fixture-tables.js'
-import {explainEntity, type WhyNode} from '../../src/run/why.js'
+import {explainEntity, type WhyNode} from '../../src/why/why.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import * as aggregates from '../language/aggregate-cases.js'
 import {CASES} from '../language/condition-cases.js'

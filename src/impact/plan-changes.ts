@@ -1,9 +1,9 @@
 import {membershipSelect, RunStatements} from '../generate/run-statements.js'
 import {buildPlan, modelsReached, placeholderModels} from '../plan/build-plan.js'
-import {loadModels} from '../models/stored.js'
+import {loadModels} from '../project/models.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS} from '../warehouse/tables.js'
-import {modelVersions, prepare, type RunOptions} from './run-project.js'
+import {modelVersions, prepare, type SessionOptions} from '../project/session.js'
 
 export interface PlanChanges {
   target: string
@@ -16,7 +16,7 @@ export interface PlanChanges {
 }
 
 /** `segc plan`: the project's segments against the definitions the target recorded. Writes nothing. */
-export async function planChanges(opts: RunOptions): Promise<PlanChanges> {
+export async function planChanges(opts: SessionOptions): Promise<PlanChanges> {
   const p = prepare(opts)
   const conn = opts.connection ?? (await p.adapter.connect(p.target, p.v.root, {readOnly: true}))
   try {
@@ -26,7 +26,7 @@ export async function planChanges(opts: RunOptions): Promise<PlanChanges> {
       : []
     const before = new Map(recorded.map((r) => [String(r.segment), String(r.definition_hash)]))
     // the latest fitted versions: a refit shows here as the segments it would move
-    const models = await loadModels(conn, p)
+    const models = await loadModels(conn, p.v.project, p.adapter.dialect)
     const hashes = definitionHashes(p.v.project, modelVersions(models))
     const out: PlanChanges = {target: p.target.name, added: [], changed: [], removed: [], unchanged: []}
     for (const [name, hash] of hashes) {

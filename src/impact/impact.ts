@@ -4,9 +4,9 @@ import {impactQuery} from '../generate/impact-sql.js'
 import {buildPlan, segmentRefs} from '../plan/build-plan.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import type {Project} from '../resolve/model.js'
-import {loadModels} from '../models/stored.js'
+import {loadModels} from '../project/models.js'
 import {DEFINITIONS, MEMBERSHIP} from '../warehouse/tables.js'
-import {asOfFlag, erasedEntities, modelVersions, prepare, requireModels, type RunOptions} from './run-project.js'
+import {asOfFlag, erasedEntities, modelVersions, prepare, requireModels, type SessionOptions} from '../project/session.js'
 
 export interface SegmentImpact {
   segment: string
@@ -50,7 +50,7 @@ export function affectedSegments(project: Project, changed: ReadonlySet<string>)
   return affected
 }
 
-export async function planImpact(opts: RunOptions): Promise<Impact> {
+export async function planImpact(opts: SessionOptions): Promise<Impact> {
   const p = prepare(opts)
   const conn = opts.connection ?? (await p.adapter.connect(p.target, p.v.root, {readOnly: true}))
   try {
@@ -61,7 +61,7 @@ export async function planImpact(opts: RunOptions): Promise<Impact> {
     const lastRaw = ran ? (await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of : undefined
     const last = lastRaw === null || lastRaw === undefined ? null : new Date(String(lastRaw)).toISOString()
     const asOf = opts.asOf ? asOfFlag(opts.asOf) : last ? new Date(last) : asOfFlag(undefined)
-    const models = await loadModels(conn, p)
+    const models = await loadModels(conn, p.v.project, p.adapter.dialect)
     const hashes = definitionHashes(p.v.project, modelVersions(models))
     const before = new Map(recorded.map((r) => [String(r.segment), String(r.definition_hash)]))
     const status = new Map<string, SegmentImpact['status']>()

@@ -8,18 +8,18 @@ import {resolve} from 'node:path'
 import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {EraseStatements, erasableTables, FORGET_KEYS, keyHash, type DeliveryUpdate} from '../generate/erase-sql.js'
-import type {Dialect} from '../generate/dialect.js'
+import type {Dialect} from '../warehouse/dialect.js'
 import {StateStatements} from '../generate/state-statements.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {deliver, type DeliveryOptions, type Settled} from '../sync/deliver.js'
-import type {Operation} from '../sync/destination.js'
+import type {Operation} from '../destination/destination.js'
 import {deliveryLimits, destinationConfig} from '../sync/destination-config.js'
 import {ERASURES, RUNS, STATE_SOURCES} from '../warehouse/tables.js'
 import {inTransaction, type WarehouseConnection} from '../warehouse/warehouse.js'
-import {redact} from './redact.js'
-import {connectTarget, prepare, type Prepared, type RunOptions} from './run-project.js'
+import {redact} from '../project/redact.js'
+import {connectTarget, prepare, scratchEngine, type Prepared, type SessionOptions} from '../project/session.js'
 
-export interface ForgetOptions extends RunOptions {
+export interface ForgetOptions extends SessionOptions {
   entity?: string
   keys?: string[]
   /** a file of keys, one per line */
@@ -269,7 +269,7 @@ async function sendPending(p: Prepared, conn: WarehouseConnection, es: EraseStat
     let fatal: string | undefined
     let session
     try {
-      session = await dest.open(config, {sync, mode: sync.mode, syncRunId: callId, segmentRunId: null, root: p.v.root, fullResync: false}, limits)
+      session = await dest.open(config, {sync, mode: sync.mode, syncRunId: callId, segmentRunId: null, root: p.v.root, fullResync: false, scratch: () => scratchEngine(p.v.root)}, limits)
     } catch (error) {
       fatal = (error as Error).message
     }

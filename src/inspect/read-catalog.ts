@@ -3,10 +3,10 @@
 import {sql} from 'kysely'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
-import type {Dialect, Sql} from '../generate/dialect.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {compilerFor, render} from '../generate/generate-sql.js'
 import {table} from '../generate/output-sql.js'
-import {prepare, type Prepared, type RunOptions} from '../run/run-project.js'
+import {prepare, type Prepared, type SessionOptions} from '../project/session.js'
 import {StateStatements} from '../generate/state-statements.js'
 import {CATALOG, GROUP_TRANSITIONS, LIFT, OVERLAP, RUNS, SIZES, STATE_SOURCES} from '../warehouse/tables.js'
 import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
@@ -148,7 +148,7 @@ export class CatalogReader {
  * Opens the target read-only and hands a reader over; refuses (exit 1) when no run has
  * written the target yet, since there is nothing to show.
  */
-export async function withCatalog<T>(opts: RunOptions, f: (r: CatalogReader, p: Prepared) => Promise<T>): Promise<T> {
+export async function withCatalog<T>(opts: SessionOptions, f: (r: CatalogReader, p: Prepared) => Promise<T>): Promise<T> {
   const p = prepare(opts)
   const conn = opts.connection ?? (await p.adapter.connect(p.target, p.v.root, {readOnly: true}))
   try {

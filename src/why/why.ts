@@ -9,10 +9,10 @@ import {compilerFor, featureQuery, render} from '../generate/generate-sql.js'
 import {EraseStatements, keyHash} from '../generate/erase-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {explainPlan, onlyKey, type ExplainNode} from '../plan/build-plan.js'
-import {loadModels} from '../models/stored.js'
+import {loadModels} from '../project/models.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS, ERASURES, MEMBERSHIP} from '../warehouse/tables.js'
-import {asOfFlag, modelVersions, prepare, requireModels, type RunOptions} from './run-project.js'
+import {asOfFlag, modelVersions, prepare, requireModels, type SessionOptions} from '../project/session.js'
 
 export type Outcome = 'true' | 'false' | 'unknown'
 
@@ -54,7 +54,7 @@ const plainIso = (v: unknown) => (v instanceof Date ? v : new Date(String(v))).t
 
 const plainValue = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v)
 
-export async function explainEntity(opts: RunOptions & {key: string; entity?: string; segments?: string[]}): Promise<Why> {
+export async function explainEntity(opts: SessionOptions & {key: string; entity?: string; segments?: string[]}): Promise<Why> {
   const p = prepare(opts)
   const project = p.v.project
   // the entity: named, implied by the segments named, or the only one segments use
@@ -80,7 +80,7 @@ export async function explainEntity(opts: RunOptions & {key: string; entity?: st
     const asOf = opts.asOf ? asOfFlag(opts.asOf) : lastRaw !== null && lastRaw !== undefined ? new Date(String(lastRaw)) : asOfFlag(undefined)
     // static segments a run keeps frozen are read back from membership, as a run reads them
     const recorded = ran ? new Map((await conn.query(st.definitions())).filter((r) => r.removed_run_id === null).map((r) => [String(r.segment), String(r.definition_hash)])) : new Map<string, string>()
-    const stored = await loadModels(conn, p)
+    const stored = await loadModels(conn, p.v.project, p.adapter.dialect)
     const hashes = definitionHashes(project, modelVersions(stored))
     const frozen = new Set([...project.segments.values()].filter((s) => s.refresh === 'static' && recorded.get(s.name) === hashes.get(s.name)).map((s) => s.name))
     const models = await requireModels(p, conn, segments.map((s) => s.name), stored)
