@@ -66,21 +66,25 @@ export function isFixtureTestFile(path: string): boolean {
 }
 
 /** Reads segc.yaml, models/, segments/ (fixture tests excluded) and syncs/ of the project at root. */
-export function loadProject(root: string, opts: {tests?: boolean} = {}): LoadedProject {
+export function loadProject(root: string, opts: {tests?: boolean; overlay?: ReadonlyMap<string, string>} = {}): LoadedProject {
   const diagnostics: Diagnostic[] = []
   const files: SourceFile[] = []
   const documents: LoadedDocument[] = []
   const configPath = join(root, CONFIG_FILE)
   const paths: Array<[string, Folder]> = [[configPath, 'config']]
-  for (const p of yamlFilesUnder(root, 'models')) paths.push([p, 'models'])
-  for (const p of yamlFilesUnder(root, 'segments')) if (!isFixtureTestFile(p) || opts.tests) paths.push([p, 'segments'])
-  for (const p of yamlFilesUnder(root, 'syncs')) paths.push([p, 'syncs'])
+  const overlay = opts.overlay ?? new Map<string, string>()
+  const under = (folder: string) => withOverlay(root, folder, yamlFilesUnder(root, folder), overlay)
+  for (const p of under('models')) paths.push([p, 'models'])
+  for (const p of under('segments')) if (!isFixtureTestFile(p) || opts.tests) paths.push([p, 'segments'])
+  for (const p of under('syncs')) paths.push([p, 'syncs'])
   for (const [full, folder] of paths) {
     const rel = relative(root, full).split(sep).join('/')
     let text: string
     try {
-      if (statSync(full).isDirectory()) continue
-      text = readFileSync(full, 'utf8')
+      const unsaved = overlay.get(full)
+      if (unsaved !== undefined) text = unsaved
+      else if (statSync(full).isDirectory()) continue
+      else text = readFileSync(full, 'utf8')
     } catch (error) {
       diagnostics.push(diag(folder === 'config' ? 'project_not_found' : 'file_unreadable', {file: rel, line: 1, col: 1}, `cannot read ${rel}: ${(error as Error).message}`))
       continue
@@ -115,9 +119,27 @@ export function loadProject(root: string, opts: {tests?: boolean} = {}): LoadedP
   return {root, files, documents, diagnostics}
 }
 
-type Folder = 'config' | 'models' | 'segments' | 'syncs'
+/**
+ * The files of a folder with an editor's unsaved texts laid over them (segc lsp): an open file
+ * counts even when it is not (or no longer) on disk, in the order a walk of the disk gives.
+ */
+function withOverlay(root: string, folder: string, onDisk: string[], overlay: ReadonlyMap<string, string>): string[] {
+  if (overlay.size === 0) return onDisk
+  const base = join(root, folder) + sep
+  const extra = [...overlay.keys()].filter((p) => p.startsWith(base) && /\.ya?ml$/.test(p) && !onDisk.includes(p))
+  if (extra.length === 0) return onDisk
+  const rank = (p: string) => relative(base, p).split(sep)
+  const cmp = (a: string, b: string): number => {
+    const [x, y] = [rank(a), rank(b)]
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]!.localeCompare(y[i]!)
+    return x.length - y.length
+  }
+  return [...onDisk, ...extra].sort(cmp)
+}
 
-function kindOf(folder: Folder, firstKey: string, path: string): DocumentKind | undefined {
+export type Folder = 'config' | 'models' | 'segments' | 'syncs'
+
+export function kindOf(folder: Folder, firstKey: string, path: string): DocumentKind | undefined {
   if (folder === 'config') return 'config'
   if (folder === 'syncs') return firstKey === 'sync' ? 'sync' : undefined
   if (folder === 'models') return MODEL_KINDS.has(firstKey) ? 'models' : undefined

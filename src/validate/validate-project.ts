@@ -21,7 +21,7 @@ export interface Validated {
 }
 
 /** load → schema → names and types, every problem collected. */
-export function validateProject(opts: {cwd?: string; project?: string; today?: Date; tests?: boolean} = {}): Validated {
+export function validateProject(opts: {cwd?: string; project?: string; today?: Date; tests?: boolean; overlay?: ReadonlyMap<string, string>} = {}): Validated {
   const start = opts.project ?? opts.cwd ?? process.cwd()
   const root = opts.project ?? findProjectRoot(start)
   if (!root) {
@@ -35,7 +35,8 @@ export function validateProject(opts: {cwd?: string; project?: string; today?: D
       diagnostics: [d],
     }
   }
-  const loaded = loadProject(root, {tests: opts.tests ?? false})
+  // overlay: absolute path → unsaved text of a file open in an editor (segc lsp)
+  const loaded = loadProject(root, {tests: opts.tests ?? false, ...(opts.overlay ? {overlay: opts.overlay} : {})})
   const schema = checkSchemas(loaded.documents)
   const configDoc = loaded.documents.find((d) => d.kind === 'config')
   const configInvalid = configDoc !== undefined && schema.invalid.has(`${configDoc.file.path}#${configDoc.index}`)
