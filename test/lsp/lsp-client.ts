@@ -19,6 +19,8 @@ export class LspClient {
   private versions = new Map<string, number>()
   private waiters: Array<() => void> = []
   stderr = ''
+  /** window/logMessage: where the server reports a request that failed inside it */
+  readonly logs: string[] = []
   exited: number | null | undefined = undefined
 
   private constructor(
@@ -32,6 +34,7 @@ export class LspClient {
       this.diagnostics.set(p.uri, p.diagnostics)
       for (const w of this.waiters.splice(0)) w()
     })
+    this.conn.onNotification('window/logMessage', (p: {message: string}) => this.logs.push(p.message))
     this.conn.onRequest('workspace/configuration', () => [])
     this.conn.onRequest('client/registerCapability', () => null)
     this.conn.listen()
