@@ -19,6 +19,9 @@ function plain(value: DuckDBValue | unknown): unknown {
   return value
 }
 
+/** How long opening for writing retries a file another process holds (longer than any one read of segc lsp). */
+const LOCK_RETRY_MS = 1000
+
 export class DuckDBWarehouse implements WarehouseConnection {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -44,12 +47,22 @@ export class DuckDBWarehouse implements WarehouseConnection {
       options.temp_directory = isAbsolute(dir) ? dir : resolve(projectRoot, dir)
     }
     let instance: DuckDBInstance
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), {recursive: true})
-      instance = await DuckDBInstance.create(path, options)
-    } catch (error) {
-      const message = (error as Error).message
-      throw new WarehouseError(lockMessage(message, path), undefined, /lock/i.test(message))
+    const started = Date.now()
+    for (;;) {
+      try {
+        if (path !== ':memory:') mkdirSync(dirname(path), {recursive: true})
+        instance = await DuckDBInstance.create(path, options)
+        break
+      } catch (error) {
+        const message = (error as Error).message
+        // a reader holds the file for one short read at most (segc lsp's hover size, ≤ 300 ms):
+        // a writer waits that out instead of failing the run
+        if (/lock/i.test(message) && !opts.readOnly && Date.now() - started < LOCK_RETRY_MS) {
+          await new Promise((r) => setTimeout(r, 50))
+          continue
+        }
+        throw new WarehouseError(lockMessage(message, path), undefined, /lock/i.test(message))
+      }
     }
     const connection = await instance.connect()
     // Timestamps without a zone are UTC in segc; make DuckDB agree whatever the machine's zone.
