@@ -5,7 +5,7 @@ import {SegcCommand} from '../cli/segc-command.js'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {exampleProjectRoot} from '../demo/run-demo.js'
 import {githubWorkflow, WORKFLOW_PATH} from '../cli/workflow.js'
-import {editorFiles} from '../cli/editor-settings.js'
+import {editorFiles} from '../lsp/editor-settings.js'
 
 export default class Init extends SegcCommand {
   static override summary = 'Create a new project with an example model, segments and fixture tests.'

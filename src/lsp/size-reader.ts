@@ -1,7 +1,7 @@
 import {statSync} from 'node:fs'
 import {isAbsolute, resolve} from 'node:path'
 import {adapterFor} from '../../adapters/index.js'
-import {resolveTarget} from '../run/targets.js'
+import {resolveTarget} from '../project/targets.js'
 import type {Validated} from '../validate/validate-project.js'
 
 export interface SegmentSize {
