@@ -5,6 +5,7 @@ import {join, relative} from 'node:path'
 import {parseAllDocuments} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {segc} from '../helpers/cli.js'
+import {globMatches} from './glob.js'
 
 // The editor settings `segc init` writes (SPEC §18), checked as a YAML extension would use them:
 // each glob of `yaml.schemas` picks the project's files, and each YAML document of the example
@@ -14,23 +15,6 @@ import {segc} from '../helpers/cli.js'
 
 const require = createRequire(import.meta.url)
 const {Ajv} = require('ajv') as typeof import('ajv')
-
-/**
- * A workspace-relative glob as yaml-language-server (vscode-json-languageservice) reads it: `**\/`
- * is zero or more folders, `*` stays inside one name. Written here, not taken from segc.
- */
-function globMatches(glob: string, path: string): boolean {
-  let re = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!
-    if (glob.startsWith('**/', i)) {
-      re += '(?:[^/]+/)*'
-      i += 2
-    } else if (c === '*') re += '[^/]*'
-    else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-  }
-  return new RegExp(`^${re}$`).test(path)
-}
 
 function yamlFiles(dir: string, root = dir): string[] {
   return readdirSync(dir).flatMap((name) => {
