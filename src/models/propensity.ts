@@ -344,3 +344,14 @@ export async function modelsAsOf(conn: WarehouseConnection, p: Prepared, cutoff:
 
 /** Used by plan expressions elsewhere: a stored version's params, typed. */
 export const propensityParams = (m: StoredModel): PropensityParams => m.params as unknown as PropensityParams
+
+/**
+ * The training rows of a propensity trait at `cutoff` (segc_key, f0.., y, by key): what a fit
+ * trains on, for tests and for looking at a snapshot by hand.
+ */
+export async function snapshotRows(conn: WarehouseConnection, p: Prepared, model: string, cutoff: Date, opts: PropensityOptions = {}): Promise<Row[]> {
+  const t = p.v.project.traits.get(model)!
+  const spec = (t.def as Extract<Trait['def'], {kind: 'fit'; model: 'propensity'}>).propensity
+  const s = await new PropensityFitter(conn, p, t, spec, opts).snapshot(cutoff, 'segc_prop_rows')
+  return conn.query(render(compilerFor(p.adapter.dialect), sql`SELECT * FROM ${sql.id(s.table)} ORDER BY segc_key`))
+}
