@@ -55,7 +55,7 @@ describe('propensity equals scikit-learn on a generated history', () => {
 
   beforeAll(async () => {
     data = generate()
-    dir = await propensityProject(mkdtempSync(join(tmpdir(), 'segc-prop-')), data)
+    dir = await propensityProject(mkdtempSync(join(tmpdir(), 'segc-prop-')), data, '', {'likely.yaml': 'segment: likely_upgraders\nentity: user\nrule: {trait: upgrade_pct, gte: 0.9}\n'})
     const r = segc(['fit', 'will_upgrade', '--as-of', AS_OF.toISOString(), '--json'], {cwd: dir})
     expect(r.code, r.stderr).toBe(0)
     fit = JSON.parse(r.stdout) as typeof fit
@@ -145,6 +145,27 @@ describe('propensity equals scikit-learn on a generated history', () => {
       const bucket = i < extra * big ? Math.floor(i / big) + 1 : extra + Math.floor((i - extra * big) / (big - 1)) + 1
       expect(r.pct).toBeCloseTo(bucket / 100, 15)
     })
+  })
+
+  it('segc why shows the probability and each feature’s contribution to the log-odds; a run scores the same', async () => {
+    const run = segc(['run', '--as-of', AS_OF.toISOString(), '--json'], {cwd: dir})
+    expect(run.code, run.stderr).toBe(0)
+    const members = await withConn(dir, (conn) => conn.query(`SELECT entity_key FROM segments.segment_membership WHERE segment = 'likely_upgraders' ORDER BY entity_key`))
+    // the top decile of percentiles: 0.9 and up
+    expect(members.length).toBeGreaterThan(data.users.length * 0.09)
+    expect(members.length).toBeLessThan(data.users.length * 0.12)
+    const key = String(members[0]!.entity_key)
+    const r = segc(['why', key, '--json'], {cwd: dir})
+    expect(r.code, r.stderr).toBe(0)
+    const w = JSON.parse(r.stdout) as {segments: Array<{member: boolean}>; propensity: Array<{model: string; probability: number; intercept: number; contributions: Array<{feature: string; contribution: number}>}>}
+    expect(w.segments[0]!.member).toBe(true)
+    const m = w.propensity[0]!
+    expect(m.model).toBe('will_upgrade')
+    const logOdds = m.intercept + m.contributions.reduce((a, c) => a + c.contribution, 0)
+    expect(Math.abs(sigmoid(logOdds) - m.probability)).toBeLessThan(1e-12)
+    const text = segc(['why', key], {cwd: dir})
+    expect(text.stdout).toMatch(/will_upgrade \(version 1\): probability 0\.\d+/)
+    expect(text.stdout).toMatch(/sessions_30d/)
   })
 
   it('point in time: the training rows equal an independent construction at the cutoff, and one a day late does not', async () => {
