@@ -187,7 +187,7 @@ export const MODELS: TableDef = {
     c('kind', 'string', 'bgnbd, gamma_gamma, kmeans or propensity'),
     c('params', 'text', 'JSON: {r, alpha, a, b} (bgnbd; a = 0 and b null at the NBD limit), {p, q, gamma} (gamma_gamma), {features, means, stddevs, centroids} (kmeans), {features, types, columns, means, stddevs, levels, coefficients, intercept, cutoff, horizon, n_train, positives_train, auc, base_rate, calibration, iterations} (propensity)'),
     c('n', 'integer', 'entities the model was fitted on'),
-    c('log_likelihood', 'float', 'maximized log-likelihood; NULL for kmeans; for propensity, minus the training snapshot's log-loss'),
+    c('log_likelihood', 'float', 'maximized log-likelihood; NULL for kmeans; for propensity, minus the log-loss on the training snapshot'),
     c('definition_hash', 'string', 'hash of the trait definition the model was fitted for'),
   ],
 }

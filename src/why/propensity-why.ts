@@ -5,7 +5,7 @@ import {compilerFor, featureQuery, render} from '../generate/generate-sql.js'
 import {featurePlan, onlyKey, type PlanOptions, type StoredModel} from '../plan/build-plan.js'
 import type {PropensityParams} from '../plan/propensity-plan.js'
 import {traitReads, type Condition, type Project, type Segment} from '../resolve/model.js'
-import type {Prepared} from '../run/run-project.js'
+import type {Prepared} from '../project/session.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
 
 export interface PropensityWhy {
