@@ -8,9 +8,9 @@ import {compilerFor, featureQuery, render} from '../../src/generate/generate-sql
 import {RunStatements} from '../../src/generate/run-statements.js'
 import {featurePlan} from '../../src/plan/build-plan.js'
 import {snapshotRows} from '../../src/models/propensity.js'
-import {loadModels} from '../../src/models/stored.js'
+import {loadModels} from '../../src/project/models.js'
 import type {PropensityParams} from '../../src/plan/propensity-plan.js'
-import {erasedEntities, prepare} from '../../src/run/run-project.js'
+import {erasedEntities, prepare} from '../../src/project/session.js'
 import {noStackTrace, segc} from '../helpers/cli.js'
 import {AS_OF, C0, C1, DAY, generate, propensityProject, type Data} from './propensity-data.js'
 
