@@ -74,7 +74,7 @@ describe('propensity edges', () => {
     expect(sep.iterations).toBeLessThanOrEqual(50)
     // under the penalty the flag's coefficient is large but finite
     expect(sep.coefficients[0]).toBeGreaterThan(3)
-    const models = await withConn(dir, (conn, p) => loadModels(conn, p))
+    const models = await withConn(dir, (conn, p) => loadModels(conn, p.v.project, p.adapter.dialect))
     expect(models.has('never_goal')).toBe(false)
     expect(models.get('separable')!.kind).toBe('propensity')
   })
@@ -127,7 +127,7 @@ describe('propensity edges', () => {
     expect((JSON.parse(r.stdout) as {models: Array<{n: number}>}).models[0]!.n).toBe(data.users.length - 3)
     const scores = await withConn(dir, async (conn, p) => {
       const erased = await erasedEntities(conn, new RunStatements(p.adapter.dialect, p.v.project.outputSchema), p.v.project.outputSchema)
-      const f = featurePlan(p.v.project, 'user', AS_OF, [{name: 'upgrade_score', target: 'trait'}], {models: await loadModels(conn, p), ...(erased ? {erased} : {})})
+      const f = featurePlan(p.v.project, 'user', AS_OF, [{name: 'upgrade_score', target: 'trait'}], {models: await loadModels(conn, p.v.project, p.adapter.dialect), ...(erased ? {erased} : {})})
       const db = compilerFor(duckdbAdapter.dialect)
       return conn.query(render(db, sql`${featureQuery(db, duckdbAdapter.dialect, f.asOf, f.plan, f.values)} ORDER BY segc_key`))
     })

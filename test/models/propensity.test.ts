@@ -114,7 +114,7 @@ describe('propensity equals scikit-learn on a generated history', () => {
     const m = fit.models[0]!.params
     const own = ownSnapshot(data, AS_OF.getTime())
     const scored = await withConn(dir, async (conn, p) => {
-      const models = await loadModels(conn, p)
+      const models = await loadModels(conn, p.v.project, p.adapter.dialect)
       const f = featurePlan(p.v.project, 'user', AS_OF, [{name: 'upgrade_score', target: 'trait'}, {name: 'upgrade_pct', target: 'trait'}], {models})
       const db = compilerFor(duckdbAdapter.dialect)
       return conn.query(render(db, sql`${featureQuery(db, duckdbAdapter.dialect, f.asOf, f.plan, f.values)} ORDER BY segc_key`))
