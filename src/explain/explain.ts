@@ -104,7 +104,7 @@ export class Explainer {
   }
 
   /** What a member did: the event's label, or a phrase made from its name. */
-  private did(event: string): string {
+  did(event: string): string {
     return this.project.events.get(event)?.label ?? `had a ${humanize(event)} event`
   }
 
