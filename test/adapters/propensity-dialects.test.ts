@@ -6,7 +6,9 @@ import {snowflakeDialect} from '../../adapters/snowflake/dialect.js'
 import {fixtureStatements} from '../../src/fixtures/fixture-tables.js'
 import type {Dialect} from '../../src/warehouse/dialect.js'
 import {compilerFor, featureQuery, render} from '../../src/generate/generate-sql.js'
-import {featurePlan, type StoredModel} from '../../src/plan/build-plan.js'
+import {buildPlan, featurePlan, type StoredModel} from '../../src/plan/build-plan.js'
+import {membershipSelect} from '../../src/generate/run-statements.js'
+import {segc} from '../helpers/cli.js'
 import type {PropensityParams} from '../../src/plan/propensity-plan.js'
 import {validOrThrow, writeProject} from '../helpers/project.js'
 import {SNOWFLAKE_MACROS, snowflakeToDuckDB} from '../helpers/snowflake-duckdb.js'
@@ -125,5 +127,59 @@ describe('propensity scores give DuckDB\'s values in every dialect, within 1e-9'
     const duck = await onDuckDB(dir, v.project, [], query(v.project, duckdbAdapter.dialect))
     const sf = await onDuckDB(dir, v.project, SNOWFLAKE_MACROS, await snowflakeToDuckDB(query(v.project, snowflakeDialect)))
     expect(compare(duck, sf, 'snowflake')).toBe(50)
+  })
+})
+
+// `segc compile --membership` (and the run's membership query) with segments on both scores
+const SCORED = `${SEGMENTS}---
+segment: probable
+entity: customer
+rule: {trait: p_buy, gte: 0.5}
+---
+segment: top_fifth
+entity: customer
+rule: {trait: pct_buy, gte: 0.2}
+`
+const AT = new Date('2026-06-01T00:00:00Z')
+const sorted = (rows: Array<Record<string, unknown>>) =>
+  rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k.toLowerCase(), x]))).map((r) => `${String(r.segment)}/${String(r.entity_key)}/${String(r.holdout)}`).sort()
+
+describe('membership with propensity segments in every dialect', () => {
+  it('with a stored version: the members the closed form gives, on DuckDB, BigQuery (ZetaSQL) and Snowflake (translated)', async () => {
+    const dir = writeProject({'models/m.yaml': MODELS, 'segments/a.yaml': SCORED})
+    const v = validOrThrow(dir)
+    const q = (d: Dialect) => membershipSelect(d, buildPlan(v.project, AT, undefined, {models}))!
+    // by hand: probable is p ≥ 0.5; top_fifth is NTILE(100) ≥ 20 of 25 scored, i.e. the 6 highest (ties by key)
+    const scored = ROWS.customers.map((c, i) => ({key: c.id, p: closedForm(i)})).filter((x): x is {key: string; p: number} => x.p !== null)
+    const ranked = [...scored].sort((a, b) => a.p - b.p || (a.key < b.key ? -1 : 1))
+    const want = [
+      ...ROWS.customers.filter((c) => c.active).map((c) => `actives/${c.id}/false`),
+      ...scored.filter((x) => x.p >= 0.5).map((x) => `probable/${x.key}/false`),
+      ...ranked.filter((_, i) => i + 1 >= 20).map((x) => `top_fifth/${x.key}/false`),
+    ].sort()
+    const duck = sorted(await onDuckDB(dir, v.project, [], q(duckdbAdapter.dialect)))
+    expect(duck).toEqual(want)
+    expect(want.filter((w) => w.startsWith('probable/')).length).toBeGreaterThan(2)
+    expect(sorted(await evaluateBigQuery(v.project, ROWS, q(bigqueryDialect)))).toEqual(want)
+    expect(sorted(await onDuckDB(dir, v.project, SNOWFLAKE_MACROS, await snowflakeToDuckDB(q(snowflakeDialect))))).toEqual(want)
+  })
+
+  it('segc compile --membership --dialect X: exits 0 in each, names the placeholder models, and the three SELECTs return the same rows', async () => {
+    const dir = writeProject({'models/m.yaml': MODELS, 'segments/a.yaml': SCORED})
+    const v = validOrThrow(dir)
+    const texts: Record<string, string> = {}
+    for (const d of ['duckdb', 'bigquery', 'snowflake']) {
+      const r = segc(['compile', '--membership', '--dialect', d, '--as-of', AT.toISOString()], {cwd: dir})
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/^-- fitted models \(buys\) show placeholder parameters: a run uses the versions stored in segment_models$/m)
+      texts[d] = r.stdout.replace(/^--.*$/gm, '').trim().replace(/;$/, '')
+    }
+    const duck = sorted(await onDuckDB(dir, v.project, [], texts.duckdb!))
+    // placeholders score everyone in the population 0.5: all 25 actives are probable, the last 6 by key the top fifth
+    const actives = ROWS.customers.filter((c) => c.active).map((c) => c.id).sort()
+    expect(duck.filter((r) => r.startsWith('probable/'))).toHaveLength(25)
+    expect(duck.filter((r) => r.startsWith('top_fifth/'))).toEqual(actives.slice(-6).map((k) => `top_fifth/${k}/false`).sort())
+    expect(sorted(await evaluateBigQuery(v.project, ROWS, texts.bigquery!))).toEqual(duck)
+    expect(sorted(await onDuckDB(dir, v.project, SNOWFLAKE_MACROS, await snowflakeToDuckDB(texts.snowflake!)))).toEqual(duck)
   })
 })
