@@ -13,6 +13,7 @@ import {DuckDBWarehouse} from '../adapters/duckdb/connection.js'
 import {DEMO_AS_OF, demoStatements} from '../src/demo/demo-data.js'
 import {fitProject} from '../src/models/fit-project.js'
 import {runProject} from '../src/run/run-project.js'
+import {FITTED_SEGMENTS} from './project.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = join(here, '..', '..')
@@ -46,7 +47,7 @@ function project(name: string, withValue: boolean, schema: string): string {
   rmSync(dir, {recursive: true, force: true})
   mkdirSync(dir, {recursive: true})
   cpSync(join(repo, 'models'), join(dir, 'models'), {recursive: true})
-  cpSync(join(repo, 'segments'), join(dir, 'segments'), {recursive: true, filter: (src) => !src.endsWith('.test.yaml') && (withValue || !src.endsWith('value.yaml'))})
+  cpSync(join(repo, 'segments'), join(dir, 'segments'), {recursive: true, filter: (src) => !src.endsWith('.test.yaml') && (withValue || !FITTED_SEGMENTS.some((f) => src.endsWith(f)))})
   writeFileSync(join(dir, 'segc.yaml'), `name: fitbench\noutput: {schema: ${schema}}\ndefault_target: bench\ntargets:\n  bench: {type: duckdb, path: ${JSON.stringify(database)}, threads: ${cpus().length}}\n`)
   return dir
 }
@@ -64,14 +65,19 @@ const withValue = project('fit-project', true, 'segments')
 const rows: Array<[string, string, string]> = []
 rows.push(['data', `${customers.toLocaleString('en-US')} customers, ${counts.orders!.toLocaleString('en-US')} orders, ${counts.events!.toLocaleString('en-US')} product events`, `${(counts.orders! + counts.events!).toLocaleString('en-US')} events in all`])
 
-for (const model of ['purchase_model', 'spend_model', 'value_cluster']) {
+for (const model of ['purchase_model', 'spend_model', 'value_cluster', 'will_order_30d']) {
   log(`fitting ${model}…`)
   Object.assign(crossed, {rows: 0, bytes: 0, queries: 0})
   const t = performance.now()
   const fit = await fitProject({project: withValue, asOf: DEMO_AS_OF, traits: [model]})
   const ms = performance.now() - t
   const m = fit.models[0]!
-  const detail = m.kind === 'kmeans' ? `${String(m.detail.iterations)} Lloyd iterations` : `${String(m.detail.groups)} summary groups, LL ${m.log_likelihood!.toFixed(1)}`
+  const detail =
+    m.kind === 'kmeans'
+      ? `${String(m.detail.iterations)} Lloyd iterations`
+      : m.kind === 'propensity'
+        ? `${String(m.detail.iterations)} + ${String(m.detail.iterations_validation)} Newton iterations, AUC ${Number(m.params.auc).toFixed(3)}`
+        : `${String(m.detail.groups)} summary groups, LL ${m.log_likelihood!.toFixed(1)}`
   rows.push([`segc fit ${model} (${m.kind})`, fmt(ms), `${m.n.toLocaleString('en-US')} entities; ${detail}; crossed to Node: ${crossed.rows.toLocaleString('en-US')} rows, ${(crossed.bytes / 1e6).toFixed(2)} MB in ${crossed.queries} queries`])
   log(`  ${fmt(ms)} ${JSON.stringify(m.params).slice(0, 200)}`)
 }
@@ -93,7 +99,7 @@ const plain = project('fit-project-rules', false, 'segments_rules')
 const a = await runs(plain, 'rules only')
 rows.push([`segc run, rules only`, fmt(a.ms), `${a.segments} segments, median of ${reps}`])
 const b = await runs(withValue, 'with fitted traits')
-rows.push([`segc run with fitted traits`, fmt(b.ms), `${b.segments} segments (adds p_alive, expected purchases, CLV + decile, 4 clusters), median of ${reps}`])
+rows.push([`segc run with fitted traits`, fmt(b.ms), `${b.segments} segments (adds p_alive, expected purchases, CLV + decile, 4 clusters, order propensity percentile), median of ${reps}`])
 
 const width = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))]
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`)

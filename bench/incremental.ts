@@ -48,7 +48,7 @@ async function withDb<T>(path: string, f: (c: WarehouseConnection) => Promise<T>
  * table lets an engine skip the blocks outside a range of time (DuckDB's zone maps, Snowflake's
  * micro-partitions, BigQuery's partitions); the generator writes customer by customer.
  */
-async function timeOrdered(source: string, suffix = 'bytime', doubled = false): Promise<string> {
+export async function timeOrdered(source: string, suffix = 'bytime', doubled = false): Promise<string> {
   const path = source.replace(/\.duckdb$/, `-${suffix}.duckdb`)
   if (existsSync(path)) return path
   log(`${doubled ? 'twice the history of' : 'time-ordered copy of'} ${source} ...`)

@@ -7,6 +7,9 @@ import {join} from 'node:path'
 import {stringify} from 'yaml'
 import {exampleProjectRoot} from '../src/demo/run-demo.js'
 
+/** The example's segment files that read fitted traits: a run needs `segc fit` before them. */
+export const FITTED_SEGMENTS = ['value.yaml', 'likely_to_order.yaml']
+
 type Seg = {segment: string; entity?: string; description: string; rule: unknown; exclude?: unknown; consent?: string[]}
 
 const cat = (c: string, within: string, gte = 1): Seg => ({
@@ -83,8 +86,9 @@ export function writeBenchProject(dir: string, segments: number, database: strin
   let base: number
   if (segments >= 15) {
     // the example's 15 rule segments come first (they include groups, which run whole); its
-    // fitted-trait segments (value.yaml) need `segc fit` first and are measured by bench:fit
-    const example = readdirSync(exampleDir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml') && f !== 'value.yaml')
+    // fitted-trait segments (value.yaml, likely_to_order.yaml) need `segc fit` first and are
+    // measured by bench:fit and bench:propensity
+    const example = readdirSync(exampleDir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml') && !FITTED_SEGMENTS.includes(f))
     for (const f of example) copyFileSync(join(exampleDir, f), join(dir, 'segments', f))
     base = 15
   } else {

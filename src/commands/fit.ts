@@ -34,13 +34,23 @@ export default class Fit extends SegcCommand {
     if (this.jsonEnabled() || !result.models.length) return
     this.out(`fitted at as_of ${result.as_of} on ${result.target}\n`)
     const rows = result.models.map((m) => {
-      const params = m.kind === 'kmeans' ? `k=${(m.params.centroids as unknown[]).length} over ${(m.params.features as string[]).join(', ')}` : Object.entries(m.params).map(([k, v]) => `${k}=${v === null ? '-' : fmt(v)}`).join(' ')
+      const params =
+        m.kind === 'kmeans'
+          ? `k=${(m.params.centroids as unknown[]).length} over ${(m.params.features as string[]).join(', ')}`
+          : m.kind === 'propensity'
+            ? `auc=${fmt(m.params.auc)} base_rate=${fmt(m.params.base_rate)} iterations=${String(m.params.iterations)} over ${(m.params.features as string[]).join(', ')}`
+            : Object.entries(m.params).map(([k, v]) => `${k}=${v === null ? '-' : fmt(v)}`).join(' ')
       return [m.model, m.kind, m.version, m.n, m.log_likelihood === null ? '-' : m.log_likelihood.toFixed(2), params]
     })
     this.out(textTable(['model', 'kind', 'version', 'entities', 'log_lik', 'parameters'], rows))
     for (const m of result.models) {
       if (m.kind === 'kmeans') (m.detail.profiles as string[]).forEach((p, i) => this.out(`  ${m.model} cluster ${i + 1}: ${p}`))
-      else this.out(`  ${m.model}: ${Object.entries(m.detail).map(([k, v]) => `${k.replace(/_/g, ' ')} ${fmt(v)}`).join(', ')}`)
+      else if (m.kind === 'propensity') {
+        const cols = m.params.columns as Array<{feature: string; level?: string}>
+        const coef = m.params.coefficients as number[]
+        this.out(`  ${m.model}: out-of-time AUC ${fmt(m.params.auc)}, base rate ${fmt(m.params.base_rate)}, ${String(m.detail.iterations)} Newton iterations; intercept ${fmt(m.params.intercept)}`)
+        cols.forEach((c, j) => this.out(`    ${coef[j]! >= 0 ? '+' : '−'}${fmt(Math.abs(coef[j]!))}  ${c.level === undefined ? c.feature : `${c.feature} = ${c.level}`}`))
+      } else this.out(`  ${m.model}: ${Object.entries(m.detail).map(([k, v]) => `${k.replace(/_/g, ' ')} ${fmt(v)}`).join(', ')}`)
       if (m.validation) {
         const total = m.validation.reduce((s, r) => ({predicted: s.predicted + r.predicted, actual: s.actual + r.actual, customers: s.customers + r.customers}), {predicted: 0, actual: 0, customers: 0})
         this.out(`\n${m.model}: repeat purchases after as_of, predicted against actual`)

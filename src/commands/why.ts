@@ -51,5 +51,12 @@ export function renderWhy(w: Why): string {
     }
     for (const c of s.consent ?? []) node(c, 1)
   }
+  for (const m of w.propensity ?? []) {
+    lines.push('', `${m.model} (version ${m.version}): probability ${m.probability === null ? 'NULL (outside its population)' : show(m.probability)}; log-odds = ${show(m.intercept)} (intercept)`)
+    for (const c of m.contributions) {
+      const what = c.level !== undefined ? `${c.feature} is ${c.level}` : c.feature
+      lines.push(`  ${c.contribution >= 0 ? '+' : '−'} ${show(Math.abs(c.contribution))}  ${what}  [${show(c.value)}]`)
+    }
+  }
   return lines.join('\n')
 }

@@ -7,13 +7,14 @@ import {withCatalog, type FlowRow, type OverlapRow, type SizeRow} from '../inspe
 import {Explainer} from '../explain/explain.js'
 import {formatSql} from '../generate/generate-sql.js'
 import {membershipSelect} from '../generate/run-statements.js'
-import {loadModels} from '../project/models.js'
-import {buildPlan, ModelNotFitted, type StoredModel} from '../plan/build-plan.js'
+import {fitDefinitionHash, loadModels} from '../project/models.js'
+import {buildPlan, ModelNotFitted, modelsReached, type StoredModel} from '../plan/build-plan.js'
 import type {Group, Project, Segment} from '../resolve/model.js'
 import type {Prepared, SessionOptions} from '../project/session.js'
 import type {Row} from '../warehouse/warehouse.js'
 import {flowBars, intervalChart, lineChart} from './charts.js'
 import {CSS, esc, JS, page} from './html.js'
+import {modelPage, propensityTraits, propensityVersions, type PropensityVersion} from './model-page.js'
 
 /** A segment not evaluated within this long before the target's latest run is flagged stale. */
 export const STALE_AFTER_DAYS = 7
@@ -47,6 +48,8 @@ interface SiteData {
   dialect: Prepared['adapter']['dialect']
   now: Date
   models: Map<string, StoredModel>
+  /** every stored version of each propensity model */
+  propensity: Map<string, PropensityVersion[]>
 }
 
 const num = (n: number | null | undefined) => (n === null || n === undefined ? '–' : n.toLocaleString('en-US'))
@@ -80,6 +83,12 @@ function indexPage(d: SiteData): string {
     })
     .join('\n')
   const groups = [...d.project.groups.values()].map((g) => `<li><a href="groups/${g.name}.html">${esc(g.name)}</a> <span class="muted">${esc(g.description ?? '')}</span></li>`).join('')
+  const models = propensityTraits(d.project)
+    .map((t) => {
+      const latest = d.propensity.get(t.name)?.filter((v) => v.current).at(-1)
+      return `<li><a href="models/${t.name}.html">${esc(t.name)}</a> <span class="muted">${esc(d.explain.goalText(t.name))}${latest ? ` · AUC ${latest.params.auc.toFixed(3)} (version ${latest.version})` : ' · not fitted'}</span></li>`
+    })
+    .join('')
   const latest = d.runs.at(-1)
   return page(
     'Segments',
@@ -98,7 +107,8 @@ function indexPage(d: SiteData): string {
 <tbody>
 ${rows}
 </tbody></table>
-${groups ? `<h2>Groups</h2><ul>${groups}</ul>` : ''}`,
+${groups ? `<h2>Groups</h2><ul>${groups}</ul>` : ''}
+${models ? `<h2>Propensity models</h2><ul id="models">${models}</ul>` : ''}`,
     true,
   )
 }
@@ -192,6 +202,8 @@ function segmentPage(s: Segment, d: SiteData): string {
     }
   }
   const group = s.group ? d.project.groups.get(s.group.name) : undefined
+  // the propensity models this segment's rule reaches, each with its own page
+  const usedModels = modelsReached(d.project, [s.name]).filter((m) => propensityTraits(d.project).some((t) => t.name === m))
   const meta: Array<[string, string]> = [
     ['Owner', esc(s.owner ?? 'none')],
     ['Purpose', esc(s.purpose ?? '–')],
@@ -201,6 +213,7 @@ function segmentPage(s: Segment, d: SiteData): string {
     ['Review by', esc(s.reviewBy ?? '–')],
     ['Refresh', esc(s.refresh)],
     ...(s.holdout ? [['Holdout', `${esc(s.holdout.percent)}%`] as [string, string]] : []),
+    ...(usedModels.length ? [['Models', usedModels.map((m) => `<a href="../models/${m}.html">${esc(m)}</a>`).join(', ')] as [string, string]] : []),
     ...(group ? [['Group', `<a href="../groups/${group.name}.html">${esc(group.name)}</a> (position ${s.group!.position + 1} of ${group.segments.length})`] as [string, string]] : []),
   ]
   const flows = group ? d.flows.filter((f) => f.group_name === group.name && (f.from_segment === s.name || f.to_segment === s.name)) : []
@@ -257,7 +270,7 @@ export async function buildSite(opts: SessionOptions & {out?: string; now?: Date
     }
     const lift = new Map<string, Row & {as_of: string}>()
     for (const r of await reader.lift()) lift.set(String(r.segment), r)
-    const d: SiteData = {...(opts.impact ? {impact: opts.impact} : {}), project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p.v.project, p.adapter.dialect)}
+    const d: SiteData = {...(opts.impact ? {impact: opts.impact} : {}), project: p.v.project, explain: new Explainer(p.v.project), runs, sizes, overlap: await reader.overlap(), lift, flows: await reader.flows(), dialect: p.adapter.dialect, now: opts.now ?? new Date(), models: await loadModels(reader.conn, p.v.project, p.adapter.dialect), propensity: await propensityVersions(reader.conn, p.v.project, p.adapter.dialect, (m) => fitDefinitionHash(p.v.project, m))}
     const files = new Map<string, string>([
       ['index.html', indexPage(d)],
       ['assets/site.css', CSS],
@@ -265,6 +278,7 @@ export async function buildSite(opts: SessionOptions & {out?: string; now?: Date
     ])
     for (const s of d.project.segments.values()) files.set(`segments/${s.name}.html`, segmentPage(s, d))
     for (const g of d.project.groups.values()) files.set(`groups/${g.name}.html`, groupPage(g, d))
+    for (const t of propensityTraits(d.project)) files.set(`models/${t.name}.html`, page(t.name, '../', modelPage(t, d.propensity.get(t.name) ?? [], d.explain, d.project)))
     const out = resolve(p.v.root, opts.out ?? '.segc/site')
     const scratch = `${out}.tmp-${process.pid}`
     rmSync(scratch, {recursive: true, force: true})

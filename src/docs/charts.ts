@@ -25,9 +25,9 @@ function xAxis(points: Point[], x: (i: number) => number): string {
   return ticks.map((i) => `<text x="${x(i).toFixed(1)}" y="${H - 8}" text-anchor="${anchor(i)}" class="tick">${esc(points[i]!.label)}</text>`).join('')
 }
 
-/** Size over time: a line with its points, the y axis from 0 to the largest size. */
-export function lineChart(title: string, points: Point[]): string {
-  const max = Math.max(0, ...points.map((p) => p.value))
+/** Size over time: a line with its points, the y axis from 0 to the largest value (or to `top`). */
+export function lineChart(title: string, points: Point[], top?: number): string {
+  const max = top ?? Math.max(0, ...points.map((p) => p.value))
   const y = scale(max)
   const innerW = W - PAD.left - PAD.right
   const x = (i: number) => PAD.left + (points.length <= 1 ? innerW / 2 : (i / (points.length - 1)) * innerW)
@@ -81,5 +81,33 @@ export function intervalChart(title: string, estimate: number, low: number, high
 <circle cx="${x(estimate).toFixed(1)}" cy="26" r="5"/>
 <text x="${x(low).toFixed(1)}" y="${h - 4}" text-anchor="middle" class="tick">${(low * 100).toFixed(2)}</text>
 <text x="${x(high).toFixed(1)}" y="${h - 4}" text-anchor="middle" class="tick">${(high * 100).toFixed(2)}</text>
+</svg>`
+}
+
+/**
+ * Observed against predicted share per bin, on equal axes from 0 to the largest of either, with
+ * the diagonal a perfectly calibrated model would lie on.
+ */
+export function calibrationChart(title: string, bins: Array<{bin: number; predicted: number; observed: number; n: number}>): string {
+  const size = 300
+  const pad = 40
+  const top = Math.min(1, Math.max(0.01, ...bins.flatMap((b) => [b.predicted, b.observed])) * 1.05)
+  const x = (v: number) => pad + (v / top) * (size - pad - 10)
+  const y = (v: number) => size - pad - (v / top) * (size - pad - 10)
+  const pctText = (v: number) => `${(v * 100).toLocaleString('en-US', {maximumFractionDigits: 1})}%`
+  const dots = bins
+    .map((b) => `<circle class="bin" cx="${x(b.predicted).toFixed(1)}" cy="${y(b.observed).toFixed(1)}" r="4"><title>bin ${b.bin}: predicted ${pctText(b.predicted)}, observed ${pctText(b.observed)} of ${fmt(b.n)}</title></circle>`)
+    .join('')
+  return `<svg class="chart calibration" viewBox="0 0 ${size} ${size}" role="img" aria-label="${esc(title)}" style="max-width:${size}px">
+<title>${esc(title)}</title>
+<line x1="${x(0)}" y1="${y(0)}" x2="${x(top)}" y2="${y(0)}" class="axis"/>
+<line x1="${x(0)}" y1="${y(0)}" x2="${x(0)}" y2="${y(top)}" class="axis"/>
+<line x1="${x(0)}" y1="${y(0)}" x2="${x(top).toFixed(1)}" y2="${y(top).toFixed(1)}" class="diagonal"/>
+<text x="${x(0)}" y="${y(0) + 14}" text-anchor="middle" class="tick">0</text>
+<text x="${x(top).toFixed(1)}" y="${y(0) + 14}" text-anchor="end" class="tick">${pctText(top)}</text>
+<text x="${x(0) - 4}" y="${(y(top) + 4).toFixed(1)}" text-anchor="end" class="tick">${pctText(top)}</text>
+<text x="${((x(0) + x(top)) / 2).toFixed(1)}" y="${size - 6}" text-anchor="middle" class="tick">predicted</text>
+<text x="12" y="${((y(0) + y(top)) / 2).toFixed(1)}" text-anchor="middle" class="tick" transform="rotate(-90 12 ${((y(0) + y(top)) / 2).toFixed(1)})">observed</text>
+${dots}
 </svg>`
 }

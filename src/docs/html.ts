@@ -63,6 +63,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .chart .entered { fill: var(--good); }
 .chart .exited { fill: var(--bad); }
 .chart .tick { font-size: 11px; fill: var(--muted); }
+.chart .diagonal { stroke: #aab2bf; stroke-dasharray: 4 3; }
+.coefficients li { margin: 2px 0; }
 details { background: #fff; border: 1px solid var(--line); padding: 8px 12px; }
 details pre { overflow: auto; font-size: 12px; }
 .bar { display: inline-block; height: 10px; background: var(--accent); vertical-align: middle; }

@@ -104,13 +104,13 @@ export class Explainer {
   }
 
   /** What a member did: the event's label, or a phrase made from its name. */
-  private did(event: string): string {
+  did(event: string): string {
     return this.project.events.get(event)?.label ?? `had a ${humanize(event)} event`
   }
 
   private purchaseEvent(model: string): string {
     const d = this.project.traits.get(model)?.def
-    return d?.kind === 'fit' && d.model !== 'kmeans' ? d.transactions.event : model
+    return d?.kind === 'fit' && d.model !== 'kmeans' && d.model !== 'propensity' ? d.transactions.event : model
   }
 
   private eventNoun(event: string): string {
@@ -204,9 +204,21 @@ export class Explainer {
             return `predicted average spend per purchase`
           case 'clv':
             return `predicted customer value over the next ${horizon}${d.discountRate ? ` (discounted ${number(d.discountRate * 100)}% a year)` : ''}`
+          case 'probability':
+          case 'percentile':
+            return `${d.predict === 'probability' ? 'predicted probability' : 'percentile of the predicted probability'} of ${this.goalText(d.propensity!)}`
         }
       }
     }
+  }
+
+  /** "placing an order within 30 days": what a propensity model predicts, in words. */
+  goalText(model: string): string {
+    const d = this.project.traits.get(model)?.def
+    if (d?.kind !== 'fit' || d.model !== 'propensity') return humanize(model)
+    const g = d.propensity.goal
+    const what = g.kind === 'event' ? `"${this.did(g.event)}"` : `"entered ${humanize(g.segment)}"`
+    return `the goal ${what} within ${duration(d.propensity.horizonSeconds)}`
   }
 
   private scoreNote(t: Trait | undefined): string {

@@ -12,17 +12,18 @@ import {RunStatements} from '../generate/run-statements.js'
 import {table} from '../generate/output-sql.js'
 import {featurePlan, ModelNotFitted, transactionsPlan, type StoredModel} from '../plan/build-plan.js'
 import type {Project, Trait} from '../resolve/model.js'
-import {asOfFlag, connectTarget, prepare, type Prepared, type SessionOptions} from '../project/session.js'
+import {asOfFlag, connectTarget, erasedEntities, prepare, type Prepared, type SessionOptions} from '../project/session.js'
 import {MODELS} from '../warehouse/tables.js'
 import {emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
 import {inTransaction, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {fitBgnbd, fitGammaGamma, FitError} from './likelihood.js'
 import {clusterProfile} from './profile.js'
+import {fitPropensity} from './propensity.js'
 import {fitDefinitionHash, loadModels} from '../project/models.js'
 
 export interface FittedVersion {
   model: string
-  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans'
+  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans' | 'propensity'
   version: number
   as_of: string
   params: Record<string, unknown>
@@ -39,7 +40,7 @@ export interface FittedVersion {
 /** A model that could not be fitted: the others were stored. */
 export interface FailedFit {
   model: string
-  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans'
+  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans' | 'propensity'
   error: string
 }
 
@@ -71,7 +72,7 @@ function fitTraits(project: Project, names?: string[]): Trait[] {
     if (problems.length) throw new DiagnosticsError(problems)
   }
   const chosen = names?.length ? all.filter((t) => names.includes(t.name)) : all
-  const rank = (t: Trait) => (t.def.kind === 'fit' && t.def.model === 'kmeans' ? 1 : 0)
+  const rank = (t: Trait) => (t.def.kind === 'fit' && t.def.model === 'kmeans' ? 1 : t.def.kind === 'fit' && t.def.model === 'propensity' ? 2 : 0)
   return chosen.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
 }
 
@@ -99,7 +100,7 @@ export async function fitProject(opts: SessionOptions & {traits?: string[]; vali
   const inputs = lineage.enabled
     ? inputDatasets(p, undefined, traits.map((t) => {
         const d = t.def as Extract<Trait['def'], {kind: 'fit'}>
-        return d.model === 'kmeans' ? p.v.project.entities.get(t.entity)!.relation : transactionsPlan(p.v.project, t.name, asOf).relation
+        return d.model === 'kmeans' || d.model === 'propensity' ? p.v.project.entities.get(t.entity)!.relation : transactionsPlan(p.v.project, t.name, asOf).relation
       }))
     : []
   await lineage.start(inputs)
@@ -125,11 +126,17 @@ async function fitAll(p: Prepared, opts: SessionOptions, traits: Trait[], asOf: 
     const out: FittedVersion[] = []
     const failed: FailedFit[] = []
     const versions = await latestVersions(conn, p)
+    const erased = traits.some((t) => t.def.kind === 'fit' && t.def.model === 'propensity') ? await erasedEntities(conn, st, p.v.project.outputSchema) : undefined
     for (const t of traits) {
       const d = t.def as Extract<Trait['def'], {kind: 'fit'}>
       const version = (versions.get(t.name) ?? 0) + 1
       try {
-        const result = d.model === 'kmeans' ? await fitKmeans(conn, p, t, asOf, fitted) : await fitTransactions(conn, p, t, asOf)
+        const result =
+          d.model === 'propensity'
+            ? await fitPropensity(conn, p, t, asOf, {...(erased ? {erased} : {}), ...(stored.get(t.name) ? {previous: stored.get(t.name)!} : {})})
+            : d.model === 'kmeans'
+              ? await fitKmeans(conn, p, t, asOf, fitted)
+              : await fitTransactions(conn, p, t, asOf)
         const v: FittedVersion = {model: t.name, kind: d.model, version, as_of: asOf.toISOString(), ...result}
         fitted.set(t.name, {model: t.name, version, kind: d.model, params: v.params})
         if (d.model === 'bgnbd' && until) v.validation = await validate(conn, p, t.name, asOf, until, fitted)

@@ -1,5 +1,6 @@
 import {traitReads, type AggregateSpec, type Comparison, type Condition, type Entity, type Expr, type Project, type PropertyFilter, type Scalar, type Segment, type Trait, type ValueType, type Window} from '../resolve/model.js'
 import {resolveTime} from '../resolve/time.js'
+import {linearPredictor, logistic, placeholderPropensity, type PropensityParams} from './propensity-plan.js'
 import type {AggregatePlan, DerivedColumn, EntityPlan, LiteralType, MeasurePlan, ModelPlan, Plan, PlanExpr, SegmentOutput, SequencePlan, SourcePlan} from './plan-types.js'
 
 export const KEY_COLUMN = 'segc_key'
@@ -64,7 +65,7 @@ export interface PlanOptions {
 export interface StoredModel {
   model: string
   version: number
-  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans'
+  kind: 'bgnbd' | 'gamma_gamma' | 'kmeans' | 'propensity'
   params: Record<string, unknown>
 }
 
@@ -78,7 +79,9 @@ export function placeholderModels(project: Project): Map<string, StoredModel> {
     const d = t.def
     if (d.kind !== 'fit') continue
     const params: Record<string, unknown> =
-      d.model !== 'kmeans'
+      d.model === 'propensity'
+        ? (placeholderPropensity(d.propensity) as unknown as Record<string, unknown>)
+        : d.model !== 'kmeans'
         ? d.model === 'bgnbd'
           ? {r: 1, alpha: 1, a: 2, b: 1}
           : {p: 1, q: 2, gamma: 1}
@@ -185,6 +188,19 @@ export function explainPlan(project: Project, entity: string, asOf: Date, segmen
   const push = (e: PlanExpr) => values.push(e) - 1
   const explained = segments.map((s) => planner.explain(s, push))
   return {plan: planner.plan([]), values, segments: explained, asOf: asOf.toISOString()}
+}
+
+/**
+ * A propensity snapshot at `asOf` (SPEC §17): the features' values, and membership of the
+ * population segment when there is one, for every entity, read as a run at `asOf` reads them;
+ * the erased column last when keys of the entity were erased.
+ */
+export function snapshotPlan(project: Project, entity: string, asOf: Date, features: Array<{name: string; target: 'trait' | 'attribute'}>, population: string | undefined, opts: PlanOptions = {}): {plan: EntityPlan; values: PlanExpr[]; asOf: string} {
+  const planner = new EntityPlanner(project, project.entities.get(entity)!, asOf, opts)
+  const values = features.map((f) => planner.value(f.name, f.target))
+  if (population) values.push({k: 'truth', operand: planner.member(population)})
+  if (opts.erased?.entities.has(entity)) values.push(col(ERASED_COLUMN))
+  return {plan: planner.plan([]), values, asOf: asOf.toISOString()}
 }
 
 /** The transactions of a bgnbd or gamma_gamma trait as a model plan without parameters (for fitting). */
@@ -321,6 +337,24 @@ class EntityPlanner {
     return m
   }
 
+  member(segment: string): PlanExpr {
+    return this.segmentMember(this.project.segments.get(segment)!)
+  }
+
+  /** P(goal) of a propensity model's stored version, NULL outside its population and for an erased key. */
+  private propensity(model: string): PlanExpr {
+    return this.define(`prop__${model}`, () => {
+      const d = (this.project.traits.get(model)!.def as Extract<Trait['def'], {kind: 'fit'; model: 'propensity'}>).propensity
+      const params = this.storedModel(model).params as unknown as PropensityParams
+      const byName = new Map(d.features.map((f) => [f.name, f]))
+      const p = logistic(linearPredictor(params, (f) => this.value(f, byName.get(f)?.target ?? 'trait')))
+      const gates: PlanExpr[] = []
+      if (d.population) gates.push(this.segmentMember(this.project.segments.get(d.population)!))
+      if (this.erased()) gates.push({k: 'is_null', value: col(ERASED_COLUMN), negated: false})
+      return gates.length ? {k: 'when', when: and(gates), then: p} : p
+    })
+  }
+
   modelPlan(name: string): ModelPlan {
     return this.model(name)
   }
@@ -340,6 +374,13 @@ class EntityPlanner {
 
   private prediction(d: Extract<Trait['def'], {kind: 'predict'}>): PlanExpr {
     switch (d.predict) {
+      case 'probability':
+        return this.propensity(d.propensity!)
+      case 'percentile': {
+        // NTILE(100) among the scored (NULLs rank in no bucket), as a share
+        const ranked: PlanExpr = {k: 'ntile', buckets: 100, value: this.propensity(d.propensity!), order: 'asc', key: col(KEY_COLUMN)}
+        return {k: 'arith', op: '/', left: ranked, right: {k: 'lit', type: 'number', value: 100}}
+      }
       case 'p_alive':
         this.model(d.bgnbd!)
         return this.fitColumn(d.bgnbd!, 'p_alive')

@@ -11,7 +11,7 @@ export type PlanExpr =
   | {k: 'null'}
   | {k: 'arith'; op: '+' | '-' | '*' | '/'; left: PlanExpr; right: PlanExpr}
   | {k: 'neg'; operand: PlanExpr}
-  | {k: 'fn'; fn: 'coalesce' | 'nullif' | 'least' | 'greatest' | 'abs' | 'round' | 'floor' | 'ceil'; args: PlanExpr[]}
+  | {k: 'fn'; fn: 'coalesce' | 'nullif' | 'least' | 'greatest' | 'abs' | 'round' | 'floor' | 'ceil' | 'exp'; args: PlanExpr[]}
   /** whole units elapsed from `value` to as_of: floor(seconds / unit) */
   | {k: 'elapsed'; value: PlanExpr; unitSeconds: number}
   | {k: 'cmp'; op: '=' | '<>' | '<' | '<=' | '>' | '>='; left: PlanExpr; right: PlanExpr}

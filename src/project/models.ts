@@ -16,7 +16,7 @@ import type {WarehouseConnection} from '../warehouse/warehouse.js'
 export function fitDefinitionHash(project: Project, name: string): string {
   const t = project.traits.get(name)!
   const d = t.def
-  const event = d.kind === 'fit' && d.model !== 'kmeans' ? project.events.get(d.transactions.event) : undefined
+  const event = d.kind === 'fit' && d.model !== 'kmeans' && d.model !== 'propensity' ? project.events.get(d.transactions.event) : undefined
   const text = JSON.stringify({entity: t.entity, def: d, event: event && {relation: event.relation, key: event.key, timestamp: event.timestamp, where: event.where}}, (k, v) => (k === 'loc' || k === 'label' ? undefined : v))
   return createHash('sha256').update(text).digest('hex')
 }

@@ -104,8 +104,8 @@ export type Expr =
 
 export type ExprFunction = 'coalesce' | 'nullif' | 'least' | 'greatest' | 'abs' | 'round' | 'floor' | 'ceil' | 'days_since' | 'hours_since'
 
-export type FittedModel = 'bgnbd' | 'gamma_gamma' | 'kmeans'
-export type Prediction = 'p_alive' | 'expected_purchases' | 'expected_spend' | 'clv'
+export type FittedModel = 'bgnbd' | 'gamma_gamma' | 'kmeans' | 'propensity'
+export type Prediction = 'p_alive' | 'expected_purchases' | 'expected_spend' | 'clv' | 'probability' | 'percentile'
 
 /**
  * The transactions a bgnbd or gamma_gamma model is fitted from (SPEC §12): the UTC days with
@@ -122,9 +122,23 @@ export type TraitDef =
   | {kind: 'aggregate'; spec: AggregateSpec}
   | {kind: 'fit'; model: 'bgnbd' | 'gamma_gamma'; transactions: TransactionSpec}
   | {kind: 'fit'; model: 'kmeans'; k: number; features: Array<{name: string; target: 'trait' | 'attribute'}>; standardize: boolean}
-  | {kind: 'predict'; predict: Prediction; bgnbd?: string; gammaGamma?: string; horizonSeconds?: number; discountRate?: number}
+  | {kind: 'fit'; model: 'propensity'; propensity: PropensitySpec}
+  | {kind: 'predict'; predict: Prediction; bgnbd?: string; gammaGamma?: string; propensity?: string; horizonSeconds?: number; discountRate?: number}
   | {kind: 'expr'; source: string; expr: Expr}
   | {kind: 'ntile'; buckets: number; of: {name: string; target: 'trait' | 'attribute'}; order: 'asc' | 'desc'}
+
+/**
+ * A logistic regression of a goal on features (SPEC §17). The goal is an event in
+ * (c, c + horizon] or entering a segment; `population` (a segment) is who is trained and scored.
+ */
+export interface PropensitySpec {
+  goal: {kind: 'event'; event: string; where: PropertyFilter[]} | {kind: 'segment'; segment: string}
+  horizonSeconds: number
+  population?: string
+  features: Array<{name: string; target: 'trait' | 'attribute'; type: 'number' | 'boolean' | 'string'}>
+  l2: number
+  levels: number
+}
 
 /** What a trait's definition reads directly: other traits, attributes of its entity, events. */
 export interface TraitReads {
@@ -149,13 +163,17 @@ export function traitReads(def: TraitDef): TraitReads {
   if (def.kind === 'aggregate') out.events.push(def.spec.event)
   else if (def.kind === 'expr') expr(def.expr)
   else if (def.kind === 'ntile') ref(def.of)
-  else if (def.kind === 'predict') out.traits.push(...[def.bgnbd, def.gammaGamma].filter((m): m is string => m !== undefined))
+  else if (def.kind === 'predict') out.traits.push(...[def.bgnbd, def.gammaGamma, def.propensity].filter((m): m is string => m !== undefined))
   else if (def.model === 'kmeans') def.features.forEach(ref)
+  else if (def.model === 'propensity') {
+    def.propensity.features.forEach(ref)
+    if (def.propensity.goal.kind === 'event') out.events.push(def.propensity.goal.event)
+  }
   else out.events.push(def.transactions.event)
   return out
 }
 
-/** A bgnbd or gamma_gamma trait is a fitted model, not a value: predict: traits read it. */
+/** A bgnbd, gamma_gamma or propensity trait is a fitted model, not a value: predict: traits read it. */
 export const isModelTrait = (t: Trait): boolean => t.def.kind === 'fit' && t.def.model !== 'kmeans'
 
 export interface Trait {

@@ -30,6 +30,7 @@ import type {
 import {Site} from './site.js'
 import {checkDbtColumns, dbtRelation, type DbtState} from './dbt.js'
 import {parseDuration} from './time.js'
+import {checkPopulationCycles, resolvePropensity} from './propensity.js'
 
 type Raw = Record<string, unknown>
 
@@ -148,6 +149,7 @@ class Resolver {
     for (const g of rawGroups) this.resolveGroup(g)
     for (const p of this.rawSegments.values()) this.resolveSegment(p)
     this.checkSegmentCycles()
+    checkPopulationCycles(this.project, this.out)
     return {project: this.project, diagnostics: this.out}
   }
 
@@ -420,7 +422,23 @@ class Resolver {
   /** fit: bgnbd | gamma_gamma (from an event's transaction days) or kmeans (over features). */
   private fitTrait(name: string, raw: Raw, site: Site): Trait | undefined {
     const base = {name, loc: site.keyAt, ...(raw.label ? {label: String(raw.label)} : {})}
-    const model = raw.fit as 'bgnbd' | 'gamma_gamma' | 'kmeans'
+    const model = raw.fit as 'bgnbd' | 'gamma_gamma' | 'kmeans' | 'propensity'
+    if (model === 'propensity') {
+      if (this.strayKeys(raw, site, ['fit', 'goal', 'horizon', 'population', 'features', 'l2', 'levels'], 'fit: propensity')) return undefined
+      const spec = resolvePropensity(name, raw, site, {
+        out: this.out,
+        valueRef: (n, at) => this.valueRef(n, at),
+        trait: (n) => this.trait(n),
+        eventRef: (n, at, entity) => this.eventRef(n, at, entity),
+        segmentEntity: (n) => this.rawSegments.get(n)?.entity,
+        isGroup: (n) => this.rawSegmentIsGroup(n),
+        brokenSegment: (n) => this.broken.segments.has(n),
+        segmentNames: () => this.rawSegments.keys(),
+        duration: (v, at) => this.duration(v, at),
+        where: (w, at, ev) => resolveWhere(w, at, ev, this.out, this.suggest),
+      })
+      return spec && {...base, entity: spec.entity, type: 'number', def: {kind: 'fit', model, propensity: spec.spec}}
+    }
     if (model === 'kmeans') {
       if (this.strayKeys(raw, site, ['fit', 'k', 'of', 'standardize'], 'fit: kmeans')) return undefined
       if (raw.k === undefined) return void this.out.push(diag('missing_key', site.child('fit').keyAt, `fit: kmeans needs 'k', the number of clusters`))
@@ -462,7 +480,7 @@ class Resolver {
   private predictTrait(name: string, raw: Raw, site: Site): Trait | undefined {
     const base = {name, loc: site.keyAt, ...(raw.label ? {label: String(raw.label)} : {})}
     const predict = raw.predict as Prediction
-    const needs = {p_alive: ['bgnbd'], expected_purchases: ['bgnbd'], expected_spend: ['gamma_gamma'], clv: ['bgnbd', 'gamma_gamma']}[predict] as FittedModel[]
+    const needs = {p_alive: ['bgnbd'], expected_purchases: ['bgnbd'], expected_spend: ['gamma_gamma'], clv: ['bgnbd', 'gamma_gamma'], probability: ['propensity'], percentile: ['propensity']}[predict] as FittedModel[]
     const allowed = ['predict', 'model', ...(predict === 'expected_purchases' || predict === 'clv' ? ['horizon'] : []), ...(predict === 'clv' ? ['discount_rate'] : [])]
     if (this.strayKeys(raw, site, allowed, `predict: ${predict}`)) return undefined
     if (raw.model === undefined) return void this.out.push(diag('missing_key', site.child('predict').keyAt, `predict: ${predict} needs 'model': ${needs.length === 2 ? 'a list of the bgnbd and the gamma_gamma trait' : `the ${needs[0]} trait`}`))
@@ -485,7 +503,7 @@ class Resolver {
     if (missing.length) return void this.out.push(diag('type_mismatch', site.child('model').at, `predict: ${predict} needs ${missing.map((n) => `a fit: ${n} trait`).join(' and ')} in 'model'`))
     const entities = new Set(Object.values(found).map((t) => t!.entity))
     if (entities.size > 1) return void this.out.push(diag('entity_mismatch', site.child('model').at, `the models of a prediction must belong to one entity, not ${[...entities].join(' and ')}`))
-    const def: TraitDef = {kind: 'predict', predict, ...(found.bgnbd ? {bgnbd: found.bgnbd.name} : {}), ...(found.gamma_gamma ? {gammaGamma: found.gamma_gamma.name} : {})}
+    const def: TraitDef = {kind: 'predict', predict, ...(found.bgnbd ? {bgnbd: found.bgnbd.name} : {}), ...(found.gamma_gamma ? {gammaGamma: found.gamma_gamma.name} : {}), ...(found.propensity ? {propensity: found.propensity.name} : {})}
     if (predict === 'expected_purchases' || predict === 'clv') {
       if (raw.horizon === undefined) return void this.out.push(diag('missing_key', site.child('predict').keyAt, `predict: ${predict} needs 'horizon', like 90d`))
       const h = this.duration(raw.horizon, site.child('horizon'))

@@ -184,10 +184,10 @@ export const MODELS: TableDef = {
     c('version', 'integer', '1, 2, ... per model'),
     c('fitted_at', 'timestamp', 'wall-clock time of the fit (UTC)'),
     c('as_of', 'timestamp', 'the instant the history was read up to (UTC)'),
-    c('kind', 'string', 'bgnbd, gamma_gamma or kmeans'),
-    c('params', 'text', 'JSON: {r, alpha, a, b} (bgnbd; a = 0 and b null at the NBD limit), {p, q, gamma} (gamma_gamma), {features, means, stddevs, centroids} (kmeans)'),
+    c('kind', 'string', 'bgnbd, gamma_gamma, kmeans or propensity'),
+    c('params', 'text', 'JSON: {r, alpha, a, b} (bgnbd; a = 0 and b null at the NBD limit), {p, q, gamma} (gamma_gamma), {features, means, stddevs, centroids} (kmeans), {features, types, columns, means, stddevs, levels, coefficients, intercept, cutoff, horizon, n_train, positives_train, auc, base_rate, calibration, iterations} (propensity)'),
     c('n', 'integer', 'entities the model was fitted on'),
-    c('log_likelihood', 'float', 'maximized log-likelihood; NULL for kmeans'),
+    c('log_likelihood', 'float', 'maximized log-likelihood; NULL for kmeans; for propensity, minus the log-loss on the training snapshot'),
     c('definition_hash', 'string', 'hash of the trait definition the model was fitted for'),
   ],
 }

@@ -5,6 +5,7 @@ import {sql} from 'kysely'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {Explainer} from '../explain/explain.js'
+import {explainPropensity, propensityModelsOf, type PropensityWhy} from './propensity-why.js'
 import {compilerFor, featureQuery, render} from '../generate/generate-sql.js'
 import {EraseStatements, keyHash} from '../generate/erase-sql.js'
 import {RunStatements} from '../generate/run-statements.js'
@@ -46,6 +47,8 @@ export interface Why {
   /** the key was erased (segc forget): no segment admits it, whatever its rules say */
   erased?: {request_id: string; requested_at: string}
   segments: WhySegment[]
+  /** the propensity scores the segments read: the probability and each feature's share of the log-odds */
+  propensity?: PropensityWhy[]
 }
 
 const FLAG = (flag: string) => ({file: flag, line: 1, col: 1})
@@ -106,6 +109,7 @@ export async function explainEntity(opts: SessionOptions & {key: string; entity?
       return {kind: n.kind, text, outcome, ...(n.value >= 0 ? {value} : {}), ...(n.items.length ? {items: n.items.map(tree)} : {})}
     }
     const erasure = (await conn.tableExists(schema, ERASURES.name)) ? (await conn.query(new EraseStatements(p.adapter.dialect, schema).erasedKey(entity, keyHash(entity, opts.key))))[0] : undefined
+    const propensity = await explainPropensity(conn, p, entity, opts.key, asOf, propensityModelsOf(project, segments), {models})
     const erased = erasure ? {request_id: String(erasure.request_id), requested_at: plainIso(erasure.requested_at)} : undefined
     return {
       entity,
@@ -126,6 +130,7 @@ export async function explainEntity(opts: SessionOptions & {key: string; entity?
           ...(frozen.has(s.segment) ? {frozen: true} : {}),
         }
       }),
+      ...(propensity.length ? {propensity} : {}),
     }
   } finally {
     if (!opts.connection) await conn.close()

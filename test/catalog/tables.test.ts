@@ -48,7 +48,7 @@ describe('segment_catalog after two runs of the example project', () => {
     writeFileSync(file, docs.filter((d) => !/^segment: trial_not_activated$/m.test(d)).join('---'))
     expect(segc(['run', '--as-of', '2026-06-15'], {cwd: dir}).code).toBe(0)
     const names = await withProjectDb(dir, (c) => c.query('SELECT segment FROM segments.segment_catalog'))
-    expect(names).toHaveLength(21)
+    expect(names).toHaveLength(22)
     expect(names.map((r) => r.segment)).not.toContain('trial_not_activated')
   })
 })
@@ -82,7 +82,7 @@ describe('segment_overlap', () => {
     const dir = exampleCopy()
     expect(segc(['demo', '--weeks', '0', '--customers', '1200', '--path', DB], {cwd: dir}).code).toBe(0)
     const {actual, expected} = await overlapAgainstMembership(dir)
-    expect(expected).toHaveLength((21 * 20) / 2) // 21 customer segments, one account segment has no pair
+    expect(expected).toHaveLength((22 * 21) / 2) // 22 customer segments, one account segment has no pair
     expect(actual).toEqual(expected)
     expect(expected.some((r) => (r.both as number) > 0) && expected.some((r) => r.both === 0)).toBe(true)
   })

@@ -16,7 +16,7 @@ describe('segc stats, overlap and measure', () => {
     expect(r.code, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout) as {runs: string[]; segments: Array<{segment: string; size: number; entered: number; exited: number; churn: number | null; history: unknown[]}>}
     expect(out.runs).toEqual(['2026-05-18T00:00:00.000Z', '2026-05-25T00:00:00.000Z', '2026-06-01T00:00:00.000Z'])
-    expect(out.segments).toHaveLength(22)
+    expect(out.segments).toHaveLength(23)
     const expected = await withProjectDb(dir, (c) =>
       c.query(`SELECT segment, SUM(entered) AS entered, SUM(exited) AS exited, MAX(CASE WHEN as_of = TIMESTAMP '2026-06-01' THEN size END) AS size
                FROM segments.segment_sizes WHERE as_of >= TIMESTAMP '2026-05-18' GROUP BY segment`),

@@ -31,7 +31,7 @@ describe('segc CLI', () => {
     const dir = exampleCopy()
     const a = JSON.parse(segc(['demo', '--weeks', '0', '--customers', '300', '--json'], {cwd: dir}).stdout)
     const b = JSON.parse(segc(['demo', '--weeks', '0', '--customers', '300', '--json'], {cwd: dir}).stdout)
-    expect(a.run.segments).toHaveLength(22)
+    expect(a.run.segments).toHaveLength(23)
     expect(a.run.segments.map((s: {size: number}) => s.size)).toEqual(b.run.segments.map((s: {size: number}) => s.size))
     expect(a.run.segments.some((s: {size: number}) => s.size > 0)).toBe(true)
   })
@@ -105,7 +105,7 @@ describe('segc CLI', () => {
 
   it('a warehouse held by another process fails with exit 2 and says so', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--weeks', '0', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '100', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const holder = await DuckDBInstance.create(join(dir, '.segc/warehouse.duckdb'))
     try {
       const r = segc(['run', '--as-of', AS_OF], {cwd: dir})
@@ -151,7 +151,7 @@ describe('segc CLI', () => {
 
   it('--wait waits for the holder to let go, then runs', async () => {
     const dir = exampleCopy()
-    expect(segc(['demo', '--weeks', '0', '--customers', '50', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
+    expect(segc(['demo', '--weeks', '0', '--customers', '100', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const holder = await DuckDBInstance.create(join(dir, '.segc/warehouse.duckdb'))
     const {spawn} = await import('node:child_process')
     const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), 'run', '--as-of', '2026-06-02T00:00:00Z', '--wait', '--wait-timeout', '60'], {cwd: dir})
@@ -193,7 +193,7 @@ describe('segc plan', () => {
   it('lists added, changed, removed and unchanged segments against the target, writing nothing', () => {
     const dir = exampleCopy()
     const fresh = JSON.parse(segc(['plan', '--json'], {cwd: dir}).stdout)
-    expect(fresh.added).toHaveLength(22)
+    expect(fresh.added).toHaveLength(23)
     expect(existsSync(join(dir, '.segc/warehouse.duckdb'))).toBe(false) // looking creates nothing
     expect(segc(['demo', '--weeks', '0', '--customers', '100', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const seg = join(dir, 'segments/growth.yaml')
@@ -204,7 +204,7 @@ describe('segc plan', () => {
     expect(r.code, r.stderr).toBe(0)
     const plan = JSON.parse(r.stdout)
     expect(plan).toMatchObject({added: ['brand_new'], changed: ['high_value_at_risk'], removed: ['expansion_ready_account']})
-    expect(plan.unchanged).toHaveLength(20)
-    expect(segc(['plan'], {cwd: dir}).stdout).toMatch(/1 to add, 1 changed, 1 to remove, 20 unchanged/)
+    expect(plan.unchanged).toHaveLength(21)
+    expect(segc(['plan'], {cwd: dir}).stdout).toMatch(/1 to add, 1 changed, 1 to remove, 21 unchanged/)
   })
 })

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {Browser} from 'puppeteer-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {exampleCopy, REPO, segc} from '../helpers/cli.js'
 import {launch, watchedPage} from '../helpers/browser.js'
 
@@ -21,7 +22,7 @@ describe('segc docs', () => {
     expect(segc(['demo', '--customers', '2000', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const r = segc(['docs', '--out', 'site'], {cwd: dir})
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout).toMatch(/^wrote 26 pages \(22 segments, 3 groups, 9 runs of local\)/)
+    expect(r.stdout).toMatch(/^wrote 28 pages \(23 segments, 3 groups, 9 runs of local\)/)
     site = join(dir, 'site')
     browser = await launch()
   })
@@ -31,7 +32,7 @@ describe('segc docs', () => {
 
   it('has no remote URL anywhere', () => {
     const all = files(site)
-    expect(all.length).toBe(28)
+    expect(all.length).toBe(30)
     for (const f of all) expect(readFileSync(f, 'utf8'), f).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}|@import|url\(/i)
   })
 
@@ -40,9 +41,9 @@ describe('segc docs', () => {
     await page.goto(pathToFileURL(join(site, 'index.html')).href)
     const visible = () => page.$$eval('#segments tbody tr', (rows) => rows.filter((r) => !(r as HTMLElement).hidden).map((r) => r.querySelector('a')!.textContent))
     const all = await visible()
-    expect(all).toHaveLength(22)
+    expect(all).toHaveLength(23)
     expect(all).toContain('win_back')
-    expect(await page.$eval('#count', (e) => e.textContent)).toBe('22 of 22 segments')
+    expect(await page.$eval('#count', (e) => e.textContent)).toBe('23 of 23 segments')
     await page.type('#q', 'lapsed')
     expect(await visible()).toEqual(['win_back'])
     await page.$eval('#q', (e) => ((e as HTMLInputElement).value = ''))
@@ -90,6 +91,56 @@ describe('segc docs', () => {
     await page.setViewport({width: 1100, height: 1400})
     await page.screenshot({path: join(dir, 'segment.png')})
     if (process.env.SEGC_UPDATE_SCREENSHOTS) copyFileSync(join(dir, 'segment.png'), join(REPO, 'docs/images/segment.png'))
+    await page.close()
+  })
+
+  it('a propensity model has a page: goal, horizon, population, AUC over versions, calibration, coefficients in words; linked from the segment that uses it', async () => {
+    // a second version, a week later: the AUC chart has a point per version
+    const fit = segc(['fit', 'will_order_30d', '--as-of', '2026-06-08T00:00:00Z', '--json'], {cwd: dir})
+    expect(fit.code, fit.stderr).toBe(0)
+    const r = segc(['docs', '--out', 'site-models'], {cwd: dir})
+    expect(r.code, r.stderr).toBe(0)
+    // what the target stores, read with a query of its own
+    const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: '.segc/warehouse.duckdb'}, dir, {readOnly: true})
+    const stored = (await conn.query(`SELECT version, params FROM segments.segment_models WHERE model = 'will_order_30d' ORDER BY version`)).map((x) => ({version: Number(x.version), params: JSON.parse(String(x.params)) as {auc: number; coefficients: number[]; columns: Array<{feature: string; level?: string}>; calibration: Array<{predicted: number; observed: number}>; base_rate: number}}))
+    await conn.close()
+    expect(stored).toHaveLength(2)
+    const latest = stored.at(-1)!.params
+    const {page, problems} = await watchedPage(browser)
+    // from the segment that uses it, by its link
+    await page.goto(pathToFileURL(join(dir, 'site-models/segments/likely_to_order.html')).href)
+    await Promise.all([page.waitForNavigation(), page.click('a[href="../models/will_order_30d.html"]')])
+    expect(page.url()).toMatch(/models\/will_order_30d\.html$/)
+    const meta = await page.$$eval('dl.meta dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, (dt.nextElementSibling as HTMLElement).innerText])))
+    expect(meta.Goal).toBe('placed an order')
+    expect(meta.Horizon).toBe('30 days')
+    expect(meta.Population).toBe('every customer')
+    expect(meta['Used by']).toBe('likely_to_order')
+    expect(await page.$eval('#latest', (e) => e.textContent)).toContain(`Out-of-time AUC ${latest.auc.toFixed(3)}`)
+    // AUC over versions: one point per version, the y axis 0..1 (a point's height is its AUC)
+    const auc = await page.$eval('svg.chart.line', (svg) => [...svg.querySelectorAll('circle')].map((c) => Number(c.getAttribute('cy'))))
+    expect(auc).toHaveLength(2)
+    const [top, bottom] = [12, 180 - 28]
+    auc.forEach((cy, i) => expect((bottom - cy) / (bottom - top)).toBeCloseTo(stored[i]!.params.auc, 2))
+    // calibration: ten bins, each dot left of another when its predicted share is lower
+    const dots = await page.$$eval('svg.chart.calibration circle.bin', (cs) => cs.map((c) => [Number(c.getAttribute('cx')), Number(c.getAttribute('cy'))]))
+    expect(dots).toHaveLength(10)
+    for (let i = 1; i < 10; i++) expect(Math.sign(dots[i]![0]! - dots[i - 1]![0]!)).toBe(Math.sign(latest.calibration[i]!.predicted - latest.calibration[i - 1]!.predicted))
+    // coefficients in words, strongest first, the direction each stored sign gives
+    const words = await page.$$eval('ul.coefficients li', (lis) => lis.map((l) => l.textContent!))
+    expect(words).toHaveLength(latest.columns.length)
+    const order = latest.coefficients.map((b, j) => [Math.abs(b), j] as const).sort((a, b) => b[0] - a[0]).map(([, j]) => j)
+    order.forEach((j, i) => {
+      const b = latest.coefficients[j]!
+      expect(words[i]).toContain(b > 0 ? '→ more likely' : '→ less likely')
+      expect(words[i]).toContain(`odds ×${Math.exp(b).toPrecision(3)}`)
+      if (latest.columns[j]!.level !== undefined) expect(words[i]).toContain(`“${latest.columns[j]!.level}”`)
+    })
+    expect(words.find((w) => w.includes('orders in the last year'))).toMatch(/^more orders in the last year → (more|less) likely \(odds ×[\d.]+ per standard deviation/)
+    // the index lists it
+    await page.goto(pathToFileURL(join(dir, 'site-models/index.html')).href)
+    expect(await page.$eval('#models', (e) => e.textContent)).toContain(`will_order_30d the goal "placed an order" within 30 days · AUC ${latest.auc.toFixed(3)} (version 2)`)
+    expect(problems).toEqual([])
     await page.close()
   })
 
