@@ -105,6 +105,10 @@ export function nameRoleAt(kind: DocumentKind | undefined, path: Path, onKey: bo
     if (section !== 'traits' || path.length < 3) return undefined
     if (field === 'event' && path.length === 3) return {kind: 'event', defines: false}
     if (field === 'model' && (path.length === 3 || (path.length === 4 && typeof sub === 'number'))) return {kind: 'trait', defines: false}
+    // a propensity's features are traits or attributes, its population a segment, its goal an event or a segment (SPEC §17)
+    if (field === 'features' && path.length === 4 && typeof sub === 'number') return {kind: 'value', defines: false}
+    if (field === 'population' && path.length === 3) return {kind: 'segment', defines: false}
+    if (field === 'goal' && path.length === 4 && (sub === 'event' || sub === 'segment')) return {kind: sub, defines: false}
     if (field === 'of') {
       const event = str((valueAt(['traits', String(name)]) as Record<string, unknown> | undefined)?.event)
       if (event && path.length === 3) return {kind: 'property', defines: false, event}

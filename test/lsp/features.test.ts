@@ -70,7 +70,7 @@ describe('segc lsp on the example project', () => {
     const top = await complete('segments/new.yaml', '', '', 0)
     expect(top).toEqual(expect.arrayContaining(['segment', 'group', 'entity', 'rule']))
     const fit = 'traits:\n  m:\n    fit: \n'
-    expect(await complete('models/new.yaml', fit, 'fit: ', 'fit: '.length)).toEqual(['bgnbd', 'gamma_gamma', 'kmeans'])
+    expect(await complete('models/new.yaml', fit, 'fit: ', 'fit: '.length)).toEqual(['bgnbd', 'gamma_gamma', 'kmeans', 'propensity'])
     const target = 'name: x\ntargets:\n  local:\n    type: \n'
     expect(await complete('segc.yaml', target, 'type: ', 'type: '.length)).toEqual(['duckdb', 'snowflake', 'bigquery'])
     await client.open('segc.yaml', read('segc.yaml'))

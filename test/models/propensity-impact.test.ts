@@ -85,7 +85,7 @@ describe('segc plan --impact with a propensity segment', () => {
     writeFileSync(join(dir, 'segments/likely.yaml'), segment(0.9))
   })
 
-  it('a refit: the segment is changed, and the impact moves exactly whom the new version's closed form moves', async () => {
+  it('a refit: the segment is changed, and the impact moves exactly whom the new version’s closed form moves', async () => {
     const later = new Date(AS_OF.getTime() + 8 * DAY)
     expect(segc(['fit', 'will_upgrade', '--as-of', later.toISOString()], {cwd: dir}).code).toBe(0)
     const {params, members} = await stored(dir)

@@ -11,6 +11,7 @@ describe('the example project\'s syncs', () => {
     const dir = exampleCopy()
     cpSync(join(REPO, 'syncs'), join(dir, 'syncs'), {recursive: true})
     rmSync(join(dir, 'segments/value.yaml'))
+    rmSync(join(dir, 'segments/likely_to_order.yaml'))
     const demo = await segc(['demo', '--weeks', '0', '--customers', '3000', '--path', '.segc/warehouse.duckdb'], {cwd: dir})
     expect(demo.code, demo.stderr).toBe(0)
     // no SEGC_CRM_HOOK_URL or SEGC_WEBHOOK_SECRET: only the after_run file sync may run

@@ -29,6 +29,8 @@ consent: [email_opt_in]
 export async function baseProject(customers = 3000): Promise<string> {
   const dir = exampleCopy()
   rmSync(join(dir, 'segments/value.yaml'))
+  // the example's propensity segment needs segc fit, as value.yaml's fitted segments do
+  rmSync(join(dir, 'segments/likely_to_order.yaml'))
   mkdirSync(join(dir, '.segc'), {recursive: true})
   const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: '.segc/warehouse.duckdb'}, dir)
   try {
