@@ -57,7 +57,7 @@ function measure(project: string, asOf: number, rebuild = false): {ms: number; s
 }
 
 function project(name: string, db: string, scored: boolean): string {
-  const dir = join(DATA_DIR, `prop-${name}`)
+  const dir = join(DATA_DIR, `prop-${name}-${customers}`)
   rmSync(dir, {recursive: true, force: true})
   writeBenchProject(dir, 45, db, {...DUCKDB, schema: `bench_prop_${name}`})
   if (scored) {
@@ -96,7 +96,11 @@ const emit = (r: [string, string, string]) => {
 
 log('propensity: fitting bench_will_order ...')
 const t = performance.now()
-const fit = await fitProject({project: scored, asOf: iso(AS_OF), traits: ['bench_will_order']})
+const fit = await fitProject({project: scored, asOf: iso(AS_OF), traits: ['bench_will_order']}).catch((error: unknown) => {
+  // say why, not just where: a bench that fails should leave its reason in the log
+  log(`fit failed: ${error instanceof Error ? error.message : String(error)}`)
+  throw error
+})
 const fitMs = performance.now() - t
 const m = fit.models[0]!
 const detail = m.detail as Record<string, number>
