@@ -196,25 +196,28 @@ export function startServer(input: NodeJS.ReadableStream = process.stdin, output
     }),
   )
 
+  /** The analysis and the name under a request's cursor; undefined when the file or the analysis is missing. */
+  const siteAt = (p: {textDocument: {uri: string}; position: {line: number; character: number}}) => {
+    const f = fileOf(p.textDocument.uri)
+    const a = current()
+    if (!f || !a) return undefined
+    const cursor = cursorAt(f.rel, f.doc.getText(), f.doc.offsetAt(p.position))
+    return {a, site: (cursor && siteAtCursor(cursor, a)) || undefined}
+  }
+
   connection.onDefinition(
     guarded(null, (p) => {
-      const f = fileOf(p.textDocument.uri)
-      const a = current()
-      if (!f || !a) return null
-      const cursor = cursorAt(f.rel, f.doc.getText(), f.doc.offsetAt(p.position))
-      const site = cursor && siteAtCursor(cursor, a)
-      const def = site && definitionOf(a.index, site)
-      return def ? location(a, def) : null
+      const at = siteAt(p)
+      const def = at?.site && definitionOf(at.a.index, at.site)
+      return at && def ? location(at.a, def) : null
     }),
   )
 
   connection.onReferences(
     guarded(null, (p) => {
-      const f = fileOf(p.textDocument.uri)
-      const a = current()
-      if (!f || !a) return null
-      const cursor = cursorAt(f.rel, f.doc.getText(), f.doc.offsetAt(p.position))
-      const site = cursor && siteAtCursor(cursor, a)
+      const at = siteAt(p)
+      if (!at) return null
+      const {a, site} = at
       if (!site) return []
       return referencesOf(a.index, site)
         .filter((s) => p.context.includeDeclaration || !s.defines)

@@ -1,6 +1,7 @@
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
+import {prepare} from '../../src/project/session.js'
 
 // A generated SaaS history with known structure for the propensity tests: engagement drives
 // sessions and upgrades, plan and opt-in shift the odds. Seeded, so every run is the same.
@@ -210,4 +211,15 @@ export function ownDesign(rows: OwnRow[], s: OwnStats): number[][] {
       return s.levels[i]!.map((l) => (v === l ? 1 : 0))
     }),
   )
+}
+
+/** A prepared project and a connection to its target, closed whatever f does. */
+export async function withConn<T>(dir: string, f: (conn: Awaited<ReturnType<typeof duckdbAdapter.connect>>, p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
+  const p = prepare({project: dir})
+  const conn = await duckdbAdapter.connect(p.target, p.v.root)
+  try {
+    return await f(conn, p)
+  } finally {
+    await conn.close()
+  }
 }

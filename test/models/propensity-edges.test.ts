@@ -10,9 +10,9 @@ import {featurePlan} from '../../src/plan/build-plan.js'
 import {snapshotRows} from '../../src/models/propensity.js'
 import {loadModels} from '../../src/project/models.js'
 import type {PropensityParams} from '../../src/plan/propensity-plan.js'
-import {erasedEntities, prepare} from '../../src/project/session.js'
+import {erasedEntities} from '../../src/project/session.js'
 import {noStackTrace, segc} from '../helpers/cli.js'
-import {AS_OF, C0, C1, DAY, generate, propensityProject, type Data} from './propensity-data.js'
+import {AS_OF, C0, C1, DAY, generate, propensityProject, type Data, withConn} from './propensity-data.js'
 
 // The edges of a propensity fit: a goal nobody reaches, data a feature separates perfectly,
 // a segment goal read from membership history, erased keys, a fitted feature and its versions.
@@ -26,15 +26,6 @@ const EXTRA = `
 `
 const ENGAGED = 'segment: engaged\nentity: user\nrule: {trait: sessions_30d, gte: 6}\n'
 
-async function withConn<T>(dir: string, f: (conn: Awaited<ReturnType<typeof duckdbAdapter.connect>>, p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
-  const p = prepare({project: dir})
-  const conn = await duckdbAdapter.connect(p.target, p.v.root)
-  try {
-    return await f(conn, p)
-  } finally {
-    await conn.close()
-  }
-}
 
 const sessionsIn = (data: Data, t: number) => {
   const n = new Map<string, number>()

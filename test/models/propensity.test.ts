@@ -11,10 +11,9 @@ import {snapshotRows} from '../../src/models/propensity.js'
 import {loadModels} from '../../src/project/models.js'
 import {featurePlan} from '../../src/plan/build-plan.js'
 import type {PropensityParams} from '../../src/plan/propensity-plan.js'
-import {prepare} from '../../src/project/session.js'
 import type {Row} from '../../src/warehouse/warehouse.js'
 import {segc} from '../helpers/cli.js'
-import {AS_OF, C0, C1, DAY, eventRow, generate, insert, ownDesign, ownSnapshot, ownStats, propensityProject, type Data, type OwnRow} from './propensity-data.js'
+import {AS_OF, C0, C1, DAY, eventRow, generate, insert, ownDesign, ownSnapshot, ownStats, propensityProject, type Data, type OwnRow, withConn} from './propensity-data.js'
 
 // segc's propensity fit (Newton in the warehouse) against scikit-learn's LogisticRegression
 // with the same penalty (C = 1/l2, intercept unpenalized), on a generated history with known
@@ -37,15 +36,6 @@ const sigmoid = (eta: number) => 1 / (1 + Math.exp(-eta))
 const asOwn = (rows: Row[]): OwnRow[] =>
   rows.map((r) => ({key: String(r.segc_key), features: [r.f0 === null ? null : Number(r.f0), r.f1 as string | null, r.f2 as boolean | null, r.f3 === null ? null : Number(r.f3), Number(r.f4)], y: Number(r.y)}))
 
-async function withConn<T>(dir: string, f: (conn: Awaited<ReturnType<typeof duckdbAdapter.connect>>, p: ReturnType<typeof prepare>) => Promise<T>): Promise<T> {
-  const p = prepare({project: dir})
-  const conn = await duckdbAdapter.connect(p.target, p.v.root)
-  try {
-    return await f(conn, p)
-  } finally {
-    await conn.close()
-  }
-}
 
 describe('propensity equals scikit-learn on a generated history', () => {
   let data: Data
