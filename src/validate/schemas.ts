@@ -96,6 +96,7 @@ const entity = {
     label: TEXT,
     description: TEXT,
     attributes: {type: 'object', propertyNames: NAME, additionalProperties: attribute},
+    profile: {type: 'array', items: NAME, maxItems: 500, description: 'traits of this entity published as columns of segment_profiles_<entity> and sendable as sync fields (SPEC §19)'},
   },
   required: ['key'],
   additionalProperties: false,

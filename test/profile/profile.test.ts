@@ -1,0 +1,274 @@
+import {createHash} from 'node:crypto'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {duckdbAdapter} from '../../adapters/duckdb/index.js'
+import {formatDiagnostic} from '../../src/diagnostics/diagnostic.js'
+import {fixtureStatements} from '../../src/fixtures/fixture-tables.js'
+import {forget} from '../../src/forget/forget.js'
+import {runProject} from '../../src/run/run-project.js'
+import {validateProject} from '../../src/validate/validate-project.js'
+import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
+import {validOrThrow, writeProject} from '../helpers/project.js'
+import {invariantViolations} from '../helpers/state.js'
+
+// Profiles (SPEC §19): every value of segment_profiles_customer against a separately written
+// DuckDB query over the fixture rows, the flags against segment_membership and a holdout
+// computed here from SPEC §4's formula, changed_run_id across runs, columns following the
+// definitions, and erasure.
+
+export const PROFILE_MODELS = (profile: string) => `entities:
+  customer:
+    table: main.customers
+    key: id
+    attributes: {country: string, score: integer}
+    profile: ${profile}
+events:
+  order: {entity: customer, table: main.orders, key: cid, timestamp: ts, properties: {amount: number, category: string}}
+traits:
+  orders_total: {event: order, aggregate: count}
+  revenue_365d: {event: order, within: 365d, aggregate: sum, of: amount, description: Revenue over the last year}
+  avg_amount: {event: order, aggregate: avg, of: amount}
+  last_order_at: {event: order, aggregate: max, of: timestamp}
+  days_since_last: {expr: "days_since(last_order_at)"}
+  f_score: {ntile: 3, of: orders_total}
+  fav_category: {event: order, aggregate: most_frequent, of: category}
+`
+export const FULL_PROFILE = '[orders_total, revenue_365d, avg_amount, last_order_at, days_since_last, f_score, fav_category]'
+
+export const PROFILE_SEGMENTS = `segment: buyer
+entity: customer
+description: Bought at least once
+rule: {trait: orders_total, gte: 1}
+holdout: {percent: 30, salt: s1}
+---
+group: lifecycle
+entity: customer
+segments: [big_spender, regular]
+---
+segment: big_spender
+entity: customer
+rule: {trait: revenue_365d, gte: 100}
+---
+segment: regular
+entity: customer
+rule: {event: order, within: 30d}
+`
+
+export const AS_OF = '2026-06-01T00:00:00.000Z'
+
+/** mulberry32: seeded, so a failure reproduces */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function profileRows(seed = 7, n = 40): Record<string, Array<Record<string, unknown>>> {
+  const r = prng(seed)
+  const customers = Array.from({length: n}, (_, i) => ({id: `c${String(i).padStart(2, '0')}`, country: ['US', 'DE', 'FR'][i % 3], score: i}))
+  const orders: Array<Record<string, unknown>> = []
+  for (const c of customers) {
+    const k = Math.floor(r() * 5)
+    for (let j = 0; j < k; j++) {
+      // up to 500 days back, a few after as_of (they never count)
+      const ts = new Date(Date.parse(AS_OF) - Math.floor((r() * 510 - 10) * 86400) * 1000).toISOString()
+      orders.push({cid: c.id, ts, amount: Math.round(r() * 20000) / 100, category: ['shoes', 'bags', 'hats'][Math.floor(r() * 3)]})
+    }
+  }
+  return {'main.customers': customers, 'main.orders': orders}
+}
+
+/** the oracle: SPEC §3's definitions written directly, by hand, over the fixture tables */
+const ORACLE = (asOf: string) => `
+WITH o AS (SELECT * FROM main.orders WHERE ts <= TIMESTAMP '${asOf.replace('T', ' ').replace('Z', '')}'),
+agg AS (
+  SELECT c.id,
+    COUNT(o.cid) AS orders_total,
+    SUM(CASE WHEN o.ts > TIMESTAMP '${asOf.replace('T', ' ').replace('Z', '')}' - INTERVAL 365 DAY THEN o.amount END) AS rev,
+    COUNT(CASE WHEN o.ts > TIMESTAMP '${asOf.replace('T', ' ').replace('Z', '')}' - INTERVAL 365 DAY THEN 1 END) AS rev_n,
+    AVG(o.amount) AS avg_amount,
+    MAX(o.ts) AS last_order_at
+  FROM main.customers c LEFT JOIN o ON o.cid = c.id GROUP BY c.id),
+fav AS (
+  SELECT cid, category FROM (
+    SELECT cid, category, ROW_NUMBER() OVER (PARTITION BY cid ORDER BY COUNT(*) DESC, category) AS rn FROM o GROUP BY cid, category) WHERE rn = 1)
+SELECT a.id, a.orders_total, COALESCE(a.rev, 0) AS revenue_365d, a.avg_amount, a.last_order_at,
+  FLOOR(EXTRACT(EPOCH FROM (TIMESTAMP '${asOf.replace('T', ' ').replace('Z', '')}' - a.last_order_at)) / 86400) AS days_since_last,
+  NTILE(3) OVER (ORDER BY a.orders_total, a.id) AS f_score, f.category AS fav_category
+FROM agg a LEFT JOIN fav f ON f.cid = a.id ORDER BY a.id`
+
+export const held = (segment: string, salt: string, key: string, percent: number) => parseInt(createHash('md5').update(`${segment}:${salt}:${key}`).digest('hex').slice(0, 8), 16) % 10000 < percent * 100
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v))
+const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v).replace(' ', 'T') + (String(v).endsWith('Z') ? '' : 'Z')).toISOString())
+const isoDate = (v: unknown) => (v instanceof Date ? v.toISOString() : iso(v))
+
+async function setup(profile = FULL_PROFILE, rows = profileRows()) {
+  const dir = writeProject({'models/m.yaml': PROFILE_MODELS(profile), 'segments/s.yaml': PROFILE_SEGMENTS})
+  const v = validOrThrow(dir)
+  const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: ':memory:'}, dir)
+  for (const s of fixtureStatements(duckdbAdapter.dialect, v.project, rows)) await conn.execute(s)
+  return {dir, conn}
+}
+
+const readProfile = (conn: WarehouseConnection) => conn.query('SELECT * FROM segments.segment_profiles_customer ORDER BY entity_key')
+
+async function expectOracle(conn: WarehouseConnection, asOf: string) {
+  const oracle = await conn.query(ORACLE(asOf))
+  const profile = await readProfile(conn)
+  expect(profile.map((r) => r.entity_key)).toEqual(oracle.map((r) => r.id))
+  const members = await conn.query('SELECT segment, entity_key, holdout FROM segments.segment_membership')
+  const isIn = (s: string, k: unknown) => members.some((m) => m.segment === s && m.entity_key === k)
+  oracle.forEach((o, i) => {
+    const p = profile[i]!
+    expect(num(p.orders_total), `${o.id} orders_total`).toBe(num(o.orders_total))
+    expect(num(p.revenue_365d), `${o.id} revenue`).toBeCloseTo(num(o.revenue_365d)!, 6)
+    if (o.avg_amount === null) expect(p.avg_amount).toBeNull()
+    else expect(num(p.avg_amount), `${o.id} avg`).toBeCloseTo(num(o.avg_amount)!, 6)
+    expect(isoDate(p.last_order_at), `${o.id} last`).toBe(isoDate(o.last_order_at))
+    expect(num(p.days_since_last), `${o.id} days`).toBe(num(o.days_since_last))
+    expect(num(p.f_score), `${o.id} f_score`).toBe(num(o.f_score))
+    expect(p.fav_category ?? null).toBe(o.fav_category ?? null)
+    for (const s of ['buyer', 'big_spender', 'regular']) expect(p[`in_${s}`], `${o.id} in_${s}`).toBe(isIn(s, o.id))
+    // buyer = at least one order by as_of, drawn into the holdout by SPEC §4's md5 buckets
+    expect(p.in_buyer).toBe(Number(o.orders_total) >= 1)
+    expect(p.holdout_buyer).toBe(Number(o.orders_total) >= 1 && held('buyer', 's1', String(o.id), 30))
+    expect(p.stage_lifecycle ?? null).toBe(isIn('big_spender', o.id) ? 'big_spender' : isIn('regular', o.id) ? 'regular' : null)
+  })
+  // the columns, in order: key, run, traits as listed, in_, holdout_, stage_
+  expect(Object.keys(profile[0]!)).toEqual(['entity_key', 'changed_run_id', 'orders_total', 'revenue_365d', 'avg_amount', 'last_order_at', 'days_since_last', 'f_score', 'fav_category', 'in_buyer', 'in_big_spender', 'in_regular', 'holdout_buyer', 'stage_lifecycle'])
+}
+
+describe('profile: YAML errors', () => {
+  it('an unknown trait, another entity’s trait and a colliding name are errors at their positions', () => {
+    const models = PROFILE_MODELS('[orders_totl, acct_size, buyer_x]').replace('traits:\n', 'traits:\n  acct_size: {event: signup, aggregate: count}\n  buyer_x: {expr: "orders_total + 1"}\n') +
+      `  account_entity_marker: {expr: "1"}\n`
+    const dir = writeProject({
+      'models/m.yaml': models.replace('events:\n', 'events:\n  signup: {entity: account, table: main.signups, key: aid, timestamp: ts}\n').replace('entities:\n', 'entities:\n  account: {table: main.accounts, key: aid}\n').replace('acct_size: {event: signup', 'acct_size: {event: signup'),
+      'segments/s.yaml': PROFILE_SEGMENTS,
+    })
+    const problems = validateProject({project: dir}).diagnostics.map(formatDiagnostic)
+    const at = (name: string) => problems.find((p) => p.includes(`'${name}'`))
+    expect(at('orders_totl'), problems.join('\n')).toMatch(/^models\/m\.yaml:\d+:\d+: error\[unknown_trait\]: .*did you mean 'orders_total'/)
+    expect(at('acct_size'), problems.join('\n')).toMatch(/error\[entity_mismatch\]: trait 'acct_size' belongs to entity 'account'/)
+    // the error sits on the list item: line of `profile:`, column of the third item
+    const line = models.split('\n').findIndex((l) => l.includes('profile:')) + 2
+    expect(at('orders_totl')).toContain(`m.yaml:${line}:`)
+  })
+
+  it('a trait named like a generated column is an error at its position', () => {
+    const models = PROFILE_MODELS('[orders_total, in_buyer]').replace('traits:\n', 'traits:\n  in_buyer: {event: order, aggregate: count}\n')
+    const dir = writeProject({'models/m.yaml': models, 'segments/s.yaml': PROFILE_SEGMENTS})
+    const problems = validateProject({project: dir}).diagnostics.map(formatDiagnostic)
+    expect(problems.join('\n')).toMatch(/m\.yaml:\d+:\d+: error\[duplicate_name\]: trait 'in_buyer' would be named like the in column of segment 'buyer'/)
+  })
+})
+
+describe('profile: the table a run writes', () => {
+  it('every value equals a separately written query; flags equal membership and the holdout formula', async () => {
+    const {dir, conn} = await setup()
+    try {
+      await runProject({project: dir, asOf: AS_OF, connection: conn})
+      await expectOracle(conn, AS_OF)
+      expect(await invariantViolations(conn)).toEqual([])
+      // descriptions and rules become column comments
+      const comments = await conn.query("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'segment_profiles_customer'")
+      const comment = (c: string) => String(comments.find((r) => r.column_name === c)?.comment)
+      expect(comment('revenue_365d')).toMatch(/^Revenue over the last year/)
+      expect(comment('in_buyer')).toMatch(/number of order events is at least 1/)
+      expect(comment('stage_lifecycle')).toMatch(/lifecycle/)
+    } finally {
+      await conn.close()
+    }
+  })
+
+  it('changed_run_id moves only for rows whose values changed; a same-as_of rerun changes nothing', async () => {
+    const {dir, conn} = await setup()
+    try {
+      const first = await runProject({project: dir, asOf: AS_OF, connection: conn})
+      const before = await readProfile(conn)
+      const again = await runProject({project: dir, asOf: AS_OF, connection: conn})
+      expect(again.status).toBe('unchanged')
+      // one customer gets a new order; a day later days_since moves for every buyer too
+      await conn.execute(`INSERT INTO main.orders VALUES ('c05', TIMESTAMP '2026-05-31 12:00:00', 10.5, 'hats')`)
+      const later = new Date(Date.parse(AS_OF) + 86400_000).toISOString()
+      const second = await runProject({project: dir, asOf: later, connection: conn})
+      const after = await readProfile(conn)
+      await expectOracle(conn, later)
+      const strip = (r: Record<string, unknown>) => JSON.stringify({...r, changed_run_id: null})
+      for (const [i, row] of after.entries()) {
+        const was = before[i]!
+        const changed = strip(row) !== strip(was)
+        expect(row.changed_run_id, String(row.entity_key)).toBe(changed ? second.run_id : first.run_id)
+      }
+      // customers without orders keep their row untouched; c05 moved
+      expect(after.find((r) => r.entity_key === 'c05')!.changed_run_id).toBe(second.run_id)
+      expect(after.filter((r) => r.changed_run_id === first.run_id).length).toBeGreaterThan(0)
+    } finally {
+      await conn.close()
+    }
+  })
+
+  it('a definition change adds and drops columns, keeping the other values and their changed_run_id', async () => {
+    const {dir, conn} = await setup('[orders_total, revenue_365d]')
+    try {
+      const first = await runProject({project: dir, asOf: AS_OF, connection: conn})
+      writeFileSync(join(dir, 'models/m.yaml'), PROFILE_MODELS('[orders_total, fav_category]'))
+      const second = await runProject({project: dir, asOf: AS_OF, connection: conn})
+      expect(second.status).toBe('success')
+      const rows = await readProfile(conn)
+      expect(Object.keys(rows[0]!)).toEqual(['entity_key', 'changed_run_id', 'orders_total', 'fav_category', 'in_buyer', 'in_big_spender', 'in_regular', 'holdout_buyer', 'stage_lifecycle'])
+      const oracle = await conn.query(ORACLE(AS_OF))
+      rows.forEach((r, i) => {
+        expect(num(r.orders_total)).toBe(num(oracle[i]!.orders_total))
+        expect(r.fav_category ?? null).toBe(oracle[i]!.fav_category ?? null)
+        // a new column's value counts as a change only where it is not NULL
+        expect(r.changed_run_id).toBe(oracle[i]!.fav_category === null ? first.run_id : second.run_id)
+      })
+      const recorded = await conn.query("SELECT column_name FROM segments.segment_profile_columns WHERE entity = 'customer' ORDER BY ordinal")
+      expect(recorded.map((r) => r.column_name)).toEqual(Object.keys(rows[0]!))
+    } finally {
+      await conn.close()
+    }
+  })
+
+  it('erased keys leave the profile with segc forget and never come back', async () => {
+    const {dir, conn} = await setup()
+    try {
+      await runProject({project: dir, asOf: AS_OF, connection: conn})
+      const r = await forget({project: dir, keys: ['c03', 'c04'], entity: 'customer', connection: conn})
+      expect(r.exit_code).toBe(0)
+      expect(r.tables.segment_profiles_customer).toBe(2)
+      expect((await readProfile(conn)).map((x) => x.entity_key)).not.toContain('c03')
+      await runProject({project: dir, asOf: new Date(Date.parse(AS_OF) + 3600_000).toISOString(), connection: conn})
+      const keys = (await readProfile(conn)).map((x) => x.entity_key)
+      expect(keys).not.toContain('c03')
+      expect(keys).not.toContain('c04')
+      expect(keys).toHaveLength(38)
+    } finally {
+      await conn.close()
+    }
+  })
+
+  it('a --select run rewrites only its segments’ columns', async () => {
+    const {dir, conn} = await setup()
+    try {
+      const first = await runProject({project: dir, asOf: AS_OF, connection: conn})
+      await conn.execute(`INSERT INTO main.orders VALUES ('c05', TIMESTAMP '2026-06-01 12:00:00', 999, 'hats')`)
+      const later = new Date(Date.parse(AS_OF) + 86400_000).toISOString()
+      await runProject({project: dir, asOf: later, connection: conn, select: ['buyer']})
+      const c05 = (await readProfile(conn)).find((r) => r.entity_key === 'c05')!
+      const before = (await conn.query(ORACLE(AS_OF))).find((r) => r.id === 'c05')!
+      // orders_total kept the first run's value; in_buyer was written
+      expect(num(c05.orders_total)).toBe(num(before.orders_total))
+      expect(c05.in_buyer).toBe(true)
+      expect(first.status).toBe('success')
+    } finally {
+      await conn.close()
+    }
+  })
+})
