@@ -75,3 +75,26 @@ export function profileStatements(dialect: Dialect, schema: string, run: Profile
 }
 
 export {layerTable}
+
+/**
+ * The profile statements of a first run on an empty target (segc compile): each last layer
+ * materialized, the fresh rows, then each table created and filled. `layers` go before the
+ * diff (which reads them), `fresh` after it, `write` after the membership is written.
+ */
+export function compileProfiles(dialect: Dialect, schema: string, project: Project, plan: Plan, whole: boolean): {layers: Set<string>; materialize: string[]; fresh: string[]; write: string[]} {
+  const ps = new ProfileStatements(dialect, schema)
+  const wanted = new Set(profileEntities(project))
+  const out = {layers: new Set<string>(), materialize: [] as string[], fresh: [] as string[], write: [] as string[]}
+  for (const e of plan.entities) {
+    if (!wanted.has(e.entity)) continue
+    out.layers.add(e.entity)
+    out.materialize.push(ps.layer(plan, e))
+    const columns = commentedProfileColumns(project, e.entity)
+    const planned = new Set(e.segments.map((s) => s.segment))
+    const written = columns.filter((c) => c.kind !== 'key' && c.kind !== 'run' && (whole || ((c.kind === 'in' || c.kind === 'holdout') && planned.has(c.segment))))
+    const w: ProfileWrite = {entity: e.entity, columns, written, rebuild: true, carried: [], exists: false}
+    out.fresh.push(ps.fresh(e, w))
+    out.write.push(...ps.write(w, '{{run_id}}'))
+  }
+  return out
+}

@@ -12,7 +12,7 @@ import {SEGC_VERSION} from '../version.js'
 import {checkExpectations, ExpectationsFailed} from '../project/expectations.js'
 import {redact} from '../project/redact.js'
 import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
-import {emitter, inputDatasets, outputDataset, type Dataset} from '../lineage/openlineage.js'
+import {emitter, inputDatasets, outputDataset, profileDatasets, type Dataset} from '../lineage/openlineage.js'
 import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
 import {dropStale, lateArrival, prepareState, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
 import {materializeLayers, planProfiles, profileStatements, type ProfileRun} from './profile-run.js'
@@ -360,6 +360,8 @@ function runOutputs(p: Prepared, r: RunResult): Dataset[] {
     outputDataset(p, DEFINITIONS.name),
     outputDataset(p, CATALOG.name),
     outputDataset(p, OVERLAP.name),
+    // a --select run writes its segments' flags into the profiles, a full run every column
+    ...profileDatasets(p),
   ]
 }
 

@@ -22,7 +22,7 @@ describe('docs/tables.md', () => {
     const runs = segc(['run', '--from', '2026-06-02', '--to', '2026-06-06', '--every', '1d'], {cwd: dir})
     expect(runs.code, runs.stderr).toBe(0)
     const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!)
-    expect(queries).toHaveLength(5)
+    expect(queries).toHaveLength(8)
     const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: join(dir, '.segc/warehouse.duckdb')}, dir)
     try {
       for (const q of queries) {
