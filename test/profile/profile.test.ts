@@ -6,6 +6,7 @@ import {formatDiagnostic} from '../../src/diagnostics/diagnostic.js'
 import {fixtureStatements} from '../../src/fixtures/fixture-tables.js'
 import {forget} from '../../src/forget/forget.js'
 import {runProject} from '../../src/run/run-project.js'
+import {explainEntity} from '../../src/why/why.js'
 import {validateProject} from '../../src/validate/validate-project.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {validOrThrow, writeProject} from '../helpers/project.js'
@@ -95,6 +96,39 @@ describe('profile: the table a run writes', () => {
       expect(comment('revenue_365d')).toMatch(/^Revenue over the last year/)
       expect(comment('in_buyer')).toMatch(/number of order events is at least 1/)
       expect(comment('stage_lifecycle')).toMatch(/lifecycle/)
+    } finally {
+      await conn.close()
+    }
+  })
+
+  it('each trait value equals what segc why reports for sampled keys', async () => {
+    // one segment per trait, so that why evaluates and reports each of them
+    const traits = ['orders_total', 'revenue_365d', 'avg_amount', 'last_order_at', 'days_since_last', 'f_score', 'fav_category']
+    const dir = writeProject({
+      'models/m.yaml': PROFILE_MODELS(FULL_PROFILE),
+      'segments/s.yaml': PROFILE_SEGMENTS + traits.map((t) => `---\nsegment: has_${t}\nentity: customer\nrule: {trait: ${t}, is_null: false}\n`).join(''),
+    })
+    const v = validOrThrow(dir)
+    const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: ':memory:'}, dir)
+    try {
+      for (const s of fixtureStatements(duckdbAdapter.dialect, v.project, profileRows())) await conn.execute(s)
+      await runProject({project: dir, asOf: AS_OF, connection: conn})
+      const profile = await readProfile(conn)
+      const norm = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : typeof v === 'string' && /^\d{4}-\d\d-\d\d[T ]/.test(v) ? isoDate(v) : typeof v === 'number' || typeof v === 'bigint' || /^-?\d+(\.\d+)?$/.test(String(v)) ? Math.round(Number(v) * 1e6) / 1e6 : v)
+      // every fifth key: buyers and non-buyers both
+      const sampled = profile.filter((_, i) => i % 5 === 0)
+      expect(sampled.some((r) => r.orders_total === 0 || Number(r.orders_total) === 0)).toBe(true)
+      let compared = 0
+      for (const row of sampled) {
+        const why = await explainEntity({project: dir, key: String(row.entity_key), entity: 'customer', asOf: AS_OF, connection: conn, segments: traits.map((t) => `has_${t}`)})
+        for (const [i, t] of traits.entries()) {
+          const node = why.segments[i]!.rule
+          expect(why.segments[i]!.segment).toBe(`has_${t}`)
+          expect(norm(node.value ?? null), `${String(row.entity_key)} ${t}`).toEqual(norm(row[t]))
+          compared++
+        }
+      }
+      expect(compared).toBe(sampled.length * traits.length)
     } finally {
       await conn.close()
     }
