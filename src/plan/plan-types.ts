@@ -196,6 +196,8 @@ export interface EntityPlan {
   erased?: {table: string[]}
   /** one entity only (segc why): a condition on the entity relation's columns */
   only?: PlanExpr
+  /** the profile's traits (SPEC §19), each a value over the last layer; set when the plan writes profiles */
+  profile?: Array<{trait: string; value: PlanExpr}>
 }
 
 /**
