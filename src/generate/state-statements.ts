@@ -6,7 +6,7 @@ import type {StateSlot} from '../plan/plan-types.js'
 import {STATE_SOURCES} from '../warehouse/tables.js'
 import type {Sql} from '../warehouse/dialect.js'
 import {relationSql} from './expr-writer.js'
-import {DAY_COLUMN, EVENTS_COLUMN, stateColumns, type StateRelation} from './state-sql.js'
+import {DAY_COLUMN, EVENTS_COLUMN, stateColumns, VSLOT_COLUMN, type StateRelation} from './state-sql.js'
 import {Statements} from './statements.js'
 
 /** Statements on the kept state and its registry (segment_state_sources), as SQL text for one dialect. */
@@ -34,13 +34,26 @@ export class StateStatements extends Statements {
     return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} < ${this.dialect.date(horizon.slice(0, 10))}`)
   }
 
+  /** the marks of the rows holding values per key (one, unless a run wrote none) */
+  marks(table: string): string {
+    return this.r(sql`SELECT DISTINCT ${sql.id(VSLOT_COLUMN)} AS m FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL`)
+  }
+
+  /** the values per key the last run wrote, once this run wrote their successors */
+  dropMarked(table: string, mark: number): string {
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(mark)}`)
+  }
+
   count(table: string): string {
     return this.r(sql`SELECT COUNT(*) AS n FROM ${this.t(table)}`)
   }
 
   /** rows and the events they stand for (segc stats --state) */
   size(table: string): string {
-    return this.r(sql`SELECT COUNT(*) AS state_rows, SUM(${sql.id(EVENTS_COLUMN)}) AS events, MIN(${sql.id(DAY_COLUMN)}) AS first_day, MAX(${sql.id(DAY_COLUMN)}) AS last_day FROM ${this.t(table)}`)
+    return this.r(
+      sql`SELECT COUNT(*) AS state_rows, SUM(${sql.id(EVENTS_COLUMN)}) AS events, MIN(${sql.id(DAY_COLUMN)}) AS first_day, MAX(${sql.id(DAY_COLUMN)}) AS last_day,
+        COUNT(DISTINCT ${sql.id(KEY_COLUMN)}) AS state_keys, SUM(CASE WHEN ${sql.id(DAY_COLUMN)} IS NULL THEN 1 ELSE 0 END) AS key_rows FROM ${this.t(table)}`,
+    )
   }
 
   /** the latest load time of a source (loaded_at): rows at or before it go into state */

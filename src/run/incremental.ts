@@ -1,11 +1,12 @@
-// Incremental runs (SPEC §13), the run's side: per event source, keep its day-bucket state
-// or rebuild it, extend it with the days that froze since the last run, and point the plan's
-// scan at it. Everything here runs inside the run's transaction.
+// Incremental runs (SPEC §13), the run's side: per event source, keep its state or rebuild it,
+// move its values per key by the slices the windows' bounds crossed and extend its day buckets
+// with the days that froze since the last run, and point the plan's scan at it. Everything
+// here runs inside the run's transaction.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
 import type {Dialect} from '../warehouse/dialect.js'
-import {stateRows} from '../generate/state-sql.js'
+import {hasDays, KEYED_MARKS, keyedRows, stateRows, stateTemplate} from '../generate/state-sql.js'
 import {StateStatements} from '../generate/state-statements.js'
-import {frozenAt, incrementalScan, stateShapes, type StateShape} from '../plan/incremental.js'
+import {frozenAt, incrementalScan, keyedDelta, stateShapes, type StateShape} from '../plan/incremental.js'
 import type {Plan, SourcePlan} from '../plan/plan-types.js'
 import type {PlanOptions} from '../plan/build-plan.js'
 import {parseDuration} from '../resolve/time.js'
@@ -95,7 +96,9 @@ export async function prepareState(
   }
   // tables first: on warehouses where DDL ends a transaction, it comes before any row is written
   for (const d of decisions) {
-    if (!d.exists) await conn.execute(st.create(d.shape.table, stateRows(dialect, d.shape.identity, d.shape.slots, plan.asOf, {horizon: null, to: plan.asOf})))
+    if (d.exists) continue
+    const {identity, slots, table} = d.shape
+    await conn.execute(st.create(table, stateTemplate(dialect, identity, slots, plan.asOf, [schema, table])))
   }
   for (const d of decisions) {
     const {shape, record} = d
@@ -104,18 +107,32 @@ export async function prepareState(
     let loadedUntil: string | undefined
     if (relation.loadedAt) loadedUntil = iso((await conn.query(st.lastLoaded(relation)))[0]?.loaded) ?? (record && d.keep ? iso(record.loaded_until) : null) ?? new Date(0).toISOString()
     const to = new Date(frozen).toISOString()
+    const days = hasDays(shape.slots)
+    const now = {asOf: opts.asOf, frozen}
+    const table = [schema, shape.table]
     if (d.keep) {
       const previous = iso(record!.frozen)!
-      if (previous < to || (relation.loadedAt && loadedUntil !== iso(record!.loaded_until))) {
-        const range = {horizon: d.horizon, to, from: previous, ...(record!.loaded_until !== null ? {loadedAfter: iso(record!.loaded_until)!} : {}), ...(loadedUntil ? {loadedUntil} : {}), ...erased}
+      const loadedAfter = record!.loaded_until !== null ? iso(record!.loaded_until)! : undefined
+      if (days && (previous < to || (relation.loadedAt && loadedUntil !== loadedAfter))) {
+        const range = {horizon: d.horizon, to, from: previous, ...(loadedAfter ? {loadedAfter} : {}), ...(loadedUntil ? {loadedUntil} : {}), ...erased}
         await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, range)))
+      }
+      const delta = keyedDelta(shape.slots, now, {asOf: new Date(iso(record!.as_of)!), frozen: Date.parse(previous)}, relation.loadedAt !== null && loadedAfter !== undefined && loadedUntil !== loadedAfter)
+      if (delta.slices.length || delta.landed) {
+        const marks = (await conn.query(st.marks(shape.table))).map((r) => Number(r.m))
+        const marked = marks[0] ?? KEYED_MARKS[0]
+        const mark = marked === KEYED_MARKS[0] ? KEYED_MARKS[1] : KEYED_MARKS[0]
+        await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, marked, mark, ...(loadedUntil ? {loadedUntil} : {}), ...(loadedAfter ? {loadedAfter} : {}), ...erased})))
+        await conn.execute(st.dropMarked(shape.table, marked))
       }
       if (d.horizon !== null && (record!.horizon === null || iso(record!.horizon)! < d.horizon)) await conn.execute(st.prune(shape.table, d.horizon))
       out.mode = 'incremental'
       out.sources.push({source: shape.describe, how: 'incremental'})
     } else {
       if (d.exists) await conn.execute(st.clear(shape.table))
-      await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
+      if (days) await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
+      const delta = keyedDelta(shape.slots, now)
+      if (delta.slices.length) await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, mark: KEYED_MARKS[0], ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
       out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {})})
       if (record && String(record.state_table) !== shape.table) out.stale.push(String(record.state_table))
     }
