@@ -182,12 +182,10 @@ export function keyedRows(
   slots.forEach((s, i) => {
     for (const p of slotParts(s)) {
       const col = sql.id(partColumn(i, p))
-      keptCols.push(s.window ? sql`${col}` : sql`NULL AS ${col}`)
-      if (!s.window) {
-        rawCols.push(sql`NULL AS ${col}`)
-        merged.push(sql`NULL AS ${col}`)
-        continue
-      }
+      // the other slots' parts are bare NULLs of the outer select only: through a subquery
+      // BigQuery types a NULL INT64, which no longer unions with the day rows' types
+      if (!s.window) continue
+      keptCols.push(sql`${col}`)
       const f = w.writeCondition(s.filter)
       const v = s.value ? w.write(s.value) : sql`1`
       const valued = s.value ? sql`${f} AND ${v} IS NOT NULL` : f
@@ -225,16 +223,28 @@ export function keyedRows(
   }
   // nothing to read and nothing kept: no rows, with their types (the state table is made from it)
   if (!reads.length && opts.marked === undefined) reads.push(sql`1 = 0`)
-  const raw = reads.map((r) => sql`SELECT ${key} AS ${sql.id(KEY_COLUMN)}, ${sql.join(rawCols)} FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r}${anyFilter ? sql` AND ${anyFilter}` : sql``}`)
+  const raw = reads.map((r) => sql`SELECT ${sql.join([sql`${key} AS ${sql.id(KEY_COLUMN)}`, ...rawCols])} FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r}${anyFilter ? sql` AND ${anyFilter}` : sql``}`)
   const parts: Sql[] = []
-  if (opts.marked !== undefined) parts.push(sql`SELECT ${sql.id(KEY_COLUMN)}, ${sql.join(keptCols)} FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)}`)
+  if (opts.marked !== undefined) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)}`)
   if (raw.length) parts.push(withoutErased(dialect, sql.join(raw, sql` UNION ALL `), opts.erased))
   // keys with nothing left: every count and sum back to 0 and nothing combined
   const alive = slots.flatMap((s, i) => (!s.window ? [] : slotParts(s).map((p) => (p === 'n' || p === 's' ? sql`${sql.id(partColumn(i, p))} <> 0` : sql`${sql.id(partColumn(i, p))} IS NOT NULL`))))
-  const cols = stateColumns(slots).slice(4).map((c) => sql.id(c))
+  const cols = slots.flatMap((s, i) => slotParts(s).map((p) => (s.window ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`)))
   return sql`SELECT ${sql.id(KEY_COLUMN)}, ${typed(sql`NULL`, 'DATE')} AS ${sql.id(DAY_COLUMN)}, ${typed(sql.lit(opts.mark), dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, ${typed(sql`NULL`, dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)}, ${sql.join(cols)}
-    FROM (SELECT ${sql.id(KEY_COLUMN)}, ${sql.join(merged)} FROM (${sql.join(parts, sql` UNION ALL `)}) AS d GROUP BY ${sql.id(KEY_COLUMN)}) AS m
+    FROM (SELECT ${sql.join([sql.id(KEY_COLUMN), ...merged])} FROM (${sql.join(parts, sql` UNION ALL `)}) AS d GROUP BY ${sql.id(KEY_COLUMN)}) AS m
     WHERE ${alive.length ? or(alive) : sql`FALSE`}`
+}
+
+/**
+ * The rows an incremental run would read of a source (`read`: the rows of each span, counted
+ * as the run reads them, one select each) and the rows of the whole relation (`whole`): plain
+ * ranges of the timestamp, so a warehouse answers from its zone maps or partition metadata.
+ */
+export function readEstimate(dialect: Dialect, source: StateRelation, spans: Span[]): Sql {
+  const ts = sql.id(source.timestamp!)
+  const rel = relationSql(source.relation)
+  const counts = spans.map((sp) => sql`(SELECT COUNT(*) FROM ${rel} AS ev WHERE ${spanSql(dialect, ts, sp)})`)
+  return sql`SELECT (SELECT COUNT(*) FROM ${rel} AS ev) AS whole, ${counts.length ? sql.join(counts, sql` + `) : sql`0`} AS ${sql.id('read')}`
 }
 
 /** Rows with the column types of both kinds of state row: the state table is created from it, empty. */
@@ -242,9 +252,10 @@ export function stateTemplate(dialect: Dialect, source: StateRelation, slots: St
   return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {slices: [], slots: []}, {table, mark: KEYED_MARKS[0]})}`
 }
 
-/** The state table's columns, in the order stateRows writes them. */
-export function stateColumns(slots: StateSlot[]): string[] {
-  return [KEY_COLUMN, DAY_COLUMN, VSLOT_COLUMN, EVENTS_COLUMN, ...slots.flatMap((s, i) => slotParts(s).map((p) => partColumn(i, p)))]
+/** The state table's columns, in the order stateRows writes them; `kind`: those of day rows or of values per key only. */
+export function stateColumns(slots: StateSlot[], kind?: 'days' | 'keys'): string[] {
+  const wanted = (s: StateSlot) => kind === undefined || (kind === 'keys') === (s.window !== undefined)
+  return [KEY_COLUMN, DAY_COLUMN, VSLOT_COLUMN, EVENTS_COLUMN, ...slots.flatMap((s, i) => (wanted(s) ? slotParts(s).map((p) => partColumn(i, p)) : []))]
 }
 
 type Part = {id: string; sql: Sql | TwoStep | Windowed}

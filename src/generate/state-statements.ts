@@ -25,8 +25,14 @@ export class StateStatements extends Statements {
     return this.r(sql`DELETE FROM ${this.t(table)} WHERE TRUE`)
   }
 
-  insert(table: string, slots: StateSlot[], rows: Sql): string {
-    return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(stateColumns(slots).map((c) => sql.id(c)))}) ${rows}`)
+  /**
+   * Day rows (stateRows) or values per key (keyedRows): only their own slots' columns are
+   * written, the others left NULL — a NULL the rows carry for them has no type a warehouse
+   * could insert (BigQuery takes it for INT64).
+   */
+  insert(table: string, slots: StateSlot[], rows: Sql, kind: 'days' | 'keys'): string {
+    const cols = stateColumns(slots, kind).map((c) => sql.id(c))
+    return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(cols)}) SELECT ${sql.join(cols)} FROM (${rows}) AS r`)
   }
 
   /** days before the horizon: no window reaches them any more */
@@ -42,6 +48,11 @@ export class StateStatements extends Statements {
   /** the values per key the last run wrote, once this run wrote their successors */
   dropMarked(table: string, mark: number): string {
     return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(mark)}`)
+  }
+
+  /** rows an incremental run would read of a source against the relation whole (readEstimate) */
+  estimate(query: Sql): string {
+    return this.r(query)
   }
 
   count(table: string): string {

@@ -4,10 +4,10 @@
 // here runs inside the run's transaction.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
 import type {Dialect} from '../warehouse/dialect.js'
-import {hasDays, KEYED_MARKS, keyedRows, stateRows, stateTemplate} from '../generate/state-sql.js'
+import {hasDays, KEYED_MARKS, keyedRows, readEstimate, stateRows, stateTemplate} from '../generate/state-sql.js'
 import {StateStatements} from '../generate/state-statements.js'
 import {frozenAt, incrementalScan, keyedDelta, stateShapes, type StateShape} from '../plan/incremental.js'
-import type {Plan, SourcePlan} from '../plan/plan-types.js'
+import type {Plan, SourcePlan, Span} from '../plan/plan-types.js'
 import type {PlanOptions} from '../plan/build-plan.js'
 import {parseDuration} from '../resolve/time.js'
 import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
@@ -18,11 +18,18 @@ export function lateArrival(config: Record<string, unknown>): number | undefined
   return inc?.late_arrival === undefined ? undefined : parseDuration(String(inc.late_arrival))
 }
 
+/** segc.yaml's `incremental.read_whole`: auto, a relation is read whole where that reads less (SPEC §13, never slower). */
+export function readWhole(config: Record<string, unknown>): 'auto' | 'never' {
+  return (config.incremental as {read_whole?: 'auto' | 'never'} | undefined)?.read_whole ?? 'auto'
+}
+
 export interface SourceOutcome {
   source: string
   /** incremental: state kept and extended; rebuilt: state made again from the source; full: this source keeps no state */
   how: 'incremental' | 'rebuilt' | 'full'
   why?: string
+  /** the estimate the choice was made from (kept state only): state rows, source rows the slices hold, rows of the relation */
+  rows?: {state: number; read: number; whole: number}
 }
 
 export interface IncrementalOutcome {
@@ -56,7 +63,7 @@ export async function prepareState(
   schema: string,
   plan: Plan,
   whole: Plan,
-  opts: {asOf: Date; lateSeconds: number; full: boolean; runId: string; erased?: PlanOptions['erased']},
+  opts: {asOf: Date; lateSeconds: number; full: boolean; runId: string; erased?: PlanOptions['erased']; readWhole?: 'auto' | 'never'},
 ): Promise<IncrementalOutcome> {
   const st = new StateStatements(dialect, schema)
   const registry = new Map((await conn.query(st.registry())).map((r) => [String(r.source_id), r]))
@@ -110,30 +117,47 @@ export async function prepareState(
     const days = hasDays(shape.slots)
     const now = {asOf: opts.asOf, frozen}
     const table = [schema, shape.table]
+    let estimate: SourceOutcome['rows']
+    if (d.keep) {
+      // never slower (SPEC §13): kept state and the slices read against the relation read whole
+      const previous = iso(record!.frozen)!
+      const delta = keyedDelta(shape.slots, now, {asOf: new Date(iso(record!.as_of)!), frozen: Date.parse(previous)})
+      const scan = shape.source ? incrementalScan(shape.source, shape, schema, opts.asOf, frozen, loadedUntil) : undefined
+      const spans: Span[] = [...delta.slices]
+      if (days) spans.push({after: {at: previous, incl: true}, before: {at: to, incl: false}})
+      if (scan && scan.readFrom === null) spans.push({})
+      else spans.push({after: {at: scan?.readFrom ?? to, incl: true}}, ...(scan?.edges ?? []).map((e) => ({after: {at: e, incl: true}, before: {at: new Date(Date.parse(e) + 86_400_000).toISOString(), incl: false}})))
+      const counted = (await conn.query(st.estimate(readEstimate(dialect, relation, spans))))[0]!
+      estimate = {state: Number(record!.state_rows), read: Number(counted.read ?? 0), whole: Number(counted.whole ?? 0)}
+      if (opts.readWhole !== 'never' && estimate.state + estimate.read >= estimate.whole) {
+        d.keep = false
+        d.why = `reading it incrementally would read ${estimate.state} rows of state and ${estimate.read} of the source, reading it whole ${estimate.whole}`
+      }
+    }
     if (d.keep) {
       const previous = iso(record!.frozen)!
       const loadedAfter = record!.loaded_until !== null ? iso(record!.loaded_until)! : undefined
       if (days && (previous < to || (relation.loadedAt && loadedUntil !== loadedAfter))) {
         const range = {horizon: d.horizon, to, from: previous, ...(loadedAfter ? {loadedAfter} : {}), ...(loadedUntil ? {loadedUntil} : {}), ...erased}
-        await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, range)))
+        await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, range), 'days'))
       }
       const delta = keyedDelta(shape.slots, now, {asOf: new Date(iso(record!.as_of)!), frozen: Date.parse(previous)}, relation.loadedAt !== null && loadedAfter !== undefined && loadedUntil !== loadedAfter)
       if (delta.slices.length || delta.landed) {
         const marks = (await conn.query(st.marks(shape.table))).map((r) => Number(r.m))
         const marked = marks[0] ?? KEYED_MARKS[0]
         const mark = marked === KEYED_MARKS[0] ? KEYED_MARKS[1] : KEYED_MARKS[0]
-        await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, marked, mark, ...(loadedUntil ? {loadedUntil} : {}), ...(loadedAfter ? {loadedAfter} : {}), ...erased})))
+        await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, marked, mark, ...(loadedUntil ? {loadedUntil} : {}), ...(loadedAfter ? {loadedAfter} : {}), ...erased}), 'keys'))
         await conn.execute(st.dropMarked(shape.table, marked))
       }
       if (d.horizon !== null && (record!.horizon === null || iso(record!.horizon)! < d.horizon)) await conn.execute(st.prune(shape.table, d.horizon))
       out.mode = 'incremental'
-      out.sources.push({source: shape.describe, how: 'incremental'})
+      out.sources.push({source: shape.describe, how: 'incremental', why: `${estimate!.state} rows of state and ${estimate!.read} of the source read, against ${estimate!.whole} read whole`, rows: estimate!})
     } else {
       if (d.exists) await conn.execute(st.clear(shape.table))
-      if (days) await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
+      if (days) await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased}), 'days'))
       const delta = keyedDelta(shape.slots, now)
-      if (delta.slices.length) await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, mark: KEYED_MARKS[0], ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
-      out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {})})
+      if (delta.slices.length) await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, mark: KEYED_MARKS[0], ...(loadedUntil ? {loadedUntil} : {}), ...erased}), 'keys'))
+      out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {}), ...(estimate ? {rows: estimate} : {})})
       if (record && String(record.state_table) !== shape.table) out.stale.push(String(record.state_table))
     }
     const rows = Number((await conn.query(st.count(shape.table)))[0]!.n)
