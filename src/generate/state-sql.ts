@@ -183,8 +183,9 @@ export function keyedRows(
     for (const p of slotParts(s)) {
       const col = sql.id(partColumn(i, p))
       // the other slots' parts are bare NULLs of the outer select only: through a subquery
-      // BigQuery types a NULL INT64, which no longer unions with the day rows' types
-      if (!s.window) continue
+      // BigQuery types a NULL INT64, which no longer unions with the day rows' types; value
+      // counts per key are rows of their own (below)
+      if (!s.window || s.kind === 'frequent') continue
       keptCols.push(sql`${col}`)
       const f = w.writeCondition(s.filter)
       const v = s.value ? w.write(s.value) : sql`1`
@@ -213,6 +214,7 @@ export function keyedRows(
     }
   })
   const key = sql.id(source.key)
+  const scalarSlot = (s: StateSlot) => s.window !== undefined && s.kind !== 'frequent'
   const filters = [...new Map(slots.filter((s) => s.window).map((s) => [JSON.stringify(s.filter), s.filter])).values()]
   const anyFilter = !filters.length ? sql`FALSE` : filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
   // the slices as disjoint plain ranges of time, each its own select; with loaded_at, rows of
@@ -228,11 +230,32 @@ export function keyedRows(
   if (opts.marked !== undefined) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)}`)
   if (raw.length) parts.push(withoutErased(dialect, sql.join(raw, sql` UNION ALL `), opts.erased))
   // keys with nothing left: every count and sum back to 0 and nothing combined
-  const alive = slots.flatMap((s, i) => (!s.window ? [] : slotParts(s).map((p) => (p === 'n' || p === 's' ? sql`${sql.id(partColumn(i, p))} <> 0` : sql`${sql.id(partColumn(i, p))} IS NOT NULL`))))
-  const cols = slots.flatMap((s, i) => slotParts(s).map((p) => (s.window ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`)))
-  return sql`SELECT ${sql.id(KEY_COLUMN)}, ${typed(sql`NULL`, 'DATE')} AS ${sql.id(DAY_COLUMN)}, ${typed(sql.lit(opts.mark), dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, ${typed(sql`NULL`, dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)}, ${sql.join(cols)}
+  const alive = slots.flatMap((s, i) => (!scalarSlot(s) ? [] : slotParts(s).map((p) => (p === 'n' || p === 's' ? sql`${sql.id(partColumn(i, p))} <> 0` : sql`${sql.id(partColumn(i, p))} IS NOT NULL`))))
+  const cols = slots.flatMap((s, i) => slotParts(s).map((p) => (scalarSlot(s) ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`)))
+  const head = sql`SELECT ${sql.id(KEY_COLUMN)}, ${typed(sql`NULL`, 'DATE')} AS ${sql.id(DAY_COLUMN)}, ${typed(sql.lit(opts.mark), dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, ${typed(sql`NULL`, dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)}`
+  const selects: Sql[] = []
+  // (with no value per key at all, still one select: the state table's template takes its types)
+  if (slots.some(scalarSlot) || !slots.some((s) => s.window && s.kind === 'frequent')) {
+    selects.push(sql`${head}, ${sql.join(cols)}
     FROM (SELECT ${sql.join([sql.id(KEY_COLUMN), ...merged])} FROM (${sql.join(parts, sql` UNION ALL `)}) AS d GROUP BY ${sql.id(KEY_COLUMN)}) AS m
-    WHERE ${alive.length ? or(alive) : sql`FALSE`}`
+    WHERE ${alive.length ? or(alive) : sql`FALSE`}`)
+  }
+  // most_frequent with no lower bound: one row per key and value holding the value's count,
+  // the kept counts plus the rows the slices add (nothing leaves an unbounded window)
+  slots.forEach((s, i) => {
+    if (!s.window || s.kind !== 'frequent') return
+    const f = w.writeCondition(s.filter)
+    const v = w.write(s.value!)
+    const [pv, pn] = [partColumn(i, 'v'), partColumn(i, 'n')]
+    const counted: Sql[] = []
+    if (opts.marked !== undefined) counted.push(sql`SELECT ${sql.id(KEY_COLUMN)}, ${sql.id(pv)} AS v, ${sql.id(pn)} AS n FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)} AND ${sql.id(pv)} IS NOT NULL`)
+    const fresh = reads.map((r) => sql`SELECT ${key} AS ${sql.id(KEY_COLUMN)}, ${v} AS v, 1 AS n FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r} AND ${f} AND ${v} IS NOT NULL AND ${sign(i)} = 1`)
+    if (fresh.length) counted.push(withoutErased(dialect, sql.join(fresh, sql` UNION ALL `), opts.erased))
+    const valueCols = slots.flatMap((x, j) => slotParts(x).map((p) => (j !== i ? sql`NULL AS ${sql.id(partColumn(j, p))}` : p === 'v' ? sql`v AS ${sql.id(pv)}` : sql`${typed(sql`n`, dialect.integerType)} AS ${sql.id(pn)}`)))
+    selects.push(sql`${head}, ${sql.join(valueCols)}
+    FROM (SELECT ${sql.id(KEY_COLUMN)}, v, SUM(n) AS n FROM (${sql.join(counted, sql` UNION ALL `)}) AS d GROUP BY ${sql.id(KEY_COLUMN)}, v) AS m`)
+  })
+  return sql.join(selects, sql` UNION ALL `)
 }
 
 /**
@@ -286,7 +309,8 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
     }
     const slot = inc.slots[meta.slot]!
     const days: Sql[] = []
-    if (valueSlot(slot)) days.push(sql`${sql.id(VSLOT_COLUMN)} = ${sql.lit(meta.slot + 1)}`)
+    // a value per key (a kept count per value too) is in rows no day condition applies to
+    if (valueSlot(slot) && !slot.window) days.push(sql`${sql.id(VSLOT_COLUMN)} = ${sql.lit(meta.slot + 1)}`)
     if (meta.after) days.push(sql`${sql.id(DAY_COLUMN)} > ${day(meta.after)}`)
     if (meta.before) days.push(sql`${sql.id(DAY_COLUMN)} < ${day(meta.before)}`)
     if (meta.skip) days.push(sql`${sql.id(DAY_COLUMN)} NOT IN (${sql.join(meta.skip.map(day))})`)

@@ -19,10 +19,14 @@ const MAX_BOUNDARIES = 64
 /**
  * Whether an aggregate is kept as one value per key: count, sum and avg over any window (their
  * parts add and subtract), and min/max/first/last with no lower bound (nothing ever leaves
- * their window, so nothing is subtracted and the value only combines).
+ * their window, so nothing is subtracted and the value only combines). A most_frequent with no
+ * lower bound keeps a count per key and value, cumulative in the same way.
  */
 export const keyed = (a: AggregatePlan): boolean =>
-  a.kind === 'count' || a.kind === 'sum' || a.kind === 'avg' || (a.window.from === null && (a.kind === 'min' || a.kind === 'max' || a.kind === 'first' || a.kind === 'last'))
+  a.kind === 'count' ||
+  a.kind === 'sum' ||
+  a.kind === 'avg' ||
+  (a.window.from === null && (a.kind === 'min' || a.kind === 'max' || a.kind === 'first' || a.kind === 'last' || a.kind === 'most_frequent'))
 
 /** The slot kind an aggregate is kept in; undefined: kept in no state, read from the source over its window. */
 function slotKind(a: AggregatePlan): StateSlot['kind'] | undefined {
