@@ -14,7 +14,7 @@ import {redact} from '../project/redact.js'
 import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
 import {emitter, inputDatasets, outputDataset, profileDatasets, type Dataset} from '../lineage/openlineage.js'
 import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
-import {dropStale, lateArrival, prepareState, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
+import {dropStale, lateArrival, prepareState, readWhole, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
 import {materializeLayers, planProfiles, profileStatements, type ProfileRun} from './profile-run.js'
 import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 
@@ -151,7 +151,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     if (late !== undefined) {
       const whole = opts.select ? buildPlan(v.project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
       await step('keeping the state of incremental event sources', async () => {
-        state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, runId, ...(erased ? {erased} : {})})
+        state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, readWhole: readWhole(v.config), runId, ...(erased ? {erased} : {})})
       })
     }
     ctx.mode = state?.mode ?? 'full'

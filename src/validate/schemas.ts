@@ -327,6 +327,10 @@ export const configSchema = {
       description: 'incremental runs (SPEC §13): a run reads what changed since the last one, and keeps state in segment_state_* tables',
       properties: {
         late_arrival: {...DURATION, description: 'events land in the warehouse at most this long after their timestamp (e.g. 2d); later ones are missed until a --full run'},
+        read_whole: {
+          enum: ['auto', 'never'],
+          description: 'auto (default): an event relation is read whole, and its state rebuilt, when that reads fewer rows than its kept state and slices would; never: always from kept state while it is valid',
+        },
       },
       required: ['late_arrival'],
       additionalProperties: false,
