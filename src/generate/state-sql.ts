@@ -139,12 +139,16 @@ function spanSql(dialect: Dialect, ts: Sql, s: Span): Sql {
   return c.length ? and(c) : sql`TRUE`
 }
 
-/** Marks of the rows that hold values per key (day and value slot NULL): a write alternates them, so new rows and old ones differ. */
-export const KEYED_MARKS = [0, -1] as const
+/**
+ * Marks (in the value slot column) of the rows that hold values per key, day NULL: `rest` on
+ * every kept row, `fresh` on the successors a run writes for the keys it touched until their
+ * old rows are deleted. (−1 is a mark earlier versions alternated with 0: such rows are at rest.)
+ */
+export const KEYED_MARKS = {rest: 0, fresh: -2} as const
 
 /**
- * The values per key after a run: the kept ones (`marked`: the mark of the rows the last run
- * wrote; none: built from nothing) moved by `delta` — the rows of the slices each slot adds,
+ * The values per key after a run: the kept ones (`touched`: those of the keys the slices hold,
+ * the only ones that move; else built from nothing) moved by `delta` — the rows of the slices each slot adds,
  * minus those it subtracts (count, sum, avg), or combined with them (min, max, first, last
  * with no lower bound) — one row per key under `mark`. Keys whose every value went back to
  * nothing are left out. With loaded_at, a row counts only once landed: at or before
@@ -157,9 +161,12 @@ export function keyedRows(
   slots: StateSlot[],
   asOf: string,
   delta: KeyedDelta,
-  opts: {table: string[]; marked?: number; mark: number; loadedUntil?: string; loadedAfter?: string; erased?: StateRange['erased']},
+  opts: {table: string[]; touched?: boolean; mark: number; loadedUntil?: string; loadedAfter?: string; erased?: StateRange['erased']},
 ): Sql {
   const w = new ExprWriter(dialect, asOf)
+  // with `touched`, only the keys the slices hold are merged (the others' rows stay as they are)
+  const keptOf = sql`${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(KEY_COLUMN)} IN (${touchedKeys(dialect, source, slots, asOf, delta, opts)})`
+  const kept = opts.touched === true
   const ts = sql.id(source.timestamp!)
   const loaded = source.loadedAt && opts.loadedUntil ? sql.id(source.loadedAt) : undefined
   const landedBy = (until: string | undefined) => (loaded && until ? sql`(${loaded} <= ${dialect.timestamp(until)} OR ${loaded} IS NULL)` : undefined)
@@ -215,19 +222,12 @@ export function keyedRows(
   })
   const key = sql.id(source.key)
   const scalarSlot = (s: StateSlot) => s.window !== undefined && s.kind !== 'frequent'
-  const filters = [...new Map(slots.filter((s) => s.window).map((s) => [JSON.stringify(s.filter), s.filter])).values()]
-  const anyFilter = !filters.length ? sql`FALSE` : filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
-  // the slices as disjoint plain ranges of time, each its own select; with loaded_at, rows of
-  // the kept span that landed since the last run, outside every slice
-  const reads = delta.slices.map((sp) => spanSql(dialect, ts, sp))
-  if (delta.landed && loaded && opts.loadedAfter) {
-    reads.push(and([spanSql(dialect, ts, delta.landed), sql`${loaded} > ${dialect.timestamp(opts.loadedAfter)}`, sql`${loaded} <= ${dialect.timestamp(opts.loadedUntil!)}`, ...delta.slices.map((sp) => sql`NOT (${spanSql(dialect, ts, sp)})`)]))
-  }
+  const {reads, anyFilter} = sliceReads(dialect, source, slots, asOf, delta, opts)
   // nothing to read and nothing kept: no rows, with their types (the state table is made from it)
-  if (!reads.length && opts.marked === undefined) reads.push(sql`1 = 0`)
+  if (!reads.length && !kept) reads.push(sql`1 = 0`)
   const raw = reads.map((r) => sql`SELECT ${sql.join([sql`${key} AS ${sql.id(KEY_COLUMN)}`, ...rawCols])} FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r}${anyFilter ? sql` AND ${anyFilter}` : sql``}`)
   const parts: Sql[] = []
-  if (opts.marked !== undefined) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)}`)
+  if (kept) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${keptOf}`)
   if (raw.length) parts.push(withoutErased(dialect, sql.join(raw, sql` UNION ALL `), opts.erased))
   // keys with nothing left: every count and sum back to 0 and nothing combined
   const alive = slots.flatMap((s, i) => (!scalarSlot(s) ? [] : slotParts(s).map((p) => (p === 'n' || p === 's' ? sql`${sql.id(partColumn(i, p))} <> 0` : sql`${sql.id(partColumn(i, p))} IS NOT NULL`))))
@@ -248,13 +248,43 @@ export function keyedRows(
     const v = w.write(s.value!)
     const [pv, pn] = [partColumn(i, 'v'), partColumn(i, 'n')]
     const counted: Sql[] = []
-    if (opts.marked !== undefined) counted.push(sql`SELECT ${sql.id(KEY_COLUMN)}, ${sql.id(pv)} AS v, ${sql.id(pn)} AS n FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)} AND ${sql.id(pv)} IS NOT NULL`)
+    if (kept) counted.push(sql`SELECT ${sql.id(KEY_COLUMN)}, ${sql.id(pv)} AS v, ${sql.id(pn)} AS n FROM ${sql.id(...opts.table)} AS st WHERE ${keptOf} AND ${sql.id(pv)} IS NOT NULL`)
     const fresh = reads.map((r) => sql`SELECT ${key} AS ${sql.id(KEY_COLUMN)}, ${v} AS v, 1 AS n FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r} AND ${f} AND ${v} IS NOT NULL AND ${sign(i)} = 1`)
     if (fresh.length) counted.push(withoutErased(dialect, sql.join(fresh, sql` UNION ALL `), opts.erased))
     const valueCols = slots.flatMap((x, j) => slotParts(x).map((p) => (j !== i ? sql`NULL AS ${sql.id(partColumn(j, p))}` : p === 'v' ? sql`v AS ${sql.id(pv)}` : sql`${typed(sql`n`, dialect.integerType)} AS ${sql.id(pn)}`)))
     selects.push(sql`${head}, ${sql.join(valueCols)}
     FROM (SELECT ${sql.id(KEY_COLUMN)}, v, SUM(n) AS n FROM (${sql.join(counted, sql` UNION ALL `)}) AS d GROUP BY ${sql.id(KEY_COLUMN)}, v) AS m`)
   })
+  return sql.join(selects, sql` UNION ALL `)
+}
+
+/**
+ * The rows of the source that move values per key: the slices as disjoint plain ranges of time
+ * (each its own select), and with loaded_at the rows of the kept span that landed since the
+ * last run, outside every slice; only rows some keyed slot's filter takes.
+ */
+function sliceReads(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, delta: KeyedDelta, opts: {loadedUntil?: string; loadedAfter?: string}): {reads: Sql[]; anyFilter: Sql | undefined} {
+  const w = new ExprWriter(dialect, asOf)
+  const ts = sql.id(source.timestamp!)
+  const loaded = source.loadedAt && opts.loadedUntil ? sql.id(source.loadedAt) : undefined
+  const filters = [...new Map(slots.filter((s) => s.window).map((s) => [JSON.stringify(s.filter), s.filter])).values()]
+  const anyFilter = !filters.length ? sql`FALSE` : filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
+  const reads = delta.slices.map((sp) => spanSql(dialect, ts, sp))
+  if (delta.landed && loaded && opts.loadedAfter) {
+    reads.push(and([spanSql(dialect, ts, delta.landed), sql`${loaded} > ${dialect.timestamp(opts.loadedAfter)}`, sql`${loaded} <= ${dialect.timestamp(opts.loadedUntil!)}`, ...delta.slices.map((sp) => sql`NOT (${spanSql(dialect, ts, sp)})`)]))
+  }
+  return {reads, anyFilter}
+}
+
+/**
+ * The keys whose values per key a run moves: those with a row in the slices. Every other key's
+ * values are the same at this run as at the last, so their rows are neither read nor written
+ * (a run's state write is O(keys touched), not O(keys)).
+ */
+export function touchedKeys(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, delta: KeyedDelta, opts: {loadedUntil?: string; loadedAfter?: string}): Sql {
+  const {reads, anyFilter} = sliceReads(dialect, source, slots, asOf, delta, opts)
+  const key = sql.id(source.key)
+  const selects = (reads.length ? reads : [sql`1 = 0`]).map((r) => sql`SELECT ${key} AS ${sql.id(KEY_COLUMN)} FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r}${anyFilter ? sql` AND ${anyFilter}` : sql``}`)
   return sql.join(selects, sql` UNION ALL `)
 }
 
@@ -272,7 +302,7 @@ export function readEstimate(dialect: Dialect, source: StateRelation, spans: Spa
 
 /** Rows with the column types of both kinds of state row: the state table is created from it, empty. */
 export function stateTemplate(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, table: string[]): Sql {
-  return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {slices: [], slots: []}, {table, mark: KEYED_MARKS[0]})}`
+  return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {slices: [], slots: []}, {table, mark: KEYED_MARKS.rest})}`
 }
 
 /** The state table's columns, in the order stateRows writes them; `kind`: those of day rows or of values per key only. */

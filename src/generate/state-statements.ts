@@ -35,19 +35,19 @@ export class StateStatements extends Statements {
     return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(cols)}) SELECT ${sql.join(cols)} FROM (${rows}) AS r`)
   }
 
+  /** the values per key of the keys a run touched, once it wrote their successors under `mark` */
+  dropTouched(table: string, touched: Sql, mark: number): string {
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} <> ${sql.lit(mark)} AND ${sql.id(KEY_COLUMN)} IN (${touched})`)
+  }
+
+  /** the successors written under a run's `from` mark, marked as every kept value per key (`to`) */
+  settle(table: string, from: number, to: number): string {
+    return this.r(sql`UPDATE ${this.t(table)} SET ${sql.id(VSLOT_COLUMN)} = ${sql.lit(to)} WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(from)}`)
+  }
+
   /** days before the horizon: no window reaches them any more */
   prune(table: string, horizon: string): string {
     return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} < ${this.dialect.date(horizon.slice(0, 10))}`)
-  }
-
-  /** the marks of the rows holding values per key (one, unless a run wrote none) */
-  marks(table: string): string {
-    return this.r(sql`SELECT DISTINCT ${sql.id(VSLOT_COLUMN)} AS m FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL`)
-  }
-
-  /** the values per key the last run wrote, once this run wrote their successors */
-  dropMarked(table: string, mark: number): string {
-    return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(mark)}`)
   }
 
   /** rows an incremental run would read of a source against the relation whole (readEstimate) */

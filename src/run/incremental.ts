@@ -4,7 +4,7 @@
 // here runs inside the run's transaction.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
 import type {Dialect} from '../warehouse/dialect.js'
-import {hasDays, KEYED_MARKS, keyedRows, readEstimate, stateRows, stateTemplate} from '../generate/state-sql.js'
+import {hasDays, KEYED_MARKS, keyedRows, readEstimate, stateRows, stateTemplate, touchedKeys} from '../generate/state-sql.js'
 import {StateStatements} from '../generate/state-statements.js'
 import {frozenAt, incrementalScan, keyedDelta, stateShapes, type StateShape} from '../plan/incremental.js'
 import type {Plan, SourcePlan, Span} from '../plan/plan-types.js'
@@ -143,11 +143,13 @@ export async function prepareState(
       }
       const delta = keyedDelta(shape.slots, now, {asOf: new Date(iso(record!.as_of)!), frozen: Date.parse(previous)}, relation.loadedAt !== null && loadedAfter !== undefined && loadedUntil !== loadedAfter)
       if (delta.slices.length || delta.landed) {
-        const marks = (await conn.query(st.marks(shape.table))).map((r) => Number(r.m))
-        const marked = marks[0] ?? KEYED_MARKS[0]
-        const mark = marked === KEYED_MARKS[0] ? KEYED_MARKS[1] : KEYED_MARKS[0]
-        await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, marked, mark, ...(loadedUntil ? {loadedUntil} : {}), ...(loadedAfter ? {loadedAfter} : {}), ...erased}), 'keys'))
-        await conn.execute(st.dropMarked(shape.table, marked))
+        // only the keys the slices hold move: their successors are written under a mark of their
+        // own, then their old rows deleted and the new ones marked as the rest (all in the transaction)
+        const loads = {...(loadedUntil ? {loadedUntil} : {}), ...(loadedAfter ? {loadedAfter} : {})}
+        const {rest, fresh} = KEYED_MARKS
+        await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, touched: true, mark: fresh, ...loads, ...erased}), 'keys'))
+        await conn.execute(st.dropTouched(shape.table, touchedKeys(dialect, relation, shape.slots, plan.asOf, delta, loads), fresh))
+        await conn.execute(st.settle(shape.table, fresh, rest))
       }
       if (d.horizon !== null && (record!.horizon === null || iso(record!.horizon)! < d.horizon)) await conn.execute(st.prune(shape.table, d.horizon))
       out.mode = 'incremental'
@@ -156,7 +158,7 @@ export async function prepareState(
       if (d.exists) await conn.execute(st.clear(shape.table))
       if (days) await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased}), 'days'))
       const delta = keyedDelta(shape.slots, now)
-      if (delta.slices.length) await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, mark: KEYED_MARKS[0], ...(loadedUntil ? {loadedUntil} : {}), ...erased}), 'keys'))
+      if (delta.slices.length) await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, mark: KEYED_MARKS.rest, ...(loadedUntil ? {loadedUntil} : {}), ...erased}), 'keys'))
       out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {}), ...(estimate ? {rows: estimate} : {})})
       if (record && String(record.state_table) !== shape.table) out.stale.push(String(record.state_table))
     }
