@@ -354,6 +354,29 @@ describe('incremental runs, case by case', () => {
     }
   })
 
+  it('a run rewrites the values per key only of the keys its slices hold (hand-derived)', async () => {
+    // at 06-02 12:00 after 06-01 12:00 the count in 30d adds [05-30, 05-31) and subtracts
+    // (05-02 12:00, 05-03 12:00]: c3's order of 05-30 is in the first, c1's and c2's in neither
+    const t = await twins()
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'US', d('2026-01-01T00:00:00Z')], ['c3', 'US', d('2026-01-01T00:00:00Z')]])
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-05-20T10:00:00Z'), 1, 'a', null], ['c1', d('2026-05-21T10:00:00Z'), 1, 'a', null], ['c2', d('2026-05-25T10:00:00Z'), 1, 'a', null], ['c3', d('2026-05-29T10:00:00Z'), 1, 'a', null], ['c3', d('2026-05-30T10:00:00Z'), 1, 'a', null]])
+      await run(t.full, t.a, d('2026-06-01T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-01T12:00:00Z'))
+      const table = String((await t.b.query('SELECT state_table FROM segments.segment_state_sources'))[0]!.state_table)
+      // every kept value per key tagged with a mark of its own: a row written again loses it
+      await t.b.execute(`UPDATE segments."${table}" SET segc_vslot = -1 WHERE segc_day IS NULL`)
+      await run(t.full, t.a, d('2026-06-02T12:00:00Z'))
+      await run(t.inc, t.b, d('2026-06-02T12:00:00Z'))
+      const marks = await t.b.query(`SELECT segc_key AS k, segc_vslot AS m FROM segments."${table}" WHERE segc_day IS NULL ORDER BY 1`)
+      expect(marks.map((r) => [String(r.k), Number(r.m)])).toEqual([['c1', -1], ['c2', -1], ['c3', 0]])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+      expect(await members(t.b)).toEqual(['c1', 'c3'])
+    } finally {
+      await t.close()
+    }
+  })
+
   it('never slower: a relation is read whole when its state and slices hold as many rows as it does, else from state (hand-derived counts)', async () => {
     // c2's orders of 05-20 and 05-25 are a value in state (count in 30d, before frozen 05-30);
     // at 06-02 12:00 the slices added [05-30, 05-31) and subtracted (05-02 12:00, 05-03 12:00]
