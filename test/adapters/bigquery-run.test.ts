@@ -1,5 +1,7 @@
+import {spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {fixtureStatements, relationColumns} from '../../src/fixtures/fixture-tables.js'
@@ -28,6 +30,15 @@ retention: {history: 30min, transitions: 30min}
 `
 const DAYS = [new Date(Date.parse(AS_OF) - 7 * 86400_000).toISOString(), AS_OF, new Date(Date.parse(AS_OF) + 3600_000).toISOString()]
 const VOLATILE = new Set(['run_id', 'started_at', 'finished_at', 'first_run_id', 'changed_run_id', 'removed_run_id', 'segc_version', 'target', 'request_id', 'requested_at'])
+
+const RANGES = fileURLToPath(new URL('./tools/sqlglot-ranges.py', import.meta.url))
+
+/** sqlglot's reading of where statements filter event tables by their timestamp (tools/sqlglot-ranges.py) */
+function ranges(statements: string[], tables: Record<string, string>): {ranges: number; violations: string[]} {
+  const r = spawnSync('/usr/bin/python3', [RANGES], {input: JSON.stringify({dialect: 'bigquery', statements, tables}), encoding: 'utf8', maxBuffer: 1 << 26})
+  if (r.status !== 0) throw new Error(`sqlglot failed: ${r.stderr}`)
+  return JSON.parse(r.stdout) as {ranges: number; violations: string[]}
+}
 
 let stop: () => void
 beforeAll(async () => {
@@ -96,18 +107,20 @@ async function onDuckDB(dir: string): Promise<{tables: Record<string, string[]>;
   }
 }
 
-async function onZetaSQL(dir: string): Promise<{tables: Record<string, string[]>; statements: string[]}> {
+async function onZetaSQL(dir: string): Promise<{tables: Record<string, string[]>; statements: string[]; hourly: string[]}> {
   const v = validOrThrow(dir)
   const rows = languageDocsRows(AS_OF, '')
   const given = [...relationColumns(v.project)].map(([name, columns]) => ({name, columns: [...columns], rows: rows[name] ?? []}))
   const bq = new ZetaWarehouse('segments', given)
   const conn: WarehouseConnection = bq
+  let third = 0
   for (const [i, asOf] of DAYS.entries()) {
     if (i === 2) change(dir)
+    if (i === 2) third = bq.statements.length
     await runProject({project: dir, target: 'bq', asOf, connection: conn})
     if (i === 1) await forgetTwo(dir, 'bq', conn, '`segments`.`segment_membership`')
   }
-  return {tables: await tables(async (t, cols) => ((await bq.tableExists('segments', t)) ? bq.query(`SELECT ${cols.map((c) => `\`${c}\``).join(', ')} FROM \`segments\`.\`${t}\``) : [])), statements: bq.statements}
+  return {tables: await tables(async (t, cols) => ((await bq.tableExists('segments', t)) ? bq.query(`SELECT ${cols.map((c) => `\`${c}\``).join(', ')} FROM \`segments\`.\`${t}\``) : [])), statements: bq.statements, hourly: bq.statements.slice(third)}
 }
 
 describe("BigQuery's run statements, executed on ZetaSQL's reference evaluator", () => {
@@ -138,6 +151,12 @@ describe("BigQuery's run statements, executed on ZetaSQL's reference evaluator",
     expect(duck.tables.segment_state_sources!.length).toBeGreaterThan(0)
     for (const [name, rows] of Object.entries(duck.tables)) expect(bq.tables[name], name).toEqual(rows)
     // and what they wrote is what full runs write (how each run read its sources aside)
+    // the third run, an hour after the second: every predicate on an event table's timestamp is
+    // a plain range on the bare column (sqlglot reads the statements), what partition pruning needs
+    const events = Object.fromEntries([...validOrThrow(project(true)).project.events.values()].flatMap((e) => (e.relation.kind === 'table' ? [[e.relation.path.join('.'), e.timestamp]] : [])))
+    const checked = ranges(bq.hourly, events)
+    expect(checked.violations).toEqual([])
+    expect(checked.ranges).toBeGreaterThan(10)
     const unmoded = (t: Record<string, string[]>) => ({...t, segment_state_sources: [], segment_runs: t.segment_runs!.map((r) => JSON.stringify(JSON.parse(r).slice(0, -1)))})
     expect(unmoded(duck.tables)).toEqual(unmoded(full.tables))
   })
