@@ -102,6 +102,8 @@ export function nameRoleAt(kind: DocumentKind | undefined, path: Path, onKey: bo
     if (section === 'events' && field === 'properties' && path.length === 4 && onKey) return {kind: 'property', defines: true, event: String(name)}
     if (onKey) return undefined
     if (section === 'events' && field === 'entity' && path.length === 3) return {kind: 'entity', defines: false}
+    // a profile lists traits of its entity (SPEC §19)
+    if (section === 'entities' && field === 'profile' && path.length === 4 && typeof sub === 'number') return {kind: 'trait', defines: false, entity: String(name)}
     if (section !== 'traits' || path.length < 3) return undefined
     if (field === 'event' && path.length === 3) return {kind: 'event', defines: false}
     if (field === 'model' && (path.length === 3 || (path.length === 4 && typeof sub === 'number'))) return {kind: 'trait', defines: false}
@@ -123,7 +125,10 @@ export function nameRoleAt(kind: DocumentKind | undefined, path: Path, onKey: bo
   if (kind === 'sync' && !onKey) {
     if (path[0] === 'segments' && path.length === 2) return {kind: 'segment', defines: false}
     if (path[0] === 'group' && path.length === 1) return {kind: 'group', defines: false}
-    if ((path[0] === 'identify_by' && path.length === 1) || (path[0] === 'fields' && path.length === 2) || (path[0] === 'consent' && path.length === 2)) return {kind: 'attribute', defines: false}
+    if ((path[0] === 'identify_by' && path.length === 1) || (path[0] === 'consent' && path.length === 2)) return {kind: 'attribute', defines: false}
+    // a bare field is an attribute, a built-in or a profile trait (SPEC §19); `{trait, round}` names a trait
+    if (path[0] === 'fields' && path.length === 2) return {kind: 'value', defines: false}
+    if (path[0] === 'fields' && path.length === 3 && path[2] === 'trait') return {kind: 'trait', defines: false}
   }
   return undefined
 }
