@@ -39,6 +39,8 @@ export interface NameIndex {
   /** attribute names per entity, property names per event */
   attributes: Map<string, string[]>
   properties: Map<string, string[]>
+  /** the traits each entity's `profile:` publishes (SPEC §19): what a sync's trait fields may name */
+  profiles: Map<string, string[]>
   /** fitted models (bgnbd, gamma_gamma traits): the names `model:` takes */
   models: Set<string>
   /** segment, group, trait, event, entity definitions by name */
@@ -147,7 +149,7 @@ const IDENT = /[A-Za-z_][A-Za-z0-9_]*/g
 
 /** Builds the index over the loaded documents; `project` (the resolved graph) supplies the entity of traits it could type. */
 export function buildNameIndex(documents: readonly LoadedDocument[], project?: Project): NameIndex {
-  const index: NameIndex = {sites: [], entityOf: new Map(), attributes: new Map(), properties: new Map(), models: new Set(), definitions: new Map()}
+  const index: NameIndex = {sites: [], entityOf: new Map(), attributes: new Map(), profiles: new Map(), properties: new Map(), models: new Set(), definitions: new Map()}
   const traitNames = new Set<string>()
   for (const d of documents) {
     if (d.kind !== 'models') continue
@@ -177,7 +179,11 @@ export function buildNameIndex(documents: readonly LoadedDocument[], project?: P
     }
     visit(d.node, [])
     if (d.kind === 'models') {
-      for (const [name, e] of Object.entries(asRecord(d.value.entities))) index.attributes.set(name, Object.keys(asRecord(asRecord(e).attributes)))
+      for (const [name, e] of Object.entries(asRecord(d.value.entities))) {
+        index.attributes.set(name, Object.keys(asRecord(asRecord(e).attributes)))
+        const profile = asRecord(e).profile
+        if (Array.isArray(profile)) index.profiles.set(name, profile.filter((t): t is string => typeof t === 'string'))
+      }
       for (const [name, e] of Object.entries(asRecord(d.value.events))) {
         const ev = asRecord(e)
         index.properties.set(name, [...Object.keys(asRecord(ev.properties)), 'timestamp'])

@@ -187,6 +187,22 @@ describe('segc lsp on the example project', () => {
     await client.close('syncs/t.yaml')
   })
 
+  it('completes a sync field with its entity’s attributes, the built-ins and its profile’s traits; {trait:} with the profile alone', async () => {
+    // the oracle: the profile list and the attributes as models/shop.yaml writes them
+    const shop = read('models/shop.yaml')
+    const profile = /^ {4}profile: \[(.*)\]$/m.exec(shop)![1]!.split(',').map((t) => t.trim())
+    expect(profile.length).toBeGreaterThan(3)
+    const head = 'sync: t\ndestination: crm_hook\nsegments: [at_risk]\nmode: upsert\nfields:\n'
+    const bare = await complete('syncs/t.yaml', `${head}  a: \n`, '  a: ', '  a: '.length)
+    expect(bare).toEqual(expect.arrayContaining([...profile, 'first_name', 'country', 'email_opt_in', 'in_segment', 'entered_at', 'entity_key']))
+    // a trait the profile does not publish, and another entity's attribute, are not offered
+    expect(bare).not.toContain('orders_365d')
+    expect(bare).not.toContain('seats')
+    const trait = await complete('syncs/t.yaml', `${head}  a:\n    trait: \n`, 'trait: ', 'trait: '.length)
+    expect(trait.sort()).toEqual([...profile].sort())
+    await client.close('syncs/t.yaml')
+  })
+
   it('outlines a models file and a segments file', async () => {
     const symbols = await client.conn.sendRequest<DocumentSymbol[]>('textDocument/documentSymbol', {textDocument: {uri: client.uri('models/shop.yaml')}})
     const names = symbols.map((s) => `${s.detail}:${s.name}`)
