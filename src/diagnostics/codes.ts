@@ -37,7 +37,7 @@ export const CODES = {
   unsupported: {severity: 'error', meaning: 'a construct this version of segc cannot compile yet'},
   measure_without_holdout: {severity: 'error', meaning: 'a segment with measure: but no holdout to compare its members against'},
   not_fitted: {severity: 'error', meaning: 'a run needs a fitted model (fit: trait) with no version fitted for its current definition: run segc fit'},
-  no_runs: {severity: 'error', meaning: 'a command that reads run results (docs, stats, overlap, measure) on a target no run has written yet'},
+  no_runs: {severity: 'error', meaning: "a command that reads run results (docs, stats, overlap, measure) on a target no run has written yet, or a sync field naming a trait the last run did not publish"},
   unknown_destination: {severity: 'error', meaning: 'a sync names a destination that segc.yaml does not define'},
   dbt_manifest: {severity: 'error', meaning: "dbt.manifest names a file that is missing, unreadable, not JSON or not dbt's manifest v12"},
   dbt_unknown: {severity: 'error', meaning: 'dbt: or dbt_source: names a model, seed, snapshot or source the manifest lacks (or dbt.manifest is not set)'},

@@ -1,5 +1,6 @@
 import {explainSegment} from '../explain/explain.js'
 import {definitionOf, type NameSite} from '../resolve/name-index.js'
+import {profileTable} from '../resolve/resolve-profile.js'
 import type {Analysis} from './analysis.js'
 import type {Cursor} from './cursor.js'
 import type {SegmentSize} from './size-reader.js'
@@ -45,6 +46,8 @@ export function hoverText(analysis: Analysis, site: Pick<NameSite, 'kind' | 'nam
     case 'trait': {
       const t = p.traits.get(site.name)
       lines.push(`**trait** \`${site.name}\`${t ? `: ${t.type} of ${t.entity}` : ''}${t?.label ? ` — ${t.label}` : ''}`)
+      // where a sync's trait field reads it from: only a published trait can be sent
+      if (t && p.entities.get(t.entity)?.profile?.some((x) => x.trait === site.name)) lines.push('', `published: column \`${site.name}\` of \`${profileTable(t.entity)}\` (the entity's profile), sendable as a sync field`)
       break
     }
     case 'event': {

@@ -39,6 +39,8 @@ export interface NameIndex {
   /** attribute names per entity, property names per event */
   attributes: Map<string, string[]>
   properties: Map<string, string[]>
+  /** the traits each entity's `profile:` publishes (SPEC §19): what a sync's trait fields may name */
+  profiles: Map<string, string[]>
   /** fitted models (bgnbd, gamma_gamma traits): the names `model:` takes */
   models: Set<string>
   /** segment, group, trait, event, entity definitions by name */
@@ -102,6 +104,8 @@ export function nameRoleAt(kind: DocumentKind | undefined, path: Path, onKey: bo
     if (section === 'events' && field === 'properties' && path.length === 4 && onKey) return {kind: 'property', defines: true, event: String(name)}
     if (onKey) return undefined
     if (section === 'events' && field === 'entity' && path.length === 3) return {kind: 'entity', defines: false}
+    // a profile lists traits of its entity (SPEC §19)
+    if (section === 'entities' && field === 'profile' && path.length === 4 && typeof sub === 'number') return {kind: 'trait', defines: false, entity: String(name)}
     if (section !== 'traits' || path.length < 3) return undefined
     if (field === 'event' && path.length === 3) return {kind: 'event', defines: false}
     if (field === 'model' && (path.length === 3 || (path.length === 4 && typeof sub === 'number'))) return {kind: 'trait', defines: false}
@@ -123,7 +127,10 @@ export function nameRoleAt(kind: DocumentKind | undefined, path: Path, onKey: bo
   if (kind === 'sync' && !onKey) {
     if (path[0] === 'segments' && path.length === 2) return {kind: 'segment', defines: false}
     if (path[0] === 'group' && path.length === 1) return {kind: 'group', defines: false}
-    if ((path[0] === 'identify_by' && path.length === 1) || (path[0] === 'fields' && path.length === 2) || (path[0] === 'consent' && path.length === 2)) return {kind: 'attribute', defines: false}
+    if ((path[0] === 'identify_by' && path.length === 1) || (path[0] === 'consent' && path.length === 2)) return {kind: 'attribute', defines: false}
+    // a bare field is an attribute, a built-in or a profile trait (SPEC §19); `{trait, round}` names a trait
+    if (path[0] === 'fields' && path.length === 2) return {kind: 'value', defines: false}
+    if (path[0] === 'fields' && path.length === 3 && path[2] === 'trait') return {kind: 'trait', defines: false}
   }
   return undefined
 }
@@ -142,7 +149,7 @@ const IDENT = /[A-Za-z_][A-Za-z0-9_]*/g
 
 /** Builds the index over the loaded documents; `project` (the resolved graph) supplies the entity of traits it could type. */
 export function buildNameIndex(documents: readonly LoadedDocument[], project?: Project): NameIndex {
-  const index: NameIndex = {sites: [], entityOf: new Map(), attributes: new Map(), properties: new Map(), models: new Set(), definitions: new Map()}
+  const index: NameIndex = {sites: [], entityOf: new Map(), attributes: new Map(), profiles: new Map(), properties: new Map(), models: new Set(), definitions: new Map()}
   const traitNames = new Set<string>()
   for (const d of documents) {
     if (d.kind !== 'models') continue
@@ -172,7 +179,11 @@ export function buildNameIndex(documents: readonly LoadedDocument[], project?: P
     }
     visit(d.node, [])
     if (d.kind === 'models') {
-      for (const [name, e] of Object.entries(asRecord(d.value.entities))) index.attributes.set(name, Object.keys(asRecord(asRecord(e).attributes)))
+      for (const [name, e] of Object.entries(asRecord(d.value.entities))) {
+        index.attributes.set(name, Object.keys(asRecord(asRecord(e).attributes)))
+        const profile = asRecord(e).profile
+        if (Array.isArray(profile)) index.profiles.set(name, profile.filter((t): t is string => typeof t === 'string'))
+      }
       for (const [name, e] of Object.entries(asRecord(d.value.events))) {
         const ev = asRecord(e)
         index.properties.set(name, [...Object.keys(asRecord(ev.properties)), 'timestamp'])

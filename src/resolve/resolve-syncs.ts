@@ -63,7 +63,8 @@ export interface SyncDef {
   mode: SyncMode
   /** the attribute that identifies the record at the destination; undefined: the entity key */
   identifyBy?: Attribute
-  fields: Array<{name: string; source: FieldSource}>
+  /** loc: where the field's value is written (a trait field's `trait:` for the object form) */
+  fields: Array<{name: string; source: FieldSource; loc: Position}>
   consent: Attribute[]
   guards: SyncGuards
   afterRun: boolean
@@ -140,17 +141,17 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
           continue
         }
         if (!FIELD_MODES.includes(mode)) out.push(diag('unsupported', at.child('trait').at, modeMessage(field, mode)))
-        else fields.push({name: field, source: from.round === undefined ? t : {...t, round: from.round}})
+        else fields.push({name: field, source: from.round === undefined ? t : {...t, round: from.round}, loc: at.child('trait').at})
         continue
       }
-      if ((BUILTIN_FIELDS as readonly string[]).includes(from)) fields.push({name: field, source: {kind: 'builtin', name: from as BuiltinField}})
+      if ((BUILTIN_FIELDS as readonly string[]).includes(from)) fields.push({name: field, source: {kind: 'builtin', name: from as BuiltinField}, loc: at.at})
       else if (entity) {
         const a = entity.attributes.get(from)
-        if (a) fields.push({name: field, source: {kind: 'attribute', attribute: a}})
+        if (a) fields.push({name: field, source: {kind: 'attribute', attribute: a}, loc: at.at})
         else if (project.traits.has(from)) {
           const t = traitField(project, entity.name, from, at, field, out)
           if (t && !FIELD_MODES.includes(mode)) out.push(diag('unsupported', at.at, modeMessage(field, mode)))
-          else if (t) fields.push({name: field, source: t})
+          else if (t) fields.push({name: field, source: t, loc: at.at})
         } else {
           const published = (entity.profile ?? []).map((p) => p.trait)
           out.push(diag('unknown_attribute', at.at, `field '${field}': '${from}' is neither an attribute of '${entity.name}'${published.length ? ', a trait of its profile' : ''} nor a built-in (${BUILTIN_FIELDS.join(', ')})${didYouMean(from, [...entity.attributes.keys(), ...published, ...BUILTIN_FIELDS])}`))

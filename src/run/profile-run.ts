@@ -13,7 +13,10 @@ export interface ProfileRun {
   /** entities whose last layer is materialized: the diff reads them */
   layers: Set<string>
   writes: ProfileWrite[]
-  /** rows or columns the writes change: a same-as_of run that moves nobody still writes them */
+  /**
+   * rows or columns the writes change: a same-as_of run that moves nobody still writes them
+   * (compared only for such a run: any other writes anyway)
+   */
   moved: boolean
 }
 
@@ -35,9 +38,11 @@ const same = (a: RecordedColumn, b: ProfileTableColumn) => a.column_name === b.n
 /**
  * What each profile write will be, its fresh rows computed into scratch tables. `whole`: the
  * run plans every segment and the profile traits; a --select run writes only its segments'
- * flags and leaves every other column as it was.
+ * flags and leaves every other column as it was. `retry`: the run has the last run's as_of, so
+ * whether a profile row changes decides whether it writes at all; any other run writes anyway,
+ * and `moved` is not worth the comparison of every row it costs (BENCHMARKS.md, Profiles).
  */
-export async function planProfiles(conn: WarehouseConnection, dialect: Dialect, schema: string, project: Project, plan: Plan, layers: ReadonlySet<string>, whole: boolean): Promise<ProfileRun> {
+export async function planProfiles(conn: WarehouseConnection, dialect: Dialect, schema: string, project: Project, plan: Plan, layers: ReadonlySet<string>, whole: boolean, retry = true): Promise<ProfileRun> {
   const ps = new ProfileStatements(dialect, schema)
   const writes: ProfileWrite[] = []
   let moved = false
@@ -60,7 +65,7 @@ export async function planProfiles(conn: WarehouseConnection, dialect: Dialect, 
     const w: ProfileWrite = {entity: e.entity, columns, written, rebuild, carried, exists}
     await conn.execute(ps.fresh(e, w))
     if (rebuild) moved = true
-    else {
+    else if (retry && !moved) {
       const r = (await conn.query(ps.changes(w)))[0]!
       if (Number(r.gone) + Number(r.changed) > 0) moved = true
     }

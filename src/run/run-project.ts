@@ -184,7 +184,8 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       // each entity's last layer evaluated once: the diff and the profile read it
       const layers = await materializeLayers(conn, adapter.dialect, v.project.outputSchema, v.project, plan)
       for (const s of st.compute(plan, ctx, layers)) await conn.execute(s)
-      profiles = await planProfiles(conn, adapter.dialect, v.project.outputSchema, v.project, plan, layers, opts.select === undefined)
+      const retry = !opts.rebuild && !opts.full && last === asOf.toISOString()
+      profiles = await planProfiles(conn, adapter.dialect, v.project.outputSchema, v.project, plan, layers, opts.select === undefined, retry)
     })
     const sizes = await conn.query(st.sizes())
     const flips = Number((await conn.query(st.holdoutFlips()))[0]?.n ?? 0)

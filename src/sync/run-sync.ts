@@ -12,7 +12,8 @@ import {profileTable} from '../resolve/resolve-profile.js'
 import {checkExpectations} from '../project/expectations.js'
 import {redact} from '../project/redact.js'
 import {connectTarget, prepare, scratchEngine, type Prepared, type SessionOptions} from '../project/session.js'
-import {MEMBERSHIP, SYNC_LOG, SYNC_RUNS, SYNC_STATE} from '../warehouse/tables.js'
+import {ProfileStatements, type RecordedColumn} from '../generate/profile-sql.js'
+import {MEMBERSHIP, PROFILE_COLUMNS, SYNC_LOG, SYNC_RUNS, SYNC_STATE} from '../warehouse/tables.js'
 import {destinationDataset, emitter, inputDatasets, outputDataset} from '../lineage/openlineage.js'
 import {inTransaction, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {deliver, type DeliveryOptions, type Settled} from './deliver.js'
@@ -164,6 +165,7 @@ async function syncAll(p: Prepared, opts: SyncOptions, syncs: SyncDef[], configs
     if (!latest) throw new DiagnosticsError([diag('no_runs', {file: 'segc.yaml', line: 1, col: 1}, `target '${p.target.name}' has no successful run to sync: run 'segc run' first`)])
     const segmentRunId = String(latest.run_id)
     const asOf = iso(latest.as_of)!
+    await checkPublished(p, conn, syncs)
     if (!opts.dryRun) for (const s of st.setup()) await conn.execute(s)
     else if (!(await conn.tableExists(p.v.project.outputSchema, SYNC_STATE.name))) {
       throw new DiagnosticsError([diag('no_runs', {file: 'segc.yaml', line: 1, col: 1}, `the sync tables do not exist on target '${p.target.name}' yet: run 'segc run' (or a sync without --dry-run) first`)])
@@ -183,6 +185,43 @@ async function syncAll(p: Prepared, opts: SyncOptions, syncs: SyncDef[], configs
   } finally {
     await conn.close()
   }
+}
+
+/**
+ * Every trait field reads a column the latest run wrote: a trait just added to the profile (or
+ * retyped) has no column, or the old one, until the next run. Checked before anything is
+ * written or sent, so the error names the field instead of the warehouse's binder error.
+ */
+async function checkPublished(p: Prepared, conn: WarehouseConnection, syncs: readonly SyncDef[]): Promise<void> {
+  const schema = p.v.project.outputSchema
+  const wanted = syncs.filter((s) => s.fields.some((f) => f.source.kind === 'trait'))
+  if (!wanted.length) return
+  const ps = new ProfileStatements(p.adapter.dialect, schema)
+  const recordedTable = await conn.tableExists(schema, PROFILE_COLUMNS.name)
+  const written = new Map<string, RecordedColumn[] | undefined>()
+  const problems: Diagnostic[] = []
+  for (const s of wanted) {
+    if (!written.has(s.entity)) {
+      const exists = recordedTable && (await conn.tableExists(schema, profileTable(s.entity)))
+      written.set(s.entity, exists ? ((await conn.query(ps.recorded(s.entity))) as unknown as RecordedColumn[]) : undefined)
+    }
+    const columns = written.get(s.entity)
+    for (const f of s.fields) {
+      const t = f.source
+      if (t.kind !== 'trait') continue
+      const table = profileTable(s.entity)
+      const column = columns?.find((c) => c.column_name === t.trait)
+      const why = !columns
+        ? `no run has written ${table} yet`
+        : !column || column.kind !== 'trait'
+          ? `the last run did not write it to ${table} (was it just added to the profile?)`
+          : column.value_type !== t.type
+            ? `the last run wrote it to ${table} as ${column.value_type}, and it is ${t.type} now`
+            : undefined
+      if (why) problems.push(diag('no_runs', f.loc, `sync '${s.name}', field '${f.name}': trait '${t.trait}' has no published value: ${why}; run \`segc run\` first`, {sync: s.name, trait: t.trait}))
+    }
+  }
+  if (problems.length) throw new DiagnosticsError(problems)
 }
 
 export function exitCodeOf(r: SyncReport): number {

@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {CompletionItem, DocumentSymbol, Hover, Location} from 'vscode-languageserver-protocol'
@@ -126,6 +126,81 @@ describe('segc lsp on the example project', () => {
     expect(got.sort()).toEqual(want.sort())
     const without = await client.request<Location[]>('textDocument/references', 'models/shop.yaml', p.line, p.character, {context: {includeDeclaration: false}})
     expect(without).toHaveLength(want.length - 1)
+  })
+
+  it('follows traits in a profile and in sync fields: definition, references, hover', async () => {
+    const shop = read('models/shop.yaml')
+    const sync = 'sync: t\ndestination: crm_hook\nsegments: [at_risk]\nmode: upsert\nfields: {first_name: first_name, orders: orders_total, revenue: {trait: revenue_365d, round: 0}}\n'
+    await client.open('syncs/t.yaml', sync)
+    const texts: Record<string, string> = {'models/shop.yaml': shop, 'syncs/t.yaml': sync}
+    const at = (path: string, needle: string, shift: number) => positionOf(texts[path]!, needle, shift)
+    const def = (path: string, needle: string, shift: number) => {
+      const p = at(path, needle, shift)
+      return client.request<Location | null>('textDocument/definition', path, p.line, p.character)
+    }
+    const defined = (needle: string, name: string) => ({uri: client.uri('models/shop.yaml'), range: {start: positionOf(shop, needle), end: positionOf(shop, needle, name.length)}})
+    // a name in the entity's profile list; a sync's `{trait: ...}` and a bare trait field
+    expect(await def('models/shop.yaml', 'profile: [orders_total, revenue_365d', 'profile: [orders_total, rev'.length)).toEqual(defined('revenue_365d:', 'revenue_365d'))
+    expect(await def('models/shop.yaml', 'profile: [orders_total', 'profile: [ord'.length)).toEqual(defined('orders_total:', 'orders_total'))
+    expect(await def('syncs/t.yaml', 'trait: revenue_365d', 'trait: rev'.length)).toEqual(defined('revenue_365d:', 'revenue_365d'))
+    expect(await def('syncs/t.yaml', 'orders: orders_total', 'orders: ord'.length)).toEqual(defined('orders_total:', 'orders_total'))
+    // an attribute field still names the attribute
+    expect(await def('syncs/t.yaml', 'first_name: first_name', 'first_name: fi'.length)).toEqual(defined('first_name: {', 'first_name'))
+
+    // references: every whole-word occurrence outside comments, the sync file and the profile list included
+    const p = positionOf(shop, 'revenue_365d:', 2)
+    const refs = await client.request<Location[]>('textDocument/references', 'models/shop.yaml', p.line, p.character, {context: {includeDeclaration: true}})
+    const want: string[] = []
+    const files = ['models/shop.yaml', ...readdirSync(join(dir, 'segments')).map((f) => `segments/${f}`), 'syncs/t.yaml']
+    for (const f of files) {
+      ;(texts[f] ?? read(f)).split('\n').forEach((line, i) => {
+        for (const m of line.replace(/#.*$/, '').matchAll(/\brevenue_365d\b/g)) want.push(`${f}:${i}:${m.index}`)
+      })
+    }
+    const got = refs.map((r) => `${decodeURIComponent(r.uri).slice(`file://${dir}/`.length)}:${r.range.start.line}:${r.range.start.character}`)
+    const profileLine = shop.split('\n').findIndex((l) => /^\s*profile: \[/.test(l))
+    expect(got).toContain(`models/shop.yaml:${profileLine}:${shop.split('\n')[profileLine]!.indexOf('revenue_365d')}`)
+    expect(got).toContain(`syncs/t.yaml:4:${sync.split('\n')[4]!.indexOf('revenue_365d')}`)
+    expect(got.sort()).toEqual(want.sort())
+
+    // hover: the trait, and where a sync reads a published one from
+    const hover = async (path: string, needle: string, shift: number) => {
+      const q = at(path, needle, shift)
+      return ((await client.request<Hover>('textDocument/hover', path, q.line, q.character)).contents as {value: string}).value
+    }
+    for (const [path, needle, shift] of [['models/shop.yaml', 'profile: [orders_total, revenue_365d', 'profile: [orders_total, rev'.length], ['syncs/t.yaml', 'trait: revenue_365d', 'trait: rev'.length]] as const) {
+      const h = await hover(path, needle, shift)
+      expect(h).toContain('**trait** `revenue_365d`: ')
+      expect(h).toContain('of customer — revenue in the last year')
+      expect(h).toContain('published: column `revenue_365d` of `segment_profiles_customer`')
+      expect(h).toContain('revenue_365d:          { event: order, within: 365d, aggregate: sum, of: amount, label: revenue in the last year }')
+    }
+    expect(await hover('syncs/t.yaml', 'orders: orders_total', 'orders: ord'.length)).toContain('published: column `orders_total`')
+    // a trait outside the profile is not said to be published
+    const unpublished = 'sync: u\ndestination: crm_hook\nsegments: [at_risk]\nmode: upsert\nfields: {n: orders_365d}\n'
+    await client.open('syncs/u.yaml', unpublished)
+    texts['syncs/u.yaml'] = unpublished
+    const h = await hover('syncs/u.yaml', 'n: orders_365d', 'n: ord'.length)
+    expect(h).toContain('**trait** `orders_365d`')
+    expect(h).not.toContain('published')
+    await client.close('syncs/u.yaml')
+    await client.close('syncs/t.yaml')
+  })
+
+  it('completes a sync field with its entity’s attributes, the built-ins and its profile’s traits; {trait:} with the profile alone', async () => {
+    // the oracle: the profile list and the attributes as models/shop.yaml writes them
+    const shop = read('models/shop.yaml')
+    const profile = /^ {4}profile: \[(.*)\]$/m.exec(shop)![1]!.split(',').map((t) => t.trim())
+    expect(profile.length).toBeGreaterThan(3)
+    const head = 'sync: t\ndestination: crm_hook\nsegments: [at_risk]\nmode: upsert\nfields:\n'
+    const bare = await complete('syncs/t.yaml', `${head}  a: \n`, '  a: ', '  a: '.length)
+    expect(bare).toEqual(expect.arrayContaining([...profile, 'first_name', 'country', 'email_opt_in', 'in_segment', 'entered_at', 'entity_key']))
+    // a trait the profile does not publish, and another entity's attribute, are not offered
+    expect(bare).not.toContain('orders_365d')
+    expect(bare).not.toContain('seats')
+    const trait = await complete('syncs/t.yaml', `${head}  a:\n    trait: \n`, 'trait: ', 'trait: '.length)
+    expect(trait.sort()).toEqual([...profile].sort())
+    await client.close('syncs/t.yaml')
   })
 
   it('outlines a models file and a segments file', async () => {

@@ -134,6 +134,26 @@ describe('profile: the table a run writes', () => {
     }
   })
 
+  it('a same-as_of rerun after a change that moves no member still rewrites the changed profile rows', async () => {
+    const {dir, conn} = await setup()
+    try {
+      const first = await runProject({project: dir, asOf: AS_OF, connection: conn})
+      // one buyer's categories change: fav_category moves, no segment reads it
+      const [buyer] = await conn.query(`SELECT cid FROM main.orders WHERE ts <= TIMESTAMP '2026-06-01 00:00:00' GROUP BY cid ORDER BY cid LIMIT 1`)
+      const key = String(buyer!.cid)
+      await conn.execute(`UPDATE main.orders SET category = 'zz_new' WHERE cid = '${key}'`)
+      const again = await runProject({project: dir, asOf: AS_OF, connection: conn})
+      expect(again.status).toBe('success')
+      expect(again.segments.every((x) => x.entered + x.exited === 0)).toBe(true)
+      await expectOracle(conn, AS_OF)
+      const after = await readProfile(conn)
+      expect(after.find((r) => r.entity_key === key)).toMatchObject({fav_category: 'zz_new', changed_run_id: again.run_id})
+      expect(after.filter((r) => r.entity_key !== key).every((r) => r.changed_run_id === first.run_id)).toBe(true)
+    } finally {
+      await conn.close()
+    }
+  })
+
   it('changed_run_id moves only for rows whose values changed; a same-as_of rerun changes nothing', async () => {
     const {dir, conn} = await setup()
     try {

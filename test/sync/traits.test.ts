@@ -1,12 +1,12 @@
 import {spawn} from 'node:child_process'
-import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import pg from 'pg'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {formatDiagnostic} from '../../src/diagnostics/diagnostic.js'
 import {runProject} from '../../src/run/run-project.js'
 import {validateProject} from '../../src/validate/validate-project.js'
-import {REPO} from '../helpers/cli.js'
+import {noStackTrace, REPO, segcAsync} from '../helpers/cli.js'
 import {HubSpotRecorder} from '../helpers/hubspot-recorder.js'
 import {POSTGRES_AVAILABLE, startPostgres, type PostgresServer} from '../helpers/postgres.js'
 import {mergedKlaviyoSpec, PRISM_SPECS_PRESENT, startPrism, type PrismMock} from '../helpers/prism.js'
@@ -66,6 +66,60 @@ describe('trait fields: YAML', () => {
     expect(problems('{a: {trait: revenue_365d, round: 2, extra: 1}}')).toMatch(/syncs\/x\.yaml:6:\d+: error/)
     expect(problems('{a: revenue_365d, b: {trait: orders_total, round: 0}}')).toBe('')
   })
+})
+
+describe('a trait no run has written yet', () => {
+  // a file sync: nothing to receive, and a file that must not appear when the sync is refused
+  const FILE_SYNC = TRAIT_SYNC.replace('sync: tr', 'sync: f').replace('crm_hook', 'export').replace(/^fields: .*$/m, 'fields: {orders: orders_total, yearly: {trait: orders_365d, round: 0}}')
+  const line6 = FILE_SYNC.split('\n')[5]!
+  const col = (word: string) => line6.indexOf(word) + 1
+  const syncRuns = (dir: string) => withProjectDb(dir, async (c) => Number((await c.query(`SELECT COUNT(*) AS n FROM segments.segment_sync_runs WHERE sync = 'f'`))[0]!.n))
+  const publish = (dir: string, traits: string) => {
+    const file = join(dir, 'models/shop.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^(\s*profile: \[)/m, `$1${traits}, `))
+  }
+
+  it('a trait just added to the profile: exit 1 at the field, naming the trait and `segc run`; nothing written; the next run makes it sendable', async () => {
+    const dir = withSyncs(base, 'http://127.0.0.1:9/unused', {'f.yaml': FILE_SYNC})
+    publish(dir, 'orders_365d')
+    const before = await syncRuns(dir)
+    const r = await segcAsync(['sync'], {cwd: dir, env: ENV})
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toContain(`syncs/f.yaml:6:${col('orders_365d')}: error[no_runs]: sync 'f', field 'yearly': trait 'orders_365d' has no published value: the last run did not write it to segment_profiles_customer`)
+    expect(r.stderr).toContain('run `segc run` first')
+    // the field the last run did write is not reported
+    expect(r.stderr).not.toContain("field 'orders'")
+    expect(noStackTrace(r.stderr)).toBe(true)
+    expect(existsSync(join(dir, 'exports/members.csv'))).toBe(false)
+    expect(await syncRuns(dir)).toBe(before)
+    // same as_of: changing profile alone rewrites the table (SPEC §19)
+    await runProject({project: dir, asOf: T1, target: 'local'})
+    const ok = await sync(dir)
+    expect(ok.exit_code, JSON.stringify(ok.syncs)).toBe(0)
+    expect(ok.syncs[0]!.planned.add).toBe((await sendable(dir, ['win_back'])).size)
+  }, 120_000)
+
+  it('no profile table on the target: every trait field is named, before anything is written', async () => {
+    const dir = withSyncs(base, 'http://127.0.0.1:9/unused', {'f.yaml': FILE_SYNC})
+    publish(dir, 'orders_365d')
+    await withProjectDb(dir, (c) => c.execute('DROP TABLE segments.segment_profiles_customer'))
+    const r = await segcAsync(['sync', '--dry-run'], {cwd: dir, env: ENV})
+    expect(r.code, r.stderr).toBe(1)
+    for (const [field, trait] of [['orders', 'orders_total'], ['yearly', 'orders_365d']] as const) {
+      expect(r.stderr).toContain(`syncs/f.yaml:6:${col(trait)}: error[no_runs]: sync 'f', field '${field}': trait '${trait}' has no published value: no run has written segment_profiles_customer yet; run \`segc run\` first`)
+    }
+    expect(noStackTrace(r.stderr)).toBe(true)
+  }, 120_000)
+
+  it('a trait whose type changed since the last run is named with both types', async () => {
+    const dir = withSyncs(base, 'http://127.0.0.1:9/unused', {'f.yaml': FILE_SYNC.replace(', yearly: {trait: orders_365d, round: 0}', '')})
+    const file = join(dir, 'models/shop.yaml')
+    // orders ever → money ever: an integer column becomes an exact decimal one
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/orders_total: +\{ event: order, aggregate: count,/, 'orders_total: { event: order, aggregate: sum, of: amount,'))
+    const r = await segcAsync(['sync'], {cwd: dir, env: ENV})
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toContain(`syncs/f.yaml:6:${col('orders_total')}: error[no_runs]: sync 'f', field 'orders': trait 'orders_total' has no published value: the last run wrote it to segment_profiles_customer as integer, and it is exact now; run \`segc run\` first`)
+  }, 120_000)
 })
 
 describe('trait fields to a webhook', () => {
