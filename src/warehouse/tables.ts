@@ -325,3 +325,17 @@ export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROU
 
 /** Tables a --rebuild empties (the run log and the lease stay). */
 export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]
+
+/** SPEC §20: the identity map of one entity, `segment_identities_<entity>`, rewritten whole by each run. */
+export const identitiesTable = (entity: string): TableDef => ({
+  name: `segment_identities_${entity}`,
+  comment: `Every identifier of entity ${entity} and the profile it belongs to (SPEC §20), as of the last successful run`,
+  columns: [
+    c('kind', 'string', 'identifier kind: key (the entity key) or a kind of identity.ids'),
+    c('value', 'string', 'the identifier, normalized as its kind says'),
+    c('entity_key', 'string', 'the profile: an entity key, an anon_ key for an anonymous profile, NULL when ambiguous'),
+    c('status', 'string', 'key, stitched, anonymous or ambiguous'),
+    c('distance', 'integer', 'edges to the nearest key (NULL for anonymous)'),
+    c('first_seen', 'timestamp', 'earliest timestamp of an edge row holding it (NULL when only timestamp-less relations hold it)'),
+  ],
+})
