@@ -4,6 +4,7 @@
 // checked equal to the full project's run at the same as_of, table by table.
 // `npm run bench:incremental` alone; `npm run bench` includes it.
 // Flags: --customers N (1,000,000)  --events N (50,000,000)  --quick (100k / 2M)
+//        --daily-only (the first run and the 7 daily twins, nothing else: a quick look while building)
 import {spawnSync} from 'node:child_process'
 import {appendFileSync, copyFileSync, existsSync, rmSync, statSync} from 'node:fs'
 import {cpus} from 'node:os'
@@ -136,7 +137,7 @@ function emit(rows: Row[], row: Row): void {
  * run at full scale takes about a minute: BENCHMARKS.md), 24 hourly runs beside full runs, 10 →
  * 200 segments, and history doubled.
  */
-export async function incrementalBench(customers: number, events: number, quick: boolean): Promise<Row[]> {
+export async function incrementalBench(customers: number, events: number, quick: boolean, dailyOnly = false): Promise<Row[]> {
   const rows: Row[] = []
   const db = await timeOrdered(await benchWarehouse(customers, events, DUCKDB.threads))
   const full = project('full_45', 45, db, false)
@@ -154,6 +155,7 @@ export async function incrementalBench(customers: number, events: number, quick:
   const dailyInc = median(daily.inc)
   emit(rows, ['full run, 45 segments (daily, median of 7)', fmt(dailyFull), `time-ordered warehouse (as it lands); the same data and as_of as the incremental runs`])
   emit(rows, ['incremental run, daily (median of 7)', fmt(dailyInc), `${x(dailyInc, dailyFull)} the full run; 7 of 7 equal to it, table by table`])
+  if (dailyOnly) return rows
 
   // the write floor at the day after: scans by hand, and the day's changes written by hand
   log('incremental: write floor ...')
@@ -265,12 +267,12 @@ async function stateSize(db: string, schema: string) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const {values: flags} = parseArgs({options: {customers: {type: 'string'}, events: {type: 'string'}, quick: {type: 'boolean'}}})
+  const {values: flags} = parseArgs({options: {customers: {type: 'string'}, events: {type: 'string'}, quick: {type: 'boolean'}, 'daily-only': {type: 'boolean'}}})
   const quick = flags.quick === true
   const customers = Number(flags.customers ?? (quick ? 100_000 : 1_000_000))
   const events = Number(flags.events ?? (quick ? 2_000_000 : 50_000_000))
   const started = Date.now()
-  const rows = await incrementalBench(customers, events, quick)
+  const rows = await incrementalBench(customers, events, quick, flags['daily-only'] === true)
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))]
   console.log(`segc incremental benchmark: ${customers.toLocaleString('en')} customers, ~${events.toLocaleString('en')} events; ${cpus().length} cores; node ${process.version}\n`)
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w[0]!)}  ${b.padStart(w[1]!)}  ${c}`)

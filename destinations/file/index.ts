@@ -8,11 +8,20 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {DeliveryError, type DestinationSession, type DestinationType} from '../../src/destination/destination.js'
+import {fieldType, type FieldSource} from '../../src/resolve/resolve-syncs.js'
 
 /** Columns segc writes besides the sync's fields (a field may not take these names). */
 export const FILE_KEY_COLUMNS = ['segment', 'entity_key', 'id'] as const
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`
+
+/** The column type of a field in the file (DuckDB writes it): a rounded number keeps its decimals. */
+function duckType(source: FieldSource): string | undefined {
+  if (source.kind === 'trait' && source.round !== undefined) return `DECIMAL(38, ${source.round})`
+  // strings, timestamps and dates are written as sent, as every other field's are
+  return ({number: 'DOUBLE', integer: 'BIGINT', boolean: 'BOOLEAN'} as Record<string, string>)[fieldType(source)]
+}
 
 function reader(format: string, path: string): string {
   if (format === 'parquet') return `read_parquet(${quote(path)})`
@@ -44,7 +53,11 @@ export const file: DestinationType = {
         try {
           // an erase has no segment: '' keeps the column a string (all NULL would read as JSON)
           writeFileSync(opsPath, batch.map((o) => JSON.stringify({segc_op: o.op, segment: o.segment ?? '', entity_key: o.entity_key, id: o.id, ...o.fields})).join('\n') + '\n')
-          await conn.execute(`CREATE TABLE ops AS SELECT * FROM read_json(${quote(opsPath)}, format = 'newline_delimited', sample_size = -1)`)
+          // trait fields typed as their values are, not as JSON inference guesses (a column of
+          // NULLs, a rounded amount); other fields keep the types they always had
+          const present = new Set(batch.flatMap((o) => Object.keys(o.fields)))
+          const typed = ctx.sync.fields.filter((f) => f.source.kind === 'trait' && present.has(f.name) && duckType(f.source)).map((f) => `CAST(${ident(f.name)} AS ${duckType(f.source)}) AS ${ident(f.name)}`)
+          await conn.execute(`CREATE TABLE ops AS SELECT *${typed.length ? ` REPLACE (${typed.join(', ')})` : ''} FROM read_json(${quote(opsPath)}, format = 'newline_delimited', sample_size = -1)`)
           // a full resync starts the file again; otherwise the file holds what segc acknowledged
           const previous = existsSync(path) && !ctx.fullResync
           // nothing to erase from a file that is not there

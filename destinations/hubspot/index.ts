@@ -10,6 +10,7 @@
 // HubSpot property values are strings: numbers, booleans and timestamps are sent as text.
 import {Client} from '@hubspot/api-client'
 import {classifyStatus, DeliveryError, retryAfterMs, type DestinationSession, type DestinationType} from '../../src/destination/destination.js'
+import {fieldType, type FieldType} from '../../src/resolve/resolve-syncs.js'
 
 interface ApiFailure {
   code?: number | string
@@ -26,6 +27,9 @@ function failure(error: unknown, doing: string): DeliveryError {
   return new DeliveryError(`${doing}: HTTP ${e.code}${why}`, classifyStatus(e.code) ?? 'fatal', e.code, retryAfterMs(e.headers?.['retry-after']))
 }
 
+/** The HubSpot property type that holds a field's values, for the message naming a missing property. */
+const HUBSPOT_TYPE: Record<FieldType, string> = {string: 'single-line text', number: 'number', integer: 'number', boolean: 'single checkbox', timestamp: 'date picker with time', date: 'date picker'}
+
 const text = (v: unknown): string => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v))
 
 export const hubspot: DestinationType = {
@@ -39,6 +43,22 @@ export const hubspot: DestinationType = {
     const listId = config.list_id === undefined ? undefined : String(config.list_id)
     const membership = ctx.mode === 'audience' || ctx.mode === 'mirror'
     const properties = ctx.mode === 'upsert' || ctx.mode === 'mirror'
+    // HubSpot rejects a contact whose properties it does not define, row by row (400
+    // PROPERTY_DOESNT_EXIST): one look at the contact properties first names the missing ones
+    // and stops the sync before any contact is sent
+    if (properties && ctx.sync.fields.length) {
+      let defined: Set<string>
+      try {
+        defined = new Set((await client.crm.properties.coreApi.getAll('contacts')).results.map((p) => p.name))
+      } catch (error) {
+        throw failure(error, 'contact properties')
+      }
+      const missing = ctx.sync.fields.filter((f) => !defined.has(f.name))
+      if (missing.length) {
+        const what = missing.map((f) => `'${f.name}' (${HUBSPOT_TYPE[fieldType(f.source)]})`).join(', ')
+        throw new DeliveryError(`HubSpot has no contact propert${missing.length > 1 ? 'ies' : 'y'} ${what} for the fields of sync '${ctx.sync.name}': create ${missing.length > 1 ? 'them' : 'it'} in HubSpot (Settings > Properties > Contact properties, internal name as given) or rename the field`, 'fatal')
+      }
+    }
     return {
       async send(batch) {
         if (batch.every((o) => o.op === 'erase')) {

@@ -4,14 +4,15 @@
 // key: rows segc did not write (other keys) are never touched. An erase (segc forget) deletes
 // every row of its key. `pg` is imported only here.
 import pg from 'pg'
-import type {FieldSource} from '../../src/resolve/resolve-syncs.js'
+import {fieldType, type FieldSource} from '../../src/resolve/resolve-syncs.js'
 import {DeliveryError, type DestinationSession, type DestinationType, type FailureKind} from '../../src/destination/destination.js'
 
 const {Client, escapeIdentifier} = pg
 
 function pgType(source: FieldSource): string {
-  if (source.kind === 'builtin') return {in_segment: 'boolean', segment: 'text', entered_at: 'timestamptz', as_of: 'timestamptz', entity_key: 'text'}[source.name]
-  return {string: 'text', number: 'double precision', integer: 'bigint', boolean: 'boolean', timestamp: 'timestamptz', date: 'date'}[source.attribute.type] ?? 'text'
+  // a rounded trait keeps its decimals exactly as sent
+  if (source.kind === 'trait' && source.round !== undefined) return 'numeric'
+  return {string: 'text', number: 'double precision', integer: 'bigint', boolean: 'boolean', timestamp: 'timestamptz', date: 'date'}[fieldType(source)] ?? 'text'
 }
 
 /**

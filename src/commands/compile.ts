@@ -49,7 +49,8 @@ export default class Compile extends SegcCommand {
     const reached = modelsReached(v.project, flags.select)
     const notice = reached.length ? `-- fitted models (${reached.join(', ')}) show placeholder parameters: a run uses the versions stored in segment_models\n` : ''
     if (flags.syncs) return this.syncs(v, dialect, asOf, flags.out)
-    const plan = buildPlan(v.project, asOf, flags.select, {models})
+    // a run of the whole project writes the profiles too (SPEC §19): so does its compiled SQL
+    const plan = buildPlan(v.project, asOf, flags.select, {models, profile: flags.select === undefined})
     const files: Record<string, string> = {}
     const compiled = compileRun(v, dialect, plan, flags.target ?? 'compile')
     files['membership.sql'] = compiled.membership ? notice + formatSql(dialect, compiled.membership) + ';\n' : '-- no segments selected\n'

@@ -89,7 +89,7 @@ Exit codes: 0 success, 1 invalid project or flags, 2 a failure while running (co
 export function renderRun(result: RunResult): string {
   const rows = result.segments.map((s) => [s.segment, s.entity, s.size, s.holdout_size, s.entered, s.exited, s.cause, s.warnings.join('; ')])
   const head = result.status === 'unchanged' ? `as_of ${result.as_of} on ${result.target} was already run: nothing changed, nothing written` : `run ${result.run_id} at ${result.as_of} on ${result.target} (${result.mode})`
-  // with incremental:, which event sources were read whole, and why (a full run says why it was full)
-  const rebuilt = (result.sources ?? []).filter((x) => x.how !== 'incremental').map((x) => `  ${x.source}: read whole${x.why ? ` (${x.why})` : ''}`)
+  // with incremental:, how each event source was read, and why (a full run says why it was full)
+  const rebuilt = (result.sources ?? []).map((x) => `  ${x.source}: read ${x.how === 'incremental' ? 'incrementally' : 'whole'}${x.why ? ` (${x.why})` : ''}`)
   return `${head}${rebuilt.length ? `\n${rebuilt.join('\n')}` : ''}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'cause', 'warnings'], rows)}`
 }

@@ -18,14 +18,14 @@ export interface SegmentStats {
 
 export default class Stats extends SegcCommand {
   static override summary = 'Sizes, entries and exits of segments over the recent runs.'
-  static override description = `Reads segment_sizes on the target. Without SEGMENT: one line per current segment with its latest size and holdout, and the entries, exits and churn ((entered + exited) / mean size) summed over the last --runs runs (a segment's first run, where every member enters, is not counted). With SEGMENT names: their size, entries and exits run by run. With --state: the day-bucket state incremental runs keep (SPEC §13), per event source: its table's rows, the source rows they stand for, the first day kept and the day state is frozen up to. Read-only; exits 1 before the target's first run.`
+  static override description = `Reads segment_sizes on the target. Without SEGMENT: one line per current segment with its latest size and holdout, and the entries, exits and churn ((entered + exited) / mean size) summed over the last --runs runs (a segment's first run, where every member enters, is not counted). With SEGMENT names: their size, entries and exits run by run. With --state: the state incremental runs keep (SPEC §13), per event source: its table's rows, the keys they hold and rows per key, the source rows its day buckets stand for, the first day kept and the day state is frozen up to. Read-only; exits 1 before the target's first run.`
   static override examples = ['<%= config.bin %> stats', '<%= config.bin %> stats win_back at_risk --runs 5', '<%= config.bin %> stats --json', '<%= config.bin %> stats --state']
   static override strict = false
   static override args = {segments: Args.string({description: 'segments to show run by run (default: a summary of all)'})}
   static override flags = {
     target: Flags.string({description: 'target from segc.yaml (default: default_target)'}),
     runs: Flags.integer({description: 'how many recent runs to cover', default: 10, min: 1}),
-    state: Flags.boolean({description: 'the state incremental runs keep, per event source: rows, the events they stand for, days covered', default: false}),
+    state: Flags.boolean({description: 'the state incremental runs keep, per event source: rows, keys, rows per key, the events day buckets stand for, days covered', default: false}),
   }
 
   async run(): Promise<{target: string; runs: string[]; segments: SegmentStats[]} | {target: string; state: StateRow[]}> {
@@ -78,8 +78,13 @@ export default class Stats extends SegcCommand {
         const ratio = (x: number | null) => (x === null ? '-' : x.toFixed(3))
         const n = (x: number | null) => (x === null ? 'missing' : x.toLocaleString('en-US'))
         this.out(`${result.target}: state of ${result.state.length} event source${result.state.length === 1 ? '' : 's'}\n`)
-        this.out(textTable(['source', 'state table', 'rows', 'events', 'rows/event', 'first day', 'frozen before'], result.state.map((s) => [s.source, s.state_table, n(s.state_rows), n(s.events), ratio(s.rows_per_event), s.first_day ?? '-', s.frozen.slice(0, 10)])))
-        this.out(`\ntotal: ${n(result.state.reduce((t, s) => t + (s.state_rows ?? 0), 0))} rows standing for ${n(result.state.reduce((t, s) => t + (s.events ?? 0), 0))} events`)
+        this.out(
+          textTable(
+            ['source', 'state table', 'rows', 'keys', 'rows/key', 'day-bucket events', 'first day', 'frozen before'],
+            result.state.map((s) => [s.source, s.state_table, n(s.state_rows), n(s.keys), ratio(s.rows_per_key), n(s.events), s.first_day ?? '-', s.frozen.slice(0, 10)]),
+          ),
+        )
+        this.out(`\ntotal: ${n(result.state.reduce((t, s) => t + (s.state_rows ?? 0), 0))} rows, ${n(result.state.reduce((t, s) => t + (s.key_rows ?? 0), 0))} of them values per key; day buckets standing for ${n(result.state.reduce((t, s) => t + (s.events ?? 0), 0))} events`)
       }
     }
     return result

@@ -1,7 +1,9 @@
 // `segc dbt`: dbt properties YAML (SPEC §16) declaring segc's output tables as a dbt source and
 // each sync as an exposure, so `dbt docs` shows what segc builds and where it goes.
 import {stringify} from 'yaml'
+import {commentedProfileColumns} from '../catalog/profile-columns.js'
 import {redact} from '../project/redact.js'
+import {profileEntities, profileTable} from '../resolve/resolve-profile.js'
 import {OUTPUT_TABLES, MEMBERSHIP} from '../warehouse/tables.js'
 import type {TargetConfig} from '../warehouse/warehouse.js'
 import type {Validated} from '../validate/validate-project.js'
@@ -35,11 +37,19 @@ export function dbtProperties(v: Validated, target: TargetConfig): {yaml: string
     name: DBT_SOURCE,
     description: `Segment membership, history and transitions written by segc (project ${v.project.name || 'segc'}, target ${target.name}). segc owns these tables: read them, never write them.`,
     ...where,
-    tables: OUTPUT_TABLES.map((t) => ({
-      name: t.name,
-      description: t.comment,
-      columns: t.columns.map((c) => ({name: c.name, description: c.comment})),
-    })),
+    tables: [
+      ...OUTPUT_TABLES.map((t) => ({
+        name: t.name,
+        description: t.comment,
+        columns: t.columns.map((c) => ({name: c.name, description: c.comment})),
+      })),
+      // the profiles (SPEC §19): their columns follow the definitions, as the next run writes them
+      ...profileEntities(v.project).map((e) => ({
+        name: profileTable(e),
+        description: `One row per ${e} at the latest successful run's as_of: the published traits, a member flag per segment, a holdout flag per segment with a holdout, the stage of each group.`,
+        columns: commentedProfileColumns(v.project, e).map((c) => ({name: c.name, description: c.comment})),
+      })),
+    ],
   }
   const exposures = [...v.syncs.values()].map((s) => {
     const owners = [...new Set(s.segments.map((seg) => v.project.segments.get(seg)?.owner).filter((o): o is string => typeof o === 'string'))]
@@ -50,7 +60,7 @@ export function dbtProperties(v: Validated, target: TargetConfig): {yaml: string
       type: 'application',
       owner: owner(who),
       description: [sentence(s.description ?? `Members of ${s.segments.join(', ')} pushed by segc to the ${s.destinationType} destination '${s.destination}' (mode ${s.mode})`), owners.length > 1 ? `Segment owners: ${owners.join(', ')}.` : ''].filter(Boolean).join(' '),
-      depends_on: [`source('${DBT_SOURCE}', '${MEMBERSHIP.name}')`],
+      depends_on: [`source('${DBT_SOURCE}', '${MEMBERSHIP.name}')`, ...(s.fields.some((f) => f.source.kind === 'trait') ? [`source('${DBT_SOURCE}', '${profileTable(s.entity)}')`] : [])],
       meta: {segc: {destination: s.destination, destination_type: s.destinationType, mode: s.mode, segments: s.segments}},
     }
   })

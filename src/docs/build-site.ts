@@ -6,6 +6,9 @@ import {dirname, join, resolve} from 'node:path'
 import {withCatalog, type FlowRow, type OverlapRow, type SizeRow} from '../inspect/read-catalog.js'
 import {Explainer} from '../explain/explain.js'
 import {formatSql} from '../generate/generate-sql.js'
+import {profileColumnType} from '../generate/profile-sql.js'
+import {commentedProfileColumns} from '../catalog/profile-columns.js'
+import {profileEntities, profileTable} from '../resolve/resolve-profile.js'
 import {membershipSelect} from '../generate/run-statements.js'
 import {fitDefinitionHash, loadModels} from '../project/models.js'
 import {buildPlan, ModelNotFitted, modelsReached, type StoredModel} from '../plan/build-plan.js'
@@ -89,6 +92,9 @@ function indexPage(d: SiteData): string {
       return `<li><a href="models/${t.name}.html">${esc(t.name)}</a> <span class="muted">${esc(d.explain.goalText(t.name))}${latest ? ` · AUC ${latest.params.auc.toFixed(3)} (version ${latest.version})` : ' · not fitted'}</span></li>`
     })
     .join('')
+  const profiles = profileEntities(d.project)
+    .map((e) => `<li><a href="profiles/${e}.html">${esc(profileTable(e))}</a> <span class="muted">${commentedProfileColumns(d.project, e).filter((c) => c.kind === 'trait').length} traits</span></li>`)
+    .join('')
   const latest = d.runs.at(-1)
   return page(
     'Segments',
@@ -108,9 +114,28 @@ function indexPage(d: SiteData): string {
 ${rows}
 </tbody></table>
 ${groups ? `<h2>Groups</h2><ul>${groups}</ul>` : ''}
-${models ? `<h2>Propensity models</h2><ul id="models">${models}</ul>` : ''}`,
+${models ? `<h2>Propensity models</h2><ul id="models">${models}</ul>` : ''}
+${profiles ? `<h2>Profiles</h2><ul id="profiles">${profiles}</ul>` : ''}`,
     true,
   )
+}
+
+const KIND: Record<string, string> = {key: 'key', run: 'run', trait: 'trait', in: 'member flag', holdout: 'holdout flag', stage: 'group stage'}
+
+/** One entity's profile table (SPEC §19): each column, its type and what it means. */
+function profilePage(entity: string, d: SiteData): string {
+  const columns = commentedProfileColumns(d.project, entity)
+  const link = (c: (typeof columns)[number]) =>
+    c.kind === 'in' || c.kind === 'holdout' ? `<a href="../segments/${c.segment}.html">${esc(c.name)}</a>` : c.kind === 'stage' ? `<a href="../groups/${c.group}.html">${esc(c.name)}</a>` : esc(c.name)
+  const rows = columns.map((c) => `<tr data-column="${esc(c.name)}"><td><code>${link(c)}</code></td><td>${esc(KIND[c.kind]!)}</td><td><code>${esc(profileColumnType(d.dialect, c.type))}</code></td><td>${esc(c.comment)}</td></tr>`).join('\n')
+  const table = `${d.project.outputSchema}.${profileTable(entity)}`
+  return `<p><a href="../index.html">← all segments</a></p>
+<h1>Profile of ${esc(entity)}</h1>
+<p><code>${esc(table)}</code>: one row per ${esc(entity)} at the latest successful run's as_of, for BI tools and sync fields. Every run rewrites the rows whose values changed; <code>changed_run_id</code> says which run last did.</p>
+<table id="columns"><thead><tr><th>Column</th><th>Kind</th><th>Type</th><th>Definition</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`
 }
 
 const impactOf = (segment: string, d: SiteData) => d.impact?.segments.find((x) => x.segment === segment)
@@ -278,6 +303,7 @@ export async function buildSite(opts: SessionOptions & {out?: string; now?: Date
     ])
     for (const s of d.project.segments.values()) files.set(`segments/${s.name}.html`, segmentPage(s, d))
     for (const g of d.project.groups.values()) files.set(`groups/${g.name}.html`, groupPage(g, d))
+    for (const e of profileEntities(d.project)) files.set(`profiles/${e}.html`, page(`Profile of ${e}`, '../', profilePage(e, d)))
     for (const t of propensityTraits(d.project)) files.set(`models/${t.name}.html`, page(t.name, '../', modelPage(t, d.propensity.get(t.name) ?? [], d.explain, d.project)))
     const out = resolve(p.v.root, opts.out ?? '.segc/site')
     const scratch = `${out}.tmp-${process.pid}`

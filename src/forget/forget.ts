@@ -7,6 +7,7 @@ import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
+import {ProfileStatements, profileTable} from '../generate/profile-sql.js'
 import {EraseStatements, erasableTables, FORGET_KEYS, keyHash, type DeliveryUpdate} from '../generate/erase-sql.js'
 import type {Dialect} from '../warehouse/dialect.js'
 import {StateStatements} from '../generate/state-statements.js'
@@ -144,6 +145,7 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
     if (ran) {
       for (const s of es.keys(rows)) await conn.execute(s)
       for (const [table, n] of await eraseState(conn, adapter.dialect, schema, entity!, true)) result.tables[table] = n
+      for (const [table, n] of await eraseProfile(conn, adapter.dialect, schema, entity!, true)) result.tables[table] = n
       for (const r of await conn.query(es.counts(entity!))) result.tables[String(r.tbl)] = (result.tables[String(r.tbl)] ?? 0) + Number(r.n)
       result.planned_deletions = (await conn.query(es.previewDeliveries(entity!))).map((r) => ({sync: String(r.sync), destination: r.destination === null ? null : String(r.destination), deletions: Number(r.n)}))
     }
@@ -172,6 +174,8 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
       for (const s of es.erase(entity!)) await conn.execute(s)
       // the day-bucket state of incremental runs (SPEC §13) holds keys too
       for (const [table, n] of await eraseState(conn, adapter.dialect, schema, entity!)) result.tables[table] = n
+      // and its profile table (SPEC §19)
+      for (const [table, n] of await eraseProfile(conn, adapter.dialect, schema, entity!)) result.tables[table] = n
       const queued = new Map((await conn.query(es.queuedPerKey(requestId))).map((r) => [String(r.key_hash), Number(r.n)]))
       const erasures = rows.map((r) => ({
         request_id: requestId,
@@ -211,6 +215,16 @@ async function eraseState(conn: WarehouseConnection, dialect: Dialect, schema: s
     await conn.execute(st.erased(String(r.source_id), n))
   }
   return out
+}
+
+/** The keys (in FORGET_KEYS) leave the entity's profile table, where a run wrote one. */
+async function eraseProfile(conn: WarehouseConnection, dialect: Dialect, schema: string, entity: string, count = false): Promise<Map<string, number>> {
+  const table = profileTable(entity)
+  if (!(await conn.tableExists(schema, table))) return new Map()
+  const ps = new ProfileStatements(dialect, schema)
+  const n = Number((await conn.query(ps.keyRows(entity)))[0]!.n)
+  if (!count && n > 0) await conn.execute(ps.eraseKeys(entity))
+  return new Map([[table, n]])
 }
 
 interface Queued {

@@ -4,6 +4,7 @@ import type {EntityPlan, Plan} from '../plan/plan-types.js'
 import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {cte, heldOut, lastLayer, withEntityCtes, type AnyDb} from './generate-sql.js'
 import {ExprWriter} from './expr-writer.js'
+import {heldColumn, layerTable} from './profile-sql.js'
 
 /** segments per mask column: 63 bits keep every mask a non-negative 64-bit integer */
 const BITS = 63
@@ -28,12 +29,14 @@ const BITS = 63
  * knows no segment was removed or changed (every cause 'data': same definition hash, which
  * includes the entity) passes `sweep: false`.
  */
-export function changesQuery(db: AnyDb, dialect: Dialect, plan: Plan, membership: Sql, runSegments: Sql, {sweep = true}: {sweep?: boolean} = {}): Sql {
+export function changesQuery(db: AnyDb, dialect: Dialect, plan: Plan, membership: Sql, runSegments: Sql, {sweep = true, layers}: {sweep?: boolean; layers?: ReadonlySet<string>} = {}): Sql {
   let creator: any = db
   const parts: Sql[] = []
   for (const e of plan.entities.filter((x) => x.segments.length > 0)) {
-    creator = withEntityCtes(creator, dialect, plan.asOf, e)
-    const part = entityDiff(dialect, plan.asOf, e, membership)
+    // an entity whose last layer the run materialized (profile-sql.ts) is read from it, not evaluated again
+    const layer = layers?.has(e.entity) ? layerTable(e.entity) : undefined
+    if (!layer) creator = withEntityCtes(creator, dialect, plan.asOf, e)
+    const part = entityDiff(dialect, plan.asOf, e, membership, layer)
     for (const [name, body] of part.ctes) creator = creator.with(name, () => sql`(${body})`)
     parts.push(part.select)
   }
@@ -47,7 +50,7 @@ export function changesQuery(db: AnyDb, dialect: Dialect, plan: Plan, membership
   return sql`${creator.selectFrom(sql`(${sql.join(parts, sql` UNION ALL `)})`.as('segc_diff')).selectAll()}`
 }
 
-function entityDiff(dialect: Dialect, asOf: string, e: EntityPlan, membership: Sql): {ctes: Array<[string, Sql]>; select: Sql} {
+function entityDiff(dialect: Dialect, asOf: string, e: EntityPlan, membership: Sql, layer?: string): {ctes: Array<[string, Sql]>; select: Sql} {
   const int = sql.raw(dialect.integerType)
   const str = sql.raw(dialect.stringType)
   const name = (p: string) => cte(e.entity, p)
@@ -71,12 +74,12 @@ function entityDiff(dialect: Dialect, asOf: string, e: EntityPlan, membership: S
     sql`${sum(inChunk(c).map(({s, j}) => sql`CASE WHEN ${sql.id(s.member)} THEN ${bit(j)} ELSE 0 END`))} AS ${sql.id(`m${c}`)}`,
     sql`${sum(
       inChunk(c).flatMap(({s, j}) => {
-        const held = heldOut(w, s)
+        const held = layer ? (s.holdout ? sql.id(heldColumn(s.segment)) : undefined) : heldOut(w, s)
         return held ? [sql`CASE WHEN ${sql.id(s.member)} AND ${held} THEN ${bit(j)} ELSE 0 END`] : []
       }),
     )} AS ${sql.id(`h${c}`)}`,
   ])
-  const fresh = sql`SELECT CAST(${sql.id(KEY_COLUMN)} AS ${str}) AS entity_key, ${sql.join(masks)} FROM ${sql.id(lastLayer(e))}`
+  const fresh = sql`SELECT CAST(${sql.id(KEY_COLUMN)} AS ${str}) AS entity_key, ${sql.join(masks)} FROM ${sql.id(layer ?? lastLayer(e))}`
 
   // a (segment, entity, entity_key) is one membership row, so a sum of its bits is their OR;
   // the holdout masks are folded even where no segment of a mask has a holdout any more: its

@@ -94,8 +94,11 @@ export class RunStatements extends Statements {
     return STATE_TABLES.map((def) => this.r(sql`DELETE FROM ${this.t(def.name)}`))
   }
 
-  /** The diff of the new membership against the current one, and sizes: into scratch tables. */
-  compute(plan: Plan, ctx: RunContext): string[] {
+  /**
+   * The diff of the new membership against the current one, and sizes: into scratch tables.
+   * `layers`: entities whose last layer is already materialized (profile-sql.ts), read from it.
+   */
+  compute(plan: Plan, ctx: RunContext, layers?: ReadonlySet<string>): string[] {
     const {dialect} = this
     const membership = this.t(MEMBERSHIP.name)
     const lit = (v: string) => sql.lit(v)
@@ -111,7 +114,7 @@ export class RunStatements extends Statements {
       // entered / exited, and 'holdout' where a continuing member's holdout flag flipped. The
       // new membership is diffed as it is computed, never stored (diff-sql.ts); sizes follow
       // from the diff.
-      this.r(dialect.createTempTable(CHANGES, changesQuery(this.db, dialect, plan, membership, sql.id(RUN_SEGMENTS), {sweep: ctx.segments.some((s) => s.cause !== 'data')}))),
+      this.r(dialect.createTempTable(CHANGES, changesQuery(this.db, dialect, plan, membership, sql.id(RUN_SEGMENTS), {sweep: ctx.segments.some((s) => s.cause !== 'data'), ...(layers ? {layers} : {})}))),
       // new size = current size + entered − exited; the holdout count moves with entries,
       // exits and flips of holdout members
       this.r(

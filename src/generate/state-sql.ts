@@ -1,8 +1,9 @@
-// SQL of incremental runs (SPEC §13): the rows of a source's day-bucket state, and the scan
-// that combines kept state with the rows a run reads from the source. The plan decides which
-// days come from where (src/plan/incremental.ts); this file only writes it down.
+// SQL of incremental runs (SPEC §13): the rows of a source's state (a value per key, and day
+// buckets for what cannot be subtracted), and the scan that combines kept state with the rows a
+// run reads from the source. The plan decides which days and slices come from where
+// (src/plan/incremental.ts); this file only writes it down.
 import {sql} from 'kysely'
-import type {AggregatePlan, SequencePlan, SourcePlan, StateSlot} from '../plan/plan-types.js'
+import type {AggregatePlan, KeyedDelta, SequencePlan, SourcePlan, Span, StateSlot} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
 import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {Dialect, Sql, TwoStep, Windowed} from '../warehouse/dialect.js'
@@ -67,11 +68,23 @@ export interface StateRange {
   erased?: {table: string[]; entity: string}
 }
 
+/** Keeps erased keys (segc forget) out of rows with a key column. */
+function withoutErased(dialect: Dialect, rows: Sql, erased: StateRange['erased']): Sql {
+  if (!erased) return rows
+  const hashed = dialect.sha256Hex(sql`${sql.lit(`${erased.entity}:`)} || CAST(${sql.id(KEY_COLUMN)} AS ${sql.raw(dialect.stringType)})`)
+  return sql`SELECT * FROM (${rows}) AS u WHERE ${hashed} NOT IN (SELECT key_hash FROM ${sql.id(...erased.table)} WHERE entity = ${sql.lit(erased.entity)})`
+}
+
+/** Whether a source's state keeps day buckets (some slot is not a value per key). */
+export const hasDays = (slots: StateSlot[]) => slots.some((s) => !s.window)
+
 /**
  * The state rows of a source's days in `range`: one row per key and day with every scalar
- * slot's partial aggregate, and one row per key, day and value for each kept value set.
+ * day slot's partial aggregate, and one row per key, day and value for each kept value set.
+ * Slots kept as a value per key are NULL here (keyedRows writes them).
  */
-export function stateRows(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, range: StateRange): Sql {
+export function stateRows(dialect: Dialect, source: StateRelation, allSlots: StateSlot[], asOf: string, range: StateRange): Sql {
+  const slots = allSlots.map((s) => (s.window ? undefined : s))
   const w = new ExprWriter(dialect, asOf)
   const ts = sql.id(source.timestamp!)
   const loaded = source.loadedAt ? sql.id(source.loadedAt) : undefined
@@ -81,8 +94,8 @@ export function stateRows(dialect: Dialect, source: StateRelation, slots: StateS
   // new days, and rows landed late on older days, as disjoint selects (blocks outside a plain range are skipped)
   const fresh = range.from === undefined ? [sql`TRUE`] : [sql`${ts} >= ${dialect.timestamp(range.from)}`]
   if (range.from !== undefined && loaded && range.loadedAfter) fresh.push(sql`${loaded} > ${dialect.timestamp(range.loadedAfter)} AND ${ts} < ${dialect.timestamp(range.from)}`)
-  const filters = [...new Map(slots.map((s) => [JSON.stringify(s.filter), s.filter])).values()]
-  const anyFilter = filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
+  const filters = [...new Map(slots.flatMap((s) => (s ? [[JSON.stringify(s.filter), s.filter] as const] : []))).values()]
+  const anyFilter = !filters.length ? sql`FALSE` : filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
   const base = and(anyFilter ? [...where, anyFilter] : where)
   const day = dialect.utcDay(ts)
   const scalar = (s: StateSlot, part: string): Sql => {
@@ -98,7 +111,7 @@ export function stateRows(dialect: Dialect, source: StateRelation, slots: StateS
     if (part === 't') return sql`${sql.raw(which === 'first' ? 'min' : 'max')}(CASE WHEN ${f} AND ${v} IS NOT NULL THEN ${ts} END)`
     return dialect.firstLast(which, v, ts, f, s.valueType ?? 'string')
   }
-  const columns = (fill: (s: StateSlot, i: number, part: string) => Sql) => slots.flatMap((s, i) => slotParts(s).map((p) => sql`${fill(s, i, p)} AS ${sql.id(partColumn(i, p))}`))
+  const columns = (fill: (s: StateSlot, i: number, part: string) => Sql) => allSlots.flatMap((s, i) => slotParts(s).map((p) => sql`${slots[i] ? fill(s, i, p) : sql`NULL`} AS ${sql.id(partColumn(i, p))}`))
   const rel = fresh.length === 1 ? sql`${relationSql(source.relation)} AS ev WHERE ${fresh[0]!} AND` : sql`(${sql.join(fresh.map((f) => sql`SELECT * FROM ${relationSql(source.relation)} AS r WHERE ${f}`), sql` UNION ALL `)}) AS ev WHERE`
   // A part missing from a branch is an untyped NULL: the union takes the type of the branch that
   // computes it (a sum of DECIMAL stays DECIMAL, and exact, as in a full run's scan).
@@ -108,22 +121,164 @@ export function stateRows(dialect: Dialect, source: StateRelation, slots: StateS
       FROM ${rel} ${base} GROUP BY ${sql.id(source.key)}, ${day}`,
   ]
   slots.forEach((vs, j) => {
-    if (!valueSlot(vs)) return
+    if (!vs || !valueSlot(vs)) return
     // a sequence step keeps its events' distinct times; the others their values
     const v = vs.kind === 'times' ? ts : w.write(vs.value!)
     selects.push(sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${day} AS ${sql.id(DAY_COLUMN)}, ${sql.lit(j + 1)} AS ${sql.id(VSLOT_COLUMN)}, ${typedNull(dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)},
       ${sql.join(columns((s, i, p) => (i !== j ? sql`NULL` : p === 'n' ? sql`COUNT(*)` : v)))}
       FROM ${rel} ${base} AND ${w.writeCondition(vs.filter)} AND ${v} IS NOT NULL GROUP BY ${sql.id(source.key)}, ${day}, ${v}`)
   })
-  const rows = sql.join(selects, sql` UNION ALL `)
-  if (!range.erased) return rows
-  const hashed = dialect.sha256Hex(sql`${sql.lit(`${range.erased.entity}:`)} || CAST(${sql.id(KEY_COLUMN)} AS ${sql.raw(dialect.stringType)})`)
-  return sql`SELECT * FROM (${rows}) AS u WHERE ${hashed} NOT IN (SELECT key_hash FROM ${sql.id(...range.erased.table)} WHERE entity = ${sql.lit(range.erased.entity)})`
+  return withoutErased(dialect, sql.join(selects, sql` UNION ALL `), range.erased)
 }
 
-/** The state table's columns, in the order stateRows writes them. */
-export function stateColumns(slots: StateSlot[]): string[] {
-  return [KEY_COLUMN, DAY_COLUMN, VSLOT_COLUMN, EVENTS_COLUMN, ...slots.flatMap((s, i) => slotParts(s).map((p) => partColumn(i, p)))]
+/** A span of the timestamp as plain comparisons on the column (partition pruning applies). */
+function spanSql(dialect: Dialect, ts: Sql, s: Span): Sql {
+  const c: Sql[] = []
+  if (s.after) c.push(sql`${ts} ${sql.raw(s.after.incl ? '>=' : '>')} ${dialect.timestamp(s.after.at)}`)
+  if (s.before) c.push(sql`${ts} ${sql.raw(s.before.incl ? '<=' : '<')} ${dialect.timestamp(s.before.at)}`)
+  return c.length ? and(c) : sql`TRUE`
+}
+
+/** Marks of the rows that hold values per key (day and value slot NULL): a write alternates them, so new rows and old ones differ. */
+export const KEYED_MARKS = [0, -1] as const
+
+/**
+ * The values per key after a run: the kept ones (`marked`: the mark of the rows the last run
+ * wrote; none: built from nothing) moved by `delta` — the rows of the slices each slot adds,
+ * minus those it subtracts (count, sum, avg), or combined with them (min, max, first, last
+ * with no lower bound) — one row per key under `mark`. Keys whose every value went back to
+ * nothing are left out. With loaded_at, a row counts only once landed: at or before
+ * `loadedUntil` (this run's) to be added, at or before `loadedAfter` (the last run's) to be
+ * subtracted, and rows of the kept span landed between the two are added.
+ */
+export function keyedRows(
+  dialect: Dialect,
+  source: StateRelation,
+  slots: StateSlot[],
+  asOf: string,
+  delta: KeyedDelta,
+  opts: {table: string[]; marked?: number; mark: number; loadedUntil?: string; loadedAfter?: string; erased?: StateRange['erased']},
+): Sql {
+  const w = new ExprWriter(dialect, asOf)
+  const ts = sql.id(source.timestamp!)
+  const loaded = source.loadedAt && opts.loadedUntil ? sql.id(source.loadedAt) : undefined
+  const landedBy = (until: string | undefined) => (loaded && until ? sql`(${loaded} <= ${dialect.timestamp(until)} OR ${loaded} IS NULL)` : undefined)
+  const nowLanded = landedBy(opts.loadedUntil)
+  const thenLanded = landedBy(opts.loadedAfter)
+  const typed = (v: Sql, type: string) => sql`CAST(${v} AS ${sql.raw(type)})`
+  // per row and slot: 1 where the slot adds the row, -1 where it subtracts it, else NULL
+  const sign = (i: number): Sql => {
+    const d = delta.slots.find((x) => x.slot === i)
+    if (!d) return typed(sql`NULL`, dialect.integerType)
+    const add = d.add.map((sp) => (nowLanded ? and([spanSql(dialect, ts, sp), nowLanded]) : spanSql(dialect, ts, sp)))
+    if (d.landed && loaded && opts.loadedAfter) add.push(and([spanSql(dialect, ts, d.landed), sql`${loaded} > ${dialect.timestamp(opts.loadedAfter)}`, sql`${loaded} <= ${dialect.timestamp(opts.loadedUntil!)}`]))
+    const sub = d.subtract.map((sp) => (thenLanded ? and([spanSql(dialect, ts, sp), thenLanded]) : spanSql(dialect, ts, sp)))
+    const cases = [...(add.length ? [sql`WHEN ${or(add)} THEN 1`] : []), ...(sub.length ? [sql`WHEN ${or(sub)} THEN -1`] : [])]
+    return cases.length ? sql`CASE ${sql.join(cases, sql` `)} END` : typed(sql`NULL`, dialect.integerType)
+  }
+  const rawCols: Sql[] = []
+  const keptCols: Sql[] = []
+  const merged: Sql[] = []
+  slots.forEach((s, i) => {
+    for (const p of slotParts(s)) {
+      const col = sql.id(partColumn(i, p))
+      // the other slots' parts are bare NULLs of the outer select only: through a subquery
+      // BigQuery types a NULL INT64, which no longer unions with the day rows' types; value
+      // counts per key are rows of their own (below)
+      if (!s.window || s.kind === 'frequent') continue
+      keptCols.push(sql`${col}`)
+      const f = w.writeCondition(s.filter)
+      const v = s.value ? w.write(s.value) : sql`1`
+      const valued = s.value ? sql`${f} AND ${v} IS NOT NULL` : f
+      const sg = sign(i)
+      if (p === 'n') {
+        rawCols.push(sql`CASE WHEN ${valued} THEN ${sg} END AS ${col}`)
+        merged.push(sql`${typed(sql`SUM(${col})`, dialect.integerType)} AS ${col}`)
+      } else if (p === 's') {
+        // no product with the sign: the sum keeps the exact type of its values
+        const x = exact(dialect, v, s.valueType)
+        rawCols.push(sql`CASE WHEN ${f} AND ${sg} = 1 THEN ${x} WHEN ${f} AND ${sg} = -1 THEN -${x} END AS ${col}`)
+        merged.push(sql`SUM(${col}) AS ${col}`)
+      } else if (p === 'm') {
+        rawCols.push(sql`CASE WHEN ${f} AND ${sg} = 1 THEN ${v} END AS ${col}`)
+        merged.push(sql`${sql.raw(s.kind)}(${col}) AS ${col}`)
+      } else if (p === 't') {
+        rawCols.push(sql`CASE WHEN ${valued} AND ${sg} = 1 THEN ${ts} END AS ${col}`)
+        merged.push(sql`${sql.raw(s.kind === 'first' ? 'min' : 'max')}(${col}) AS ${col}`)
+      } else {
+        // first / last: the value at the earliest (latest) time, the smallest among equals
+        rawCols.push(sql`CASE WHEN ${valued} AND ${sg} = 1 THEN ${v} END AS ${col}`)
+        const t = sql.id(partColumn(i, 't'))
+        merged.push(sql`${dialect.firstLast(s.kind as 'first' | 'last', col, t, sql`${t} IS NOT NULL`, s.valueType ?? 'string')} AS ${col}`)
+      }
+    }
+  })
+  const key = sql.id(source.key)
+  const scalarSlot = (s: StateSlot) => s.window !== undefined && s.kind !== 'frequent'
+  const filters = [...new Map(slots.filter((s) => s.window).map((s) => [JSON.stringify(s.filter), s.filter])).values()]
+  const anyFilter = !filters.length ? sql`FALSE` : filters.some((f) => f.k === 'lit' && f.value === true) ? undefined : or(filters.map((f) => w.writeCondition(f)))
+  // the slices as disjoint plain ranges of time, each its own select; with loaded_at, rows of
+  // the kept span that landed since the last run, outside every slice
+  const reads = delta.slices.map((sp) => spanSql(dialect, ts, sp))
+  if (delta.landed && loaded && opts.loadedAfter) {
+    reads.push(and([spanSql(dialect, ts, delta.landed), sql`${loaded} > ${dialect.timestamp(opts.loadedAfter)}`, sql`${loaded} <= ${dialect.timestamp(opts.loadedUntil!)}`, ...delta.slices.map((sp) => sql`NOT (${spanSql(dialect, ts, sp)})`)]))
+  }
+  // nothing to read and nothing kept: no rows, with their types (the state table is made from it)
+  if (!reads.length && opts.marked === undefined) reads.push(sql`1 = 0`)
+  const raw = reads.map((r) => sql`SELECT ${sql.join([sql`${key} AS ${sql.id(KEY_COLUMN)}`, ...rawCols])} FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r}${anyFilter ? sql` AND ${anyFilter}` : sql``}`)
+  const parts: Sql[] = []
+  if (opts.marked !== undefined) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)}`)
+  if (raw.length) parts.push(withoutErased(dialect, sql.join(raw, sql` UNION ALL `), opts.erased))
+  // keys with nothing left: every count and sum back to 0 and nothing combined
+  const alive = slots.flatMap((s, i) => (!scalarSlot(s) ? [] : slotParts(s).map((p) => (p === 'n' || p === 's' ? sql`${sql.id(partColumn(i, p))} <> 0` : sql`${sql.id(partColumn(i, p))} IS NOT NULL`))))
+  const cols = slots.flatMap((s, i) => slotParts(s).map((p) => (scalarSlot(s) ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`)))
+  const head = sql`SELECT ${sql.id(KEY_COLUMN)}, ${typed(sql`NULL`, 'DATE')} AS ${sql.id(DAY_COLUMN)}, ${typed(sql.lit(opts.mark), dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, ${typed(sql`NULL`, dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)}`
+  const selects: Sql[] = []
+  // (with no value per key at all, still one select: the state table's template takes its types)
+  if (slots.some(scalarSlot) || !slots.some((s) => s.window && s.kind === 'frequent')) {
+    selects.push(sql`${head}, ${sql.join(cols)}
+    FROM (SELECT ${sql.join([sql.id(KEY_COLUMN), ...merged])} FROM (${sql.join(parts, sql` UNION ALL `)}) AS d GROUP BY ${sql.id(KEY_COLUMN)}) AS m
+    WHERE ${alive.length ? or(alive) : sql`FALSE`}`)
+  }
+  // most_frequent with no lower bound: one row per key and value holding the value's count,
+  // the kept counts plus the rows the slices add (nothing leaves an unbounded window)
+  slots.forEach((s, i) => {
+    if (!s.window || s.kind !== 'frequent') return
+    const f = w.writeCondition(s.filter)
+    const v = w.write(s.value!)
+    const [pv, pn] = [partColumn(i, 'v'), partColumn(i, 'n')]
+    const counted: Sql[] = []
+    if (opts.marked !== undefined) counted.push(sql`SELECT ${sql.id(KEY_COLUMN)}, ${sql.id(pv)} AS v, ${sql.id(pn)} AS n FROM ${sql.id(...opts.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(opts.marked)} AND ${sql.id(pv)} IS NOT NULL`)
+    const fresh = reads.map((r) => sql`SELECT ${key} AS ${sql.id(KEY_COLUMN)}, ${v} AS v, 1 AS n FROM ${relationSql(source.relation)} AS ev WHERE ${key} IS NOT NULL AND ${r} AND ${f} AND ${v} IS NOT NULL AND ${sign(i)} = 1`)
+    if (fresh.length) counted.push(withoutErased(dialect, sql.join(fresh, sql` UNION ALL `), opts.erased))
+    const valueCols = slots.flatMap((x, j) => slotParts(x).map((p) => (j !== i ? sql`NULL AS ${sql.id(partColumn(j, p))}` : p === 'v' ? sql`v AS ${sql.id(pv)}` : sql`${typed(sql`n`, dialect.integerType)} AS ${sql.id(pn)}`)))
+    selects.push(sql`${head}, ${sql.join(valueCols)}
+    FROM (SELECT ${sql.id(KEY_COLUMN)}, v, SUM(n) AS n FROM (${sql.join(counted, sql` UNION ALL `)}) AS d GROUP BY ${sql.id(KEY_COLUMN)}, v) AS m`)
+  })
+  return sql.join(selects, sql` UNION ALL `)
+}
+
+/**
+ * The rows an incremental run would read of a source (`read`: the rows of each span, counted
+ * as the run reads them, one select each) and the rows of the whole relation (`whole`): plain
+ * ranges of the timestamp, so a warehouse answers from its zone maps or partition metadata.
+ */
+export function readEstimate(dialect: Dialect, source: StateRelation, spans: Span[]): Sql {
+  const ts = sql.id(source.timestamp!)
+  const rel = relationSql(source.relation)
+  const counts = spans.map((sp) => sql`(SELECT COUNT(*) FROM ${rel} AS ev WHERE ${spanSql(dialect, ts, sp)})`)
+  return sql`SELECT (SELECT COUNT(*) FROM ${rel} AS ev) AS whole, ${counts.length ? sql.join(counts, sql` + `) : sql`0`} AS ${sql.id('read')}`
+}
+
+/** Rows with the column types of both kinds of state row: the state table is created from it, empty. */
+export function stateTemplate(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, table: string[]): Sql {
+  return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {slices: [], slots: []}, {table, mark: KEYED_MARKS[0]})}`
+}
+
+/** The state table's columns, in the order stateRows writes them; `kind`: those of day rows or of values per key only. */
+export function stateColumns(slots: StateSlot[], kind?: 'days' | 'keys'): string[] {
+  const wanted = (s: StateSlot) => kind === undefined || (kind === 'keys') === (s.window !== undefined)
+  return [KEY_COLUMN, DAY_COLUMN, VSLOT_COLUMN, EVENTS_COLUMN, ...slots.flatMap((s, i) => (wanted(s) ? slotParts(s).map((p) => partColumn(i, p)) : []))]
 }
 
 type Part = {id: string; sql: Sql | TwoStep | Windowed}
@@ -154,7 +309,8 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
     }
     const slot = inc.slots[meta.slot]!
     const days: Sql[] = []
-    if (valueSlot(slot)) days.push(sql`${sql.id(VSLOT_COLUMN)} = ${sql.lit(meta.slot + 1)}`)
+    // a value per key (a kept count per value too) is in rows no day condition applies to
+    if (valueSlot(slot) && !slot.window) days.push(sql`${sql.id(VSLOT_COLUMN)} = ${sql.lit(meta.slot + 1)}`)
     if (meta.after) days.push(sql`${sql.id(DAY_COLUMN)} > ${day(meta.after)}`)
     if (meta.before) days.push(sql`${sql.id(DAY_COLUMN)} < ${day(meta.before)}`)
     if (meta.skip) days.push(sql`${sql.id(DAY_COLUMN)} NOT IN (${sql.join(meta.skip.map(day))})`)

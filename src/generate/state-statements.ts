@@ -6,7 +6,7 @@ import type {StateSlot} from '../plan/plan-types.js'
 import {STATE_SOURCES} from '../warehouse/tables.js'
 import type {Sql} from '../warehouse/dialect.js'
 import {relationSql} from './expr-writer.js'
-import {DAY_COLUMN, EVENTS_COLUMN, stateColumns, type StateRelation} from './state-sql.js'
+import {DAY_COLUMN, EVENTS_COLUMN, stateColumns, VSLOT_COLUMN, type StateRelation} from './state-sql.js'
 import {Statements} from './statements.js'
 
 /** Statements on the kept state and its registry (segment_state_sources), as SQL text for one dialect. */
@@ -25,13 +25,34 @@ export class StateStatements extends Statements {
     return this.r(sql`DELETE FROM ${this.t(table)} WHERE TRUE`)
   }
 
-  insert(table: string, slots: StateSlot[], rows: Sql): string {
-    return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(stateColumns(slots).map((c) => sql.id(c)))}) ${rows}`)
+  /**
+   * Day rows (stateRows) or values per key (keyedRows): only their own slots' columns are
+   * written, the others left NULL — a NULL the rows carry for them has no type a warehouse
+   * could insert (BigQuery takes it for INT64).
+   */
+  insert(table: string, slots: StateSlot[], rows: Sql, kind: 'days' | 'keys'): string {
+    const cols = stateColumns(slots, kind).map((c) => sql.id(c))
+    return this.r(sql`INSERT INTO ${this.t(table)} (${sql.join(cols)}) SELECT ${sql.join(cols)} FROM (${rows}) AS r`)
   }
 
   /** days before the horizon: no window reaches them any more */
   prune(table: string, horizon: string): string {
     return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} < ${this.dialect.date(horizon.slice(0, 10))}`)
+  }
+
+  /** the marks of the rows holding values per key (one, unless a run wrote none) */
+  marks(table: string): string {
+    return this.r(sql`SELECT DISTINCT ${sql.id(VSLOT_COLUMN)} AS m FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL`)
+  }
+
+  /** the values per key the last run wrote, once this run wrote their successors */
+  dropMarked(table: string, mark: number): string {
+    return this.r(sql`DELETE FROM ${this.t(table)} WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${sql.id(VSLOT_COLUMN)} = ${sql.lit(mark)}`)
+  }
+
+  /** rows an incremental run would read of a source against the relation whole (readEstimate) */
+  estimate(query: Sql): string {
+    return this.r(query)
   }
 
   count(table: string): string {
@@ -40,7 +61,10 @@ export class StateStatements extends Statements {
 
   /** rows and the events they stand for (segc stats --state) */
   size(table: string): string {
-    return this.r(sql`SELECT COUNT(*) AS state_rows, SUM(${sql.id(EVENTS_COLUMN)}) AS events, MIN(${sql.id(DAY_COLUMN)}) AS first_day, MAX(${sql.id(DAY_COLUMN)}) AS last_day FROM ${this.t(table)}`)
+    return this.r(
+      sql`SELECT COUNT(*) AS state_rows, SUM(${sql.id(EVENTS_COLUMN)}) AS events, MIN(${sql.id(DAY_COLUMN)}) AS first_day, MAX(${sql.id(DAY_COLUMN)}) AS last_day,
+        COUNT(DISTINCT ${sql.id(KEY_COLUMN)}) AS state_keys, SUM(CASE WHEN ${sql.id(DAY_COLUMN)} IS NULL THEN 1 ELSE 0 END) AS key_rows FROM ${this.t(table)}`,
+    )
   }
 
   /** the latest load time of a source (loaded_at): rows at or before it go into state */

@@ -4,7 +4,8 @@
 // be diffed; only the operations of the diff do.
 import {sql} from 'kysely'
 import type {Entity} from '../resolve/model.js'
-import type {SyncDef} from '../resolve/resolve-syncs.js'
+import type {SyncDef, TraitField} from '../resolve/resolve-syncs.js'
+import {profileTable} from '../resolve/resolve-profile.js'
 import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, TRANSITIONS} from '../warehouse/tables.js'
 import type {Sql} from '../warehouse/dialect.js'
 import {relationSql} from './expr-writer.js'
@@ -116,6 +117,7 @@ export class SyncStatements extends Statements {
     const key = this.text(sql.id('e', entity.key))
     const fieldSql = sync.fields.map((f): Sql => {
       if (f.source.kind === 'attribute') return sql.id('e', f.source.attribute.column)
+      if (f.source.kind === 'trait') return this.traitValue(f.source)
       switch (f.source.name) {
         case 'in_segment':
           return sql`TRUE`
@@ -132,6 +134,9 @@ export class SyncStatements extends Statements {
     const hashed = sync.mode === 'upsert' || sync.mode === 'mirror' ? sync.fields.map((f, i) => ({f, i})).filter(({f}) => !(f.source.kind === 'builtin' && f.source.name === 'as_of')) : []
     const parts = [sql`COALESCE(${this.text(sql.id('e', sync.identifyBy?.column ?? entity.key))}, '')`, ...hashed.map(({i}) => sql`COALESCE(${this.text(fieldSql[i]!)}, ${sql.lit('<null>')})`)]
     const hash = d.md5Hex(sql.join(parts, sql` || '|' || `))
+    // trait values are the latest run's, as its profile holds them (SPEC §19): never recomputed here
+    const profile = sync.fields.some((f) => f.source.kind === 'trait') ? sql`
+      LEFT JOIN ${this.t(profileTable(entity.name))} AS pr ON pr.entity_key = m.entity_key` : sql``
     const consent = sync.consent.map((a) => sql` AND ${sql.id('e', a.column)} = TRUE`)
     const segments = sql.join(sync.segments.map((s) => sql.lit(s)))
     const sendable = sql`SELECT m.segment AS segment, m.entity_key AS entity_key, m.entered_at AS entered_at,
@@ -142,7 +147,7 @@ export class SyncStatements extends Statements {
           sql``,
         )}
       FROM ${this.t(MEMBERSHIP.name)} AS m
-      JOIN ${relationSql(entity.relation)} AS e ON ${key} = m.entity_key
+      JOIN ${relationSql(entity.relation)} AS e ON ${key} = m.entity_key${profile}
       WHERE m.segment IN (${segments}) AND m.holdout = FALSE${sql.join(consent, sql``)}`
     const state = sql`SELECT segment, entity_key, dest_key, payload_hash, synced_at FROM ${this.t(SYNC_STATE.name)} WHERE sync = ${sql.lit(sync.name)}`
     const op = sql`CASE WHEN st.entity_key IS NULL THEN CASE WHEN s.dest_key IS NULL THEN 'skip' ELSE 'add' END
@@ -175,6 +180,18 @@ export class SyncStatements extends Statements {
       LEFT JOIN (${transitions}) AS t ON t.segment = p.segment AND t.entity_key = p.entity_key AND t.rn = 1
         AND t.change = CASE WHEN p.op = 'remove' THEN 'exited' ELSE 'entered' END
       ORDER BY p.segment, p.entity_key`)
+  }
+
+  /**
+   * A trait field's value as sent, so that the payload hash compares what the destination
+   * receives: a rounded number rounded in the warehouse (ROUND is half away from zero on every
+   * dialect segc targets, and exact on decimals), exact decimals as floats (JSON numbers).
+   */
+  private traitValue(f: TraitField): Sql {
+    const column = sql.id('pr', f.trait)
+    if (f.round !== undefined) return sql`CAST(ROUND(${column}, ${sql.lit(f.round)}) AS ${sql.raw(this.dialect.floatType)})`
+    if (f.type === 'exact') return sql`CAST(${column} AS ${sql.raw(this.dialect.floatType)})`
+    return column
   }
 
   insertRun(row: SyncRunRow): string {

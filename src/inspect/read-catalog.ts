@@ -47,9 +47,13 @@ export interface StateRow {
   state_table: string
   /** rows of the state table; null when the table is missing (the next run rebuilds it) */
   state_rows: number | null
-  /** rows of the source the state stands for */
+  /** rows of the source the state's day buckets stand for (values per key stand for a window each, not counted here) */
   events: number | null
   rows_per_event: number | null
+  /** keys with a state row, rows holding values per key (one per key), and state rows per key */
+  keys: number | null
+  key_rows: number | null
+  rows_per_key: number | null
   first_day: string | null
   frozen: string
   loaded_until: string | null
@@ -128,6 +132,9 @@ export class CatalogReader {
         state_rows: rows,
         events,
         rows_per_event: rows !== null && events ? rows / events : null,
+        keys: size ? num(size.state_keys) : null,
+        key_rows: size ? num(size.key_rows) : null,
+        rows_per_key: rows !== null && size && num(size.state_keys) ? rows / num(size.state_keys)! : null,
         first_day: size?.first_day ? iso(size.first_day).slice(0, 10) : null,
         frozen: iso(r.frozen),
         loaded_until: r.loaded_until === null ? null : iso(r.loaded_until),

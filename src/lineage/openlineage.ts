@@ -6,6 +6,7 @@ import {randomUUID} from 'node:crypto'
 import {isAbsolute, resolve} from 'node:path'
 import type {Plan} from '../plan/plan-types.js'
 import type {Relation} from '../resolve/model.js'
+import {profileColumns, profileEntities, profileTable} from '../resolve/resolve-profile.js'
 import {redact, redactDeep, registerSecret} from '../project/redact.js'
 import type {Prepared} from '../project/session.js'
 import {SEGC_VERSION} from '../version.js'
@@ -31,7 +32,7 @@ export interface LineageConfig {
 export interface Dataset {
   namespace: string
   name: string
-  /** the columns read (inputs) */
+  /** the columns read (inputs), or written where they follow from the definitions (profiles) */
   fields?: Array<{name: string; type?: string}>
   /** rows written by this command (outputs), where segc knows the number exactly */
   rowCount?: number
@@ -99,6 +100,17 @@ function datasetName(target: TargetConfig, path: readonly string[]): string {
 /** segc's own table as a dataset */
 export function outputDataset(p: Prepared, table: string, rowCount?: number): Dataset {
   return {namespace: warehouseNamespace(p.target, p.v.root), name: datasetName(p.target, [p.v.project.outputSchema, table]), ...(rowCount !== undefined ? {rowCount} : {})}
+}
+
+/**
+ * The profile tables a run writes (SPEC §19), each with its columns as the definitions give
+ * them: a BI tool's lineage then shows where each column comes from.
+ */
+export function profileDatasets(p: Prepared): Dataset[] {
+  return profileEntities(p.v.project).map((e) => ({
+    ...outputDataset(p, profileTable(e)),
+    fields: profileColumns(p.v.project, e).map((c) => ({name: c.name, type: c.type === 'exact' ? 'decimal' : c.type})),
+  }))
 }
 
 /**
@@ -184,7 +196,12 @@ export function emitter(p: Prepared, command: 'run' | 'sync' | 'fit', opts: {env
     run: {runId, facets: {...(parent ? {parent} : {}), ...(error !== undefined ? {errorMessage: {_producer: PRODUCER, _schemaURL: FACET.errorMessage, message: error, programmingLanguage: 'TypeScript'}} : {})}},
     job,
     inputs: inputs.map((d) => ({namespace: d.namespace, name: d.name, ...(d.fields ? {facets: {schema: {_producer: PRODUCER, _schemaURL: FACET.schema, fields: d.fields}}} : {})})),
-    outputs: outputs.map((d) => ({namespace: d.namespace, name: d.name, ...(d.rowCount !== undefined ? {outputFacets: {outputStatistics: {_producer: PRODUCER, _schemaURL: FACET.outputStatistics, rowCount: d.rowCount}}} : {})})),
+    outputs: outputs.map((d) => ({
+      namespace: d.namespace,
+      name: d.name,
+      ...(d.fields ? {facets: {schema: {_producer: PRODUCER, _schemaURL: FACET.schema, fields: d.fields}}} : {}),
+      ...(d.rowCount !== undefined ? {outputFacets: {outputStatistics: {_producer: PRODUCER, _schemaURL: FACET.outputStatistics, rowCount: d.rowCount}}} : {}),
+    })),
   })
   const post = async (body: unknown) => {
     if (broken) return

@@ -59,6 +59,8 @@ export interface PlanOptions {
    * erased key is a member of any of their segments, as if every segment excluded it.
    */
   erased?: {entities: ReadonlySet<string>; table: string[]}
+  /** plan each entity's profile traits too (SPEC §19), and entities that have a profile but no segments */
+  profile?: boolean
 }
 
 /** A version of a fitted model as segment_models stores it. */
@@ -98,7 +100,7 @@ export class ModelNotFitted extends Error {
   }
 }
 
-/** The fitted models (fit: traits) a selection's segments reach, in name order. */
+/** The fitted models (fit: traits) a selection's segments reach (and, with no selection, the profiles), in name order. */
 export function modelsReached(project: Project, selected?: readonly string[]): string[] {
   const out = new Set<string>()
   const seen = new Set<string>()
@@ -119,6 +121,8 @@ export function modelsReached(project: Project, selected?: readonly string[]): s
     visit(s.rule)
     if (s.exclude) visit(s.exclude)
   }
+  // a run of the whole project writes the profiles (SPEC §19): their traits' models too
+  if (selected === undefined) for (const e of project.entities.values()) for (const p of e.profile ?? []) visitTrait(p.trait)
   return [...out].sort()
 }
 
@@ -135,9 +139,16 @@ export function buildPlan(project: Project, asOf: Date, selected?: readonly stri
     if (list) list.push(s)
     else byEntity.set(s.entity, [s])
   }
+  if (opts.profile) for (const e of project.entities.values()) if (e.profile?.length && !byEntity.has(e.name)) byEntity.set(e.name, [])
   const entities = [...byEntity.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([entity, segments]) => new EntityPlanner(project, project.entities.get(entity)!, asOf, opts).plan(segments))
+    .map(([entity, segments]) => {
+      const planner = new EntityPlanner(project, project.entities.get(entity)!, asOf, opts)
+      // the traits are planned before the entity plan is collected: their columns join its layers
+      const profile = opts.profile ? (project.entities.get(entity)!.profile ?? []).map(({trait}) => ({trait, value: planner.value(trait, 'trait')})) : undefined
+      const plan = planner.plan(segments)
+      return profile ? {...plan, profile} : plan
+    })
   const measures = [...project.segments.values()]
     .filter((s) => s.measure && s.holdout)
     .map((s) => new EntityPlanner(project, project.entities.get(s.entity)!, asOf, opts).measure(s))

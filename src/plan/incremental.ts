@@ -1,9 +1,10 @@
-// Incremental runs (SPEC §13): which aggregates of a source can be kept as day-bucket state,
-// and, for one run, which days come from state and which rows from the source. Plain data, as
-// the rest of the plan; docs/architecture.md has the design and why each aggregate is exact.
+// Incremental runs (SPEC §13): which aggregates of a source are kept as a value per key and
+// which as day buckets, for one run which days come from state and which rows from the source,
+// and which slices of the source move the per-key values. Plain data, as the rest of the plan;
+// docs/architecture.md has the design and why each aggregate is exact.
 import {createHash} from 'node:crypto'
 import type {Relation} from '../resolve/model.js'
-import type {AggregatePlan, EntityPlan, IncrementalScan, SourcePlan, StateSlot} from './plan-types.js'
+import type {AggregatePlan, EntityPlan, IncrementalScan, KeyedDelta, SourcePlan, Span, StateSlot} from './plan-types.js'
 
 const DAY = 86_400_000
 
@@ -14,6 +15,18 @@ const iso = (ms: number) => new Date(ms).toISOString()
 
 /** Boundaries of active_periods beyond which its window is read from the source instead of state. */
 const MAX_BOUNDARIES = 64
+
+/**
+ * Whether an aggregate is kept as one value per key: count, sum and avg over any window (their
+ * parts add and subtract), and min/max/first/last with no lower bound (nothing ever leaves
+ * their window, so nothing is subtracted and the value only combines). A most_frequent with no
+ * lower bound keeps a count per key and value, cumulative in the same way.
+ */
+export const keyed = (a: AggregatePlan): boolean =>
+  a.kind === 'count' ||
+  a.kind === 'sum' ||
+  a.kind === 'avg' ||
+  (a.window.from === null && (a.kind === 'min' || a.kind === 'max' || a.kind === 'first' || a.kind === 'last' || a.kind === 'most_frequent'))
 
 /** The slot kind an aggregate is kept in; undefined: kept in no state, read from the source over its window. */
 function slotKind(a: AggregatePlan): StateSlot['kind'] | undefined {
@@ -74,7 +87,8 @@ const identityKey = (i: Identity) => JSON.stringify([i.relation, i.key, i.timest
 function slotFor(a: AggregatePlan): StateSlot | undefined {
   const kind = slotKind(a)
   if (!kind) return undefined
-  return kind === 'count' && (a.kind === 'active_periods' || !a.value) ? {kind, filter: a.filter} : {kind, filter: a.filter, value: a.value!, valueType: a.valueType ?? 'string'}
+  const window = keyed(a) ? {window: a.window} : {}
+  return kind === 'count' && (a.kind === 'active_periods' || !a.value) ? {kind, filter: a.filter, ...window} : {kind, filter: a.filter, value: a.value!, valueType: a.valueType ?? 'string', ...window}
 }
 
 const sourceIdentity = (s: SourcePlan): Identity | undefined => (s.timestamp === null ? undefined : {relation: s.relation, key: s.key, timestamp: s.timestamp, loadedAt: s.loadedAt})
@@ -108,6 +122,8 @@ export function stateShapes(e: EntityPlan, whole: EntityPlan = e): StateShape[] 
         const slot = slotFor(a)
         if (!slot) continue
         add(b, slot)
+        // a value per key needs no days
+        if (slot.window) continue
         // edge days are read from the source: state starts the day after the window's lower edge day
         const from = a.window.from
         b.bounds.push((asOf) => (from === null ? null : dayStart(asOf - from * 1000) + DAY))
@@ -189,6 +205,8 @@ export function incrementalScan(source: SourcePlan, shape: StateShape, schema: s
       readFrom = a.window.from === null || readFrom === null ? null : Math.min(readFrom, at - a.window.from * 1000)
       return {id: a.id, edges: []}
     }
+    // a value per key holds the window's rows before `frozen`, exactly: no edge day
+    if (shape.slots[slot]!.window) return {id: a.id, slot, keyed: true, edges: []}
     const lower = a.window.from === null ? undefined : dayStart(at - a.window.from * 1000)
     const upper = a.window.to > 0 ? dayStart(at - a.window.to * 1000) : undefined
     // active_periods: a day a period boundary (as_of − k·period) falls in holds two periods' events
@@ -218,4 +236,96 @@ export function incrementalScan(source: SourcePlan, shape: StateShape, schema: s
     edges: [...allEdges].filter((d) => readFrom === null || d < readFrom).sort((x, y) => x - y).map(iso),
     aggregates,
   }
+}
+
+/** Bounds in milliseconds: ts > t (≥ when incl) below, ts < t (≤ when incl) above. */
+interface B {
+  t: number
+  incl: boolean
+}
+interface R {
+  lo?: B
+  hi?: B
+}
+
+const higherLo = (a: B | undefined, b: B | undefined): B | undefined => (!a ? b : !b ? a : a.t !== b.t ? (a.t > b.t ? a : b) : {t: a.t, incl: a.incl && b.incl})
+const lowerHi = (a: B | undefined, b: B | undefined): B | undefined => (!a ? b : !b ? a : a.t !== b.t ? (a.t < b.t ? a : b) : {t: a.t, incl: a.incl && b.incl})
+/** the rows not below an upper bound: its complement, as a lower bound (and the reverse) */
+const above = (hi: B): B => ({t: hi.t, incl: !hi.incl})
+const below = (lo: B): B => ({t: lo.t, incl: !lo.incl})
+const empty = (r: R): boolean => r.lo !== undefined && r.hi !== undefined && (r.lo.t > r.hi.t || (r.lo.t === r.hi.t && !(r.lo.incl && r.hi.incl)))
+const span = (r: R): Span => ({...(r.lo ? {after: {at: iso(r.lo.t), incl: r.lo.incl}} : {}), ...(r.hi ? {before: {at: iso(r.hi.t), incl: r.hi.incl}} : {})})
+
+/**
+ * The events a per-key value holds at a run: its window's, before `frozen` (the band after it
+ * is read from the source at every run). The upper bound is the window's or frozen's,
+ * whichever is lower.
+ */
+function covered(w: NonNullable<StateSlot['window']>, asOf: number, frozen: number): R {
+  const hi = lowerHi({t: asOf - w.to * 1000, incl: true}, {t: frozen, incl: false})
+  return {...(w.from !== null ? {lo: {t: asOf - w.from * 1000, incl: false}} : {}), hi}
+}
+
+/** Merges spans that overlap or touch into disjoint ones (a row in a gap between them is read by none). */
+function merged(rs: R[]): R[] {
+  const lo = (r: R) => r.lo?.t ?? -Infinity
+  // at equal starts an inclusive one first, so the merged span keeps its first instant
+  const sorted = rs.filter((r) => !empty(r)).sort((a, b) => lo(a) - lo(b) || Number(b.lo?.incl ?? 0) - Number(a.lo?.incl ?? 0))
+  const out: R[] = []
+  for (const r of sorted) {
+    const last = out[out.length - 1]
+    if (last && (last.hi === undefined || lo(r) <= last.hi.t)) {
+      last.hi = last.hi === undefined || r.hi === undefined ? undefined : r.hi.t > last.hi.t || (r.hi.t === last.hi.t && r.hi.incl) ? r.hi : last.hi
+      if (last.hi === undefined) delete last.hi
+    } else out.push({...r})
+  }
+  return out
+}
+
+/**
+ * What moves each per-key value of `slots` from the previous run (its as_of and frozen; none:
+ * the values are built from nothing) to this run. A value covered C′ = (lo′, hi′] before frozen′
+ * and must cover C = (lo, hi] before frozen, both bounds moving only forward: it adds the rows
+ * of C above C′ (what the upper bound or the freezing of days took in) and subtracts the rows
+ * of C′ below C (the slice the lower bound crossed), two disjoint plain ranges. With loaded_at
+ * it also adds the rows of C ∩ C′ that landed since the last run (`landed`).
+ */
+export function keyedDelta(slots: StateSlot[], now: {asOf: Date; frozen: number}, prev?: {asOf: Date; frozen: number}, loaded = false): KeyedDelta {
+  const at = now.asOf.getTime()
+  const out: KeyedDelta = {slices: [], slots: []}
+  const reads: R[] = []
+  const landed: R[] = []
+  slots.forEach((s, slot) => {
+    if (!s.window) return
+    const c = covered(s.window, at, now.frozen)
+    if (!prev) {
+      if (!empty(c)) reads.push(c)
+      out.slots.push({slot, add: empty(c) ? [] : [span(c)], subtract: []})
+      return
+    }
+    const p = covered(s.window, prev.asOf.getTime(), prev.frozen)
+    const add: R = {lo: higherLo(c.lo, above(p.hi!)), hi: c.hi!}
+    // with no lower bound nothing leaves the window
+    const sub: R | undefined = c.lo ? {...(p.lo ? {lo: p.lo} : {}), hi: lowerHi(p.hi, below(c.lo))!} : undefined
+    const both: R = {...(c.lo ? {lo: c.lo} : {}), hi: p.hi!}
+    const entry: KeyedDelta['slots'][number] = {slot, add: empty(add) ? [] : [span(add)], subtract: !sub || empty(sub) ? [] : [span(sub)]}
+    if (!empty(add)) reads.push(add)
+    if (sub && !empty(sub)) reads.push(sub)
+    if (loaded && !empty(both)) {
+      entry.landed = span(both)
+      landed.push(both)
+    }
+    out.slots.push(entry)
+  })
+  out.slices = merged(reads).map(span)
+  if (landed.length) {
+    let lo: B | undefined = landed[0]!.lo
+    let hi: B | undefined = landed[0]!.hi
+    for (const r of landed) {
+      lo = !lo || !r.lo ? undefined : r.lo.t < lo.t ? r.lo : lo
+      hi = !hi || !r.hi ? undefined : r.hi.t > hi.t ? r.hi : hi
+    }
+    out.landed = span({...(lo ? {lo} : {}), ...(hi ? {hi} : {})})
+  }
+  return out
 }

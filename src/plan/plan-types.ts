@@ -74,8 +74,11 @@ export interface SourcePlan {
 }
 
 /**
- * Partial aggregates kept per entity key and UTC day (`segment_state_*`), window-free: one
- * slot serves every window of the same event, filter and value.
+ * A partial aggregate kept in `segment_state_*`. With `window`, a value per key: the running
+ * value of count/sum/avg over that window, or the cumulative value of an aggregate with no
+ * lower bound, each covering the window's events before `frozen`. Without, partials per key
+ * and UTC day, window-free (one slot serves every window of the same event, filter and value),
+ * for what cannot be subtracted.
  */
 export interface StateSlot {
   /** `times`: the distinct times of a sequence step's events, one row each (sequences need events, not aggregates) */
@@ -83,6 +86,33 @@ export interface StateSlot {
   filter: PlanExpr
   value?: PlanExpr
   valueType?: ValueType
+  /** a value per key over this window (seconds before as_of), not per day */
+  window?: {from: number | null; to: number}
+}
+
+/** A bound of a time range: `at` (ISO), the bound itself in the range or not. */
+export interface Bound {
+  at: string
+  incl: boolean
+}
+
+/** A plain range of an event timestamp: after `after` and before `before` (either may be open). */
+export interface Span {
+  after?: Bound
+  before?: Bound
+}
+
+/**
+ * How a state write moves every per-key value from the previous run's as_of to this one's:
+ * per slot the spans whose events it adds and subtracts, and, with loaded_at, the span whose
+ * rows landed since the last run it adds; `slices` are the disjoint ranges read, each its own
+ * select, covering every add and subtract span.
+ */
+export interface KeyedDelta {
+  slices: Span[]
+  slots: Array<{slot: number; add: Span[]; subtract: Span[]; landed?: Span}>
+  /** the span covering every `landed` one, read by load time */
+  landed?: Span
 }
 
 /**
@@ -104,6 +134,8 @@ export interface IncrementalScan {
     id: string
     /** the state slot; undefined: read from the source over its whole window */
     slot?: number
+    /** the slot holds a value per key (no edge days: state and the rows from `frozen` on) */
+    keyed?: boolean
     /** state days strictly after / before these days (UTC day starts, YYYY-MM-DD) */
     after?: string
     before?: string
@@ -196,6 +228,8 @@ export interface EntityPlan {
   erased?: {table: string[]}
   /** one entity only (segc why): a condition on the entity relation's columns */
   only?: PlanExpr
+  /** the profile's traits (SPEC §19), each a value over the last layer; set when the plan writes profiles */
+  profile?: Array<{trait: string; value: PlanExpr}>
 }
 
 /**

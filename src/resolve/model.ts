@@ -73,6 +73,8 @@ export interface Entity {
   label?: string
   /** set when the relation was named through dbt's manifest */
   dbt?: DbtOrigin
+  /** the traits its profile table publishes (SPEC §19), in the order given, each where it was named */
+  profile?: Array<{trait: string; loc: Position}>
   loc: Position
 }
 
@@ -228,6 +230,8 @@ export interface Trait {
   type: ValueType
   def: TraitDef
   label?: string
+  /** the trait's description: its profile column's comment */
+  description?: string
   /** set when the relation was named through dbt's manifest */
   dbt?: DbtOrigin
   loc: Position

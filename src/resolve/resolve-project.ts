@@ -31,6 +31,7 @@ import type {
   Window,
 } from './model.js'
 import {Site} from './site.js'
+import {resolveProfile} from './resolve-profile.js'
 import {checkDbtColumns, dbtRelation, type DbtState} from './dbt.js'
 import {parseDuration} from './time.js'
 import {checkPopulationCycles, resolvePropensity} from './propensity.js'
@@ -182,6 +183,7 @@ class Resolver {
     for (const p of this.rawSegments.values()) this.resolveSegment(p)
     this.checkSegmentCycles()
     checkPopulationCycles(this.project, this.out)
+    for (const p of rawEntities) if (this.project.entities.has(p.name) && p.raw.profile !== undefined) resolveProfile(this.project, this.project.entities.get(p.name)!, p.raw.profile as unknown[], p.site.child('profile'), this.rawTraits.keys(), this.out)
     return {project: this.project, diagnostics: this.out}
   }
 
@@ -452,6 +454,7 @@ class Resolver {
     this.traitStack.push(name)
     try {
       const t = this.resolveTrait(pending)
+      if (t && pending.raw.description !== undefined) t.description = String(pending.raw.description)
       if (t) this.project.traits.set(name, t)
       else this.broken.traits.add(name)
       return t

@@ -5,6 +5,7 @@ import {diag, type Diagnostic, type Position} from '../diagnostics/diagnostic.js
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import type {LoadedDocument} from '../load/load-project.js'
 import type {Attribute, Project} from './model.js'
+import {profileColumns, type ProfileColumnType} from './resolve-profile.js'
 import {Site} from './site.js'
 
 export const SYNC_MODES = ['audience', 'upsert', 'mirror', 'events'] as const
@@ -14,7 +15,33 @@ export type SyncMode = (typeof SYNC_MODES)[number]
 export const BUILTIN_FIELDS = ['in_segment', 'segment', 'entered_at', 'as_of', 'entity_key'] as const
 export type BuiltinField = (typeof BUILTIN_FIELDS)[number]
 
-export type FieldSource = {kind: 'builtin'; name: BuiltinField} | {kind: 'attribute'; attribute: Attribute}
+/**
+ * A trait of the entity's profile (SPEC §19), read from `segment_profiles_<entity>`; `round`:
+ * decimals, half away from zero, sent as a number.
+ */
+export interface TraitField {
+  kind: 'trait'
+  trait: string
+  /** the profile column's type */
+  type: ProfileColumnType
+  round?: number
+}
+
+export type FieldSource = {kind: 'builtin'; name: BuiltinField} | {kind: 'attribute'; attribute: Attribute} | TraitField
+
+/** The type a field's value has when it is sent: what each destination types its column or property by. */
+export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp' | 'date'
+
+export function fieldType(source: FieldSource): FieldType {
+  if (source.kind === 'builtin') return ({in_segment: 'boolean', segment: 'string', entered_at: 'timestamp', as_of: 'timestamp', entity_key: 'string'} as const)[source.name]
+  if (source.kind === 'attribute') return source.attribute.type as FieldType
+  // an exact decimal or a rounded number is sent as a number (JSON has no decimals)
+  if (source.type === 'exact' || source.round !== undefined) return 'number'
+  return source.type as FieldType
+}
+
+/** Modes that send fields on every change: the only ones a trait field may be used in. */
+const FIELD_MODES: readonly SyncMode[] = ['upsert', 'mirror']
 
 export interface SyncGuards {
   /** share of the state one sync may remove (undefined: no limit) */
@@ -102,12 +129,32 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
     }
     const identifyBy = v.identify_by === undefined ? undefined : attribute(['identify_by'], String(v.identify_by), 'identify_by')
     const fields: SyncDef['fields'] = []
-    for (const [field, from] of Object.entries((v.fields ?? {}) as Record<string, string>)) {
+    const mode = v.mode as SyncMode
+    for (const [field, from] of Object.entries((v.fields ?? {}) as Record<string, string | {trait: string; round?: number}>)) {
+      const at = site.child('fields').child(field)
+      if (typeof from === 'object' && from !== null) {
+        const t = entity ? traitField(project, entity.name, from.trait, at.child('trait'), field, out) : undefined
+        if (!t) continue
+        if (from.round !== undefined && t.type !== 'number' && t.type !== 'exact' && t.type !== 'integer') {
+          out.push(diag('type_mismatch', at.child('round').at, `field '${field}': round applies to numbers; trait '${t.trait}' is ${t.type === 'timestamp' ? 'a timestamp' : `a ${t.type}`}`))
+          continue
+        }
+        if (!FIELD_MODES.includes(mode)) out.push(diag('unsupported', at.child('trait').at, modeMessage(field, mode)))
+        else fields.push({name: field, source: from.round === undefined ? t : {...t, round: from.round}})
+        continue
+      }
       if ((BUILTIN_FIELDS as readonly string[]).includes(from)) fields.push({name: field, source: {kind: 'builtin', name: from as BuiltinField}})
       else if (entity) {
         const a = entity.attributes.get(from)
         if (a) fields.push({name: field, source: {kind: 'attribute', attribute: a}})
-        else out.push(diag('unknown_attribute', site.child('fields').child(field).at, `field '${field}': '${from}' is neither an attribute of '${entity.name}' nor a built-in (${BUILTIN_FIELDS.join(', ')})${didYouMean(from, [...entity.attributes.keys(), ...BUILTIN_FIELDS])}`))
+        else if (project.traits.has(from)) {
+          const t = traitField(project, entity.name, from, at, field, out)
+          if (t && !FIELD_MODES.includes(mode)) out.push(diag('unsupported', at.at, modeMessage(field, mode)))
+          else if (t) fields.push({name: field, source: t})
+        } else {
+          const published = (entity.profile ?? []).map((p) => p.trait)
+          out.push(diag('unknown_attribute', at.at, `field '${field}': '${from}' is neither an attribute of '${entity.name}'${published.length ? ', a trait of its profile' : ''} nor a built-in (${BUILTIN_FIELDS.join(', ')})${didYouMean(from, [...entity.attributes.keys(), ...published, ...BUILTIN_FIELDS])}`))
+        }
       }
     }
     const consent: Attribute[] = []
@@ -116,7 +163,6 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
       if (a && a.type !== 'boolean') out.push(diag('type_mismatch', site.child('consent').child(i).at, `consent attribute '${c}' is ${a.type}; consent needs a boolean attribute`))
       else if (a) consent.push(a)
     })
-    const mode = v.mode as SyncMode
     if (dest && SNAPSHOT_ONLY.has(String(dest.type)) && mode === 'events') {
       out.push(diag('unsupported', site.child('mode').at, `destination '${destination}' is a ${String(dest.type)}: it holds the current sendable set (lists, records), not a stream of changes, so use mode audience, upsert or mirror`))
     }
@@ -153,4 +199,29 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
     })
   }
   return {syncs, diagnostics: out}
+}
+
+function modeMessage(field: string, mode: SyncMode): string {
+  return `field '${field}': trait fields are sent only by mode upsert or mirror, which send every field again when a value changes; mode ${mode} sends ${mode === 'events' ? 'each change once' : 'membership only'}`
+}
+
+/** A trait as a sync field: one of its entity's profile (SPEC §19), or an error at `site`. */
+function traitField(project: Project, entity: string, name: string, site: Site, field: string, out: Diagnostic[]): TraitField | undefined {
+  const t = project.traits.get(name)
+  const e = project.entities.get(entity)!
+  if (!t) {
+    out.push(diag('unknown_trait', site.at, `field '${field}': no trait '${name}' in the profile of entity '${entity}'${didYouMean(name, (e.profile ?? []).map((p) => p.trait))}`))
+    return undefined
+  }
+  if (t.entity !== entity) {
+    out.push(diag('entity_mismatch', site.at, `field '${field}': trait '${name}' belongs to entity '${t.entity}'; this sync sends '${entity}'`))
+    return undefined
+  }
+  const column = profileColumns(project, entity).find((c) => c.kind === 'trait' && c.trait === name)
+  if (!column) {
+    const where = e.profile === undefined ? `entity '${entity}' has no profile: add profile: [${name}] to it` : `add it to the profile of entity '${entity}' (profile: at ${e.loc.file}:${e.loc.line})`
+    out.push(diag('unknown_trait', site.at, `field '${field}': trait '${name}' is not in its entity's profile, and a sync sends only the values a run publishes; ${where}`))
+    return undefined
+  }
+  return {kind: 'trait', trait: name, type: column.type as ProfileColumnType}
 }

@@ -6,6 +6,7 @@ import {SEGC_VERSION} from '../version.js'
 import {catalogRows} from '../catalog/catalog.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {liftRows, runGroups, runSegments} from './run-project.js'
+import {compileProfiles} from './profile-run.js'
 
 export const COMPILE_RUN_ID = '{{run_id}}'
 
@@ -23,6 +24,21 @@ export function compileRun(v: Validated, dialect: Dialect, plan: Plan, target = 
   const counts = st.liftCounts(plan)
   const lift = counts ? st.lift(ctx, liftRows((plan.measures ?? []).map((m) => ({segment: m.segment, members: 0, members_converted: 0, holdout: 0, holdout_converted: 0})))) : undefined
   const catalog = [...st.catalog(catalogRows(v.project, definitionHashes(v.project))), ...st.overlap(ctx), ...(counts ? [counts] : []), ...(lift ? [lift] : [])]
-  const run = [...st.setup(), st.lastSuccessfulAsOf(), st.definitions(), ...st.compute(plan, ctx), st.sizes(), ...universe, ...st.write(ctx), ...catalog, st.record(ctx, 'success', null)]
+  // the profiles (SPEC §19): each last layer materialized once, read by the diff and the profile
+  const profiles = compileProfiles(dialect, v.project.outputSchema, v.project, plan, plan.entities.some((e) => e.profile !== undefined))
+  const run = [
+    ...st.setup(),
+    st.lastSuccessfulAsOf(),
+    st.definitions(),
+    ...profiles.materialize,
+    ...st.compute(plan, ctx, profiles.layers),
+    ...profiles.fresh,
+    st.sizes(),
+    ...universe,
+    ...st.write(ctx),
+    ...profiles.write,
+    ...catalog,
+    st.record(ctx, 'success', null),
+  ]
   return {run, membership: membershipSelect(dialect, plan)}
 }

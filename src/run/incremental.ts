@@ -1,12 +1,13 @@
-// Incremental runs (SPEC §13), the run's side: per event source, keep its day-bucket state
-// or rebuild it, extend it with the days that froze since the last run, and point the plan's
-// scan at it. Everything here runs inside the run's transaction.
+// Incremental runs (SPEC §13), the run's side: per event source, keep its state or rebuild it,
+// move its values per key by the slices the windows' bounds crossed and extend its day buckets
+// with the days that froze since the last run, and point the plan's scan at it. Everything
+// here runs inside the run's transaction.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
 import type {Dialect} from '../warehouse/dialect.js'
-import {stateRows} from '../generate/state-sql.js'
+import {hasDays, KEYED_MARKS, keyedRows, readEstimate, stateRows, stateTemplate} from '../generate/state-sql.js'
 import {StateStatements} from '../generate/state-statements.js'
-import {frozenAt, incrementalScan, stateShapes, type StateShape} from '../plan/incremental.js'
-import type {Plan, SourcePlan} from '../plan/plan-types.js'
+import {frozenAt, incrementalScan, keyedDelta, stateShapes, type StateShape} from '../plan/incremental.js'
+import type {Plan, SourcePlan, Span} from '../plan/plan-types.js'
 import type {PlanOptions} from '../plan/build-plan.js'
 import {parseDuration} from '../resolve/time.js'
 import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
@@ -17,11 +18,18 @@ export function lateArrival(config: Record<string, unknown>): number | undefined
   return inc?.late_arrival === undefined ? undefined : parseDuration(String(inc.late_arrival))
 }
 
+/** segc.yaml's `incremental.read_whole`: auto, a relation is read whole where that reads less (SPEC §13, never slower). */
+export function readWhole(config: Record<string, unknown>): 'auto' | 'never' {
+  return (config.incremental as {read_whole?: 'auto' | 'never'} | undefined)?.read_whole ?? 'auto'
+}
+
 export interface SourceOutcome {
   source: string
   /** incremental: state kept and extended; rebuilt: state made again from the source; full: this source keeps no state */
   how: 'incremental' | 'rebuilt' | 'full'
   why?: string
+  /** the estimate the choice was made from (kept state only): state rows, source rows the slices hold, rows of the relation */
+  rows?: {state: number; read: number; whole: number}
 }
 
 export interface IncrementalOutcome {
@@ -55,7 +63,7 @@ export async function prepareState(
   schema: string,
   plan: Plan,
   whole: Plan,
-  opts: {asOf: Date; lateSeconds: number; full: boolean; runId: string; erased?: PlanOptions['erased']},
+  opts: {asOf: Date; lateSeconds: number; full: boolean; runId: string; erased?: PlanOptions['erased']; readWhole?: 'auto' | 'never'},
 ): Promise<IncrementalOutcome> {
   const st = new StateStatements(dialect, schema)
   const registry = new Map((await conn.query(st.registry())).map((r) => [String(r.source_id), r]))
@@ -95,7 +103,9 @@ export async function prepareState(
   }
   // tables first: on warehouses where DDL ends a transaction, it comes before any row is written
   for (const d of decisions) {
-    if (!d.exists) await conn.execute(st.create(d.shape.table, stateRows(dialect, d.shape.identity, d.shape.slots, plan.asOf, {horizon: null, to: plan.asOf})))
+    if (d.exists) continue
+    const {identity, slots, table} = d.shape
+    await conn.execute(st.create(table, stateTemplate(dialect, identity, slots, plan.asOf, [schema, table])))
   }
   for (const d of decisions) {
     const {shape, record} = d
@@ -104,19 +114,50 @@ export async function prepareState(
     let loadedUntil: string | undefined
     if (relation.loadedAt) loadedUntil = iso((await conn.query(st.lastLoaded(relation)))[0]?.loaded) ?? (record && d.keep ? iso(record.loaded_until) : null) ?? new Date(0).toISOString()
     const to = new Date(frozen).toISOString()
+    const days = hasDays(shape.slots)
+    const now = {asOf: opts.asOf, frozen}
+    const table = [schema, shape.table]
+    let estimate: SourceOutcome['rows']
+    if (d.keep) {
+      // never slower (SPEC §13): kept state and the slices read against the relation read whole
+      const previous = iso(record!.frozen)!
+      const delta = keyedDelta(shape.slots, now, {asOf: new Date(iso(record!.as_of)!), frozen: Date.parse(previous)})
+      const scan = shape.source ? incrementalScan(shape.source, shape, schema, opts.asOf, frozen, loadedUntil) : undefined
+      const spans: Span[] = [...delta.slices]
+      if (days) spans.push({after: {at: previous, incl: true}, before: {at: to, incl: false}})
+      if (scan && scan.readFrom === null) spans.push({})
+      else spans.push({after: {at: scan?.readFrom ?? to, incl: true}}, ...(scan?.edges ?? []).map((e) => ({after: {at: e, incl: true}, before: {at: new Date(Date.parse(e) + 86_400_000).toISOString(), incl: false}})))
+      const counted = (await conn.query(st.estimate(readEstimate(dialect, relation, spans))))[0]!
+      estimate = {state: Number(record!.state_rows), read: Number(counted.read ?? 0), whole: Number(counted.whole ?? 0)}
+      if (opts.readWhole !== 'never' && estimate.state + estimate.read >= estimate.whole) {
+        d.keep = false
+        d.why = `reading it incrementally would read ${estimate.state} rows of state and ${estimate.read} of the source, reading it whole ${estimate.whole}`
+      }
+    }
     if (d.keep) {
       const previous = iso(record!.frozen)!
-      if (previous < to || (relation.loadedAt && loadedUntil !== iso(record!.loaded_until))) {
-        const range = {horizon: d.horizon, to, from: previous, ...(record!.loaded_until !== null ? {loadedAfter: iso(record!.loaded_until)!} : {}), ...(loadedUntil ? {loadedUntil} : {}), ...erased}
-        await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, range)))
+      const loadedAfter = record!.loaded_until !== null ? iso(record!.loaded_until)! : undefined
+      if (days && (previous < to || (relation.loadedAt && loadedUntil !== loadedAfter))) {
+        const range = {horizon: d.horizon, to, from: previous, ...(loadedAfter ? {loadedAfter} : {}), ...(loadedUntil ? {loadedUntil} : {}), ...erased}
+        await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, range), 'days'))
+      }
+      const delta = keyedDelta(shape.slots, now, {asOf: new Date(iso(record!.as_of)!), frozen: Date.parse(previous)}, relation.loadedAt !== null && loadedAfter !== undefined && loadedUntil !== loadedAfter)
+      if (delta.slices.length || delta.landed) {
+        const marks = (await conn.query(st.marks(shape.table))).map((r) => Number(r.m))
+        const marked = marks[0] ?? KEYED_MARKS[0]
+        const mark = marked === KEYED_MARKS[0] ? KEYED_MARKS[1] : KEYED_MARKS[0]
+        await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, marked, mark, ...(loadedUntil ? {loadedUntil} : {}), ...(loadedAfter ? {loadedAfter} : {}), ...erased}), 'keys'))
+        await conn.execute(st.dropMarked(shape.table, marked))
       }
       if (d.horizon !== null && (record!.horizon === null || iso(record!.horizon)! < d.horizon)) await conn.execute(st.prune(shape.table, d.horizon))
       out.mode = 'incremental'
-      out.sources.push({source: shape.describe, how: 'incremental'})
+      out.sources.push({source: shape.describe, how: 'incremental', why: `${estimate!.state} rows of state and ${estimate!.read} of the source read, against ${estimate!.whole} read whole`, rows: estimate!})
     } else {
       if (d.exists) await conn.execute(st.clear(shape.table))
-      await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased})))
-      out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {})})
+      if (days) await conn.execute(st.insert(shape.table, shape.slots, stateRows(dialect, relation, shape.slots, plan.asOf, {horizon: d.horizon, to, ...(loadedUntil ? {loadedUntil} : {}), ...erased}), 'days'))
+      const delta = keyedDelta(shape.slots, now)
+      if (delta.slices.length) await conn.execute(st.insert(shape.table, shape.slots, keyedRows(dialect, relation, shape.slots, plan.asOf, delta, {table, mark: KEYED_MARKS[0], ...(loadedUntil ? {loadedUntil} : {}), ...erased}), 'keys'))
+      out.sources.push({source: shape.describe, how: 'rebuilt', ...(d.why ? {why: d.why} : {}), ...(estimate ? {rows: estimate} : {})})
       if (record && String(record.state_table) !== shape.table) out.stale.push(String(record.state_table))
     }
     const rows = Number((await conn.query(st.count(shape.table)))[0]!.n)

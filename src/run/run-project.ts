@@ -12,9 +12,10 @@ import {SEGC_VERSION} from '../version.js'
 import {checkExpectations, ExpectationsFailed} from '../project/expectations.js'
 import {redact} from '../project/redact.js'
 import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
-import {emitter, inputDatasets, outputDataset, type Dataset} from '../lineage/openlineage.js'
+import {emitter, inputDatasets, outputDataset, profileDatasets, type Dataset} from '../lineage/openlineage.js'
 import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
-import {dropStale, lateArrival, prepareState, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
+import {dropStale, lateArrival, prepareState, readWhole, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
+import {materializeLayers, planProfiles, profileStatements, type ProfileRun} from './profile-run.js'
 import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 
 export interface RunOptions extends SessionOptions {
@@ -143,13 +144,14 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
         .map((s) => s.name),
     )
     const erased = await erasedEntities(conn, st, v.project.outputSchema)
-    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased})
+    // a run of the whole project writes every profile's traits too (SPEC §19)
+    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased, profile: opts.select === undefined})
     const late = lateArrival(v.config)
     let state: IncrementalOutcome | undefined
     if (late !== undefined) {
       const whole = opts.select ? buildPlan(v.project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
       await step('keeping the state of incremental event sources', async () => {
-        state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, runId, ...(erased ? {erased} : {})})
+        state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, readWhole: readWhole(v.config), runId, ...(erased ? {erased} : {})})
       })
     }
     ctx.mode = state?.mode ?? 'full'
@@ -160,8 +162,12 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     ctx.groups = runGroups(v, plan)
 
     const names = segments.filter((x) => x.cause !== 'segment_removed').map((x) => x.segment)
+    let profiles: ProfileRun | undefined
     await step(`computing the membership of ${names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more segments` : names.join(', ')}`, async () => {
-      for (const s of st.compute(plan, ctx)) await conn.execute(s)
+      // each entity's last layer evaluated once: the diff and the profile read it
+      const layers = await materializeLayers(conn, adapter.dialect, v.project.outputSchema, v.project, plan)
+      for (const s of st.compute(plan, ctx, layers)) await conn.execute(s)
+      profiles = await planProfiles(conn, adapter.dialect, v.project.outputSchema, v.project, plan, layers, opts.select === undefined)
     })
     const sizes = await conn.query(st.sizes())
     const flips = Number((await conn.query(st.holdoutFlips()))[0]?.n ?? 0)
@@ -191,7 +197,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       throw new ExpectationsFailed(`${broken.length} expectation${broken.length === 1 ? '' : 's'} failed under --strict; nothing was committed:\n${broken.map((d) => `  ${d.message}`).join('\n')}`, result)
     }
     const moved = summary.some((s) => s.entered + s.exited > 0)
-    if (!opts.rebuild && !opts.full && last === asOf.toISOString() && !moved && segments.every((s) => s.cause === 'data') && !state?.sources.some((x) => x.how === 'rebuilt')) {
+    if (!opts.rebuild && !opts.full && last === asOf.toISOString() && !moved && !profiles?.moved && segments.every((s) => s.cause === 'data') && !state?.sources.some((x) => x.how === 'rebuilt')) {
       // Same as_of, same definitions, nobody moved: a retry of a run that already happened.
       await raw.execute(adapter.rollback)
       inTransaction = false
@@ -204,6 +210,11 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await step('writing transitions, history and membership', async () => {
       for (const s of st.write(ctx)) await conn.execute(s)
     })
+    if (profiles?.writes.length) {
+      await step('writing the profiles', async () => {
+        for (const s of profileStatements(adapter.dialect, v.project.outputSchema, profiles!, runId)) await conn.execute(s)
+      })
+    }
     const kept = retentionBounds(v.config, asOf)
     if (kept.history || kept.transitions) {
       await step('deleting history and transitions older than retention', async () => {
@@ -349,6 +360,8 @@ function runOutputs(p: Prepared, r: RunResult): Dataset[] {
     outputDataset(p, DEFINITIONS.name),
     outputDataset(p, CATALOG.name),
     outputDataset(p, OVERLAP.name),
+    // a --select run writes its segments' flags into the profiles, a full run every column
+    ...profileDatasets(p),
   ]
 }
 

@@ -8,6 +8,7 @@ import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {SyncStatements, type LogRow, type PlannedOp, type StateRow, type SyncRunRow} from '../generate/sync-sql.js'
 import type {SyncDef} from '../resolve/resolve-syncs.js'
+import {profileTable} from '../resolve/resolve-profile.js'
 import {checkExpectations} from '../project/expectations.js'
 import {redact} from '../project/redact.js'
 import {connectTarget, prepare, scratchEngine, type Prepared, type SessionOptions} from '../project/session.js'
@@ -131,7 +132,9 @@ export async function syncProject(opts: SyncOptions): Promise<SyncResult> {
   const st = new SyncStatements(p.adapter.dialect, p.v.project.outputSchema)
   // a dry run writes nothing and sends nothing: no lineage to tell
   const lineage = opts.dryRun ? emitter(p, 'sync', {env, off: true}) : emitter(p, 'sync', {env})
-  const inputs = lineage.enabled ? [outputDataset(p, MEMBERSHIP.name), outputDataset(p, SYNC_STATE.name), ...inputDatasets(p, undefined, syncs.map((s) => p.v.project.entities.get(s.entity)!.relation))] : []
+  // a sync with trait fields reads its entity's profile too
+  const profiles = [...new Set(syncs.filter((s) => s.fields.some((f) => f.source.kind === 'trait')).map((s) => profileTable(s.entity)))].map((t) => outputDataset(p, t))
+  const inputs = lineage.enabled ? [outputDataset(p, MEMBERSHIP.name), outputDataset(p, SYNC_STATE.name), ...profiles, ...inputDatasets(p, undefined, syncs.map((s) => p.v.project.entities.get(s.entity)!.relation))] : []
   await lineage.start(inputs)
   try {
     const result = await syncAll(p, opts, syncs, configs, st)

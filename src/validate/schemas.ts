@@ -134,6 +134,7 @@ const entity = {
     label: TEXT,
     description: TEXT,
     attributes: {type: 'object', propertyNames: NAME, additionalProperties: attribute},
+    profile: {type: 'array', items: NAME, maxItems: 500, description: 'traits of this entity published as columns of segment_profiles_<entity> and sendable as sync fields (SPEC §19)'},
   },
   required: ['key'],
   additionalProperties: false,
@@ -365,6 +366,10 @@ export const configSchema = {
       description: 'incremental runs (SPEC §13): a run reads what changed since the last one, and keeps state in segment_state_* tables',
       properties: {
         late_arrival: {...DURATION, description: 'events land in the warehouse at most this long after their timestamp (e.g. 2d); later ones are missed until a --full run'},
+        read_whole: {
+          enum: ['auto', 'never'],
+          description: 'auto (default): an event relation is read whole, and its state rebuilt, when that reads fewer rows than its kept state and slices would; never: always from kept state while it is valid',
+        },
       },
       required: ['late_arrival'],
       additionalProperties: false,
@@ -412,7 +417,17 @@ export const syncSchema = {
     group: {...NAME, description: 'every segment of this group'},
     mode: {enum: ['audience', 'upsert', 'mirror', 'events'], description: 'audience: list membership; upsert: records with fields, kept up to date; mirror: upsert and delete; events: entered/exited messages'},
     identify_by: {...NAME, description: 'entity attribute that identifies the record at the destination (default: the entity key)'},
-    fields: {type: 'object', propertyNames: NAME, additionalProperties: {type: 'string'}, description: 'destination field: entity attribute or built-in (in_segment, segment, entered_at, as_of, entity_key)'},
+    fields: {
+      type: 'object',
+      propertyNames: NAME,
+      additionalProperties: {
+        anyOf: [
+          {type: 'string'},
+          {type: 'object', properties: {trait: NAME, round: {type: 'integer', minimum: 0, maximum: 9, description: 'decimals, rounded half away from zero'}}, required: ['trait'], additionalProperties: false},
+        ],
+      },
+      description: "destination field: entity attribute, a trait of the entity's profile (bare or {trait, round}) or built-in (in_segment, segment, entered_at, as_of, entity_key)",
+    },
     consent: {type: 'array', items: NAME, description: 'boolean attributes that must all be TRUE'},
     guards: {
       type: 'object',

@@ -321,7 +321,26 @@ export const LOCKS: TableDef = {
   ],
 }
 
-export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, SYNC_RUNS, SYNC_STATE, SYNC_LOG, ERASURES, ERASURE_DELIVERIES, STATE_SOURCES, LOCKS]
+/**
+ * The columns of every `segment_profiles_<entity>` table (SPEC §19) as the last run wrote them:
+ * a data dictionary for BI users, and what the next run compares its columns with (a column
+ * added, dropped, retyped or recommented rebuilds the table).
+ */
+export const PROFILE_COLUMNS: TableDef = {
+  name: 'segment_profile_columns',
+  comment: 'The columns of each segment_profiles_<entity> table, in order, with their kind, type and meaning',
+  columns: [
+    c('entity', 'string', 'entity name'),
+    c('table_name', 'string', 'the profile table, segment_profiles_<entity>'),
+    c('ordinal', 'integer', 'position of the column in the table, from 1'),
+    c('column_name', 'string', 'column name'),
+    c('kind', 'string', 'key, run, trait, in, holdout or stage'),
+    c('value_type', 'string', 'string, number, integer, boolean, timestamp, date, or exact (a fixed-point decimal)'),
+    c('comment', 'text', 'what the column holds: the trait description or definition, the segment rule in plain English'),
+  ],
+}
+
+export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, RUNS, DEFINITIONS, CATALOG, OVERLAP, LIFT, MODELS, SYNC_RUNS, SYNC_STATE, SYNC_LOG, ERASURES, ERASURE_DELIVERIES, STATE_SOURCES, LOCKS, PROFILE_COLUMNS]
 
 /** Tables a --rebuild empties (the run log and the lease stay). */
 export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]

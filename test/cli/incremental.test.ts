@@ -29,12 +29,14 @@ describe('segc run with incremental:', () => {
 
     const stats = segc(['stats', '--state', '--json'], {cwd: dir})
     expect(stats.code, stats.stderr).toBe(0)
-    const state = JSON.parse(stats.stdout).state as Array<{state_table: string; state_rows: number; events: number; frozen: string}>
+    const state = JSON.parse(stats.stdout).state as Array<{state_table: string; state_rows: number; events: number; keys: number; key_rows: number; rows_per_key: number; frozen: string}>
     expect(state.length).toBe(result.sources.length)
     await withProjectDb(dir, async (c) => {
       for (const s of state) {
         const [row] = await c.query(`SELECT count(*) AS n, sum(segc_events) AS e FROM segments."${s.state_table}"`)
         expect([s.state_rows, s.events]).toEqual([Number(row!.n), Number(row!.e)])
+        const [k] = await c.query(`SELECT count(DISTINCT segc_key) AS k, count(*) FILTER (WHERE segc_day IS NULL) AS v FROM segments."${s.state_table}"`)
+        expect([s.keys, s.key_rows, s.rows_per_key]).toEqual([Number(k!.k), Number(k!.v), Number(row!.n) / Number(k!.k)])
         expect(s.frozen).toBe('2026-05-31T00:00:00.000Z')
       }
     })
@@ -48,7 +50,7 @@ describe('segc run with incremental:', () => {
     const text = segc(['stats', '--state'], {cwd: dir})
     expect(text.stdout).toMatch(/^local: state of \d+ event sources/)
     expect(text.stdout).toContain('main.orders by customer_id at ordered_at')
-    expect(text.stdout).toMatch(/total: [\d,]+ rows standing for [\d,]+ events/)
+    expect(text.stdout).toMatch(/total: [\d,]+ rows, [\d,]+ of them values per key; day buckets standing for [\d,]+ events/)
   }, 180_000)
 
   it('without incremental: every run is full, and stats --state says there is no state', async () => {

@@ -46,7 +46,8 @@ describe('segc dbt', () => {
     expect(props.exposures.map((e) => e.name).sort()).toEqual(['lifecycle_to_crm', 'win_back_export'])
     for (const e of props.exposures) {
       expect(e.type).toBe('application')
-      expect(e.depends_on).toEqual(["source('segc', 'segment_membership')"])
+      // a sync sending trait fields reads the profile as well
+      expect(e.depends_on).toEqual(e.name === 'lifecycle_to_crm' ? ["source('segc', 'segment_membership')", "source('segc', 'segment_profiles_customer')"] : ["source('segc', 'segment_membership')"])
       expect(e.owner.email ?? e.owner.name).toBeTruthy()
     }
     expect(JSON.parse(r.stdout)).toMatchObject({tables: source.tables.length, exposures: 2})

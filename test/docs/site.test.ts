@@ -22,7 +22,7 @@ describe('segc docs', () => {
     expect(segc(['demo', '--customers', '2000', '--path', '.segc/warehouse.duckdb'], {cwd: dir}).code).toBe(0)
     const r = segc(['docs', '--out', 'site'], {cwd: dir})
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stdout).toMatch(/^wrote 28 pages \(23 segments, 3 groups, 9 runs of local\)/)
+    expect(r.stdout).toMatch(/^wrote 30 pages \(23 segments, 3 groups, 9 runs of local\)/)
     site = join(dir, 'site')
     browser = await launch()
   })
@@ -32,7 +32,7 @@ describe('segc docs', () => {
 
   it('has no remote URL anywhere', () => {
     const all = files(site)
-    expect(all.length).toBe(30)
+    expect(all.length).toBe(32)
     for (const f of all) expect(readFileSync(f, 'utf8'), f).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}|@import|url\(/i)
   })
 
@@ -150,6 +150,29 @@ describe('segc docs', () => {
     const flows = await page.$$eval('table.flows tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)))
     expect(flows.length).toBeGreaterThan(3)
     expect(flows.some(([from, to]) => from === 'active_customer' && to === 'at_risk')).toBe(true)
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('a profile page shows each column of the table the run wrote, with its definition; linked from the index', async () => {
+    const {page, problems} = await watchedPage(browser)
+    await page.goto(pathToFileURL(join(site, 'index.html')).href)
+    expect(await page.$$eval('#profiles a', (as) => as.map((a) => a.getAttribute('href')))).toEqual(['profiles/account.html', 'profiles/customer.html'])
+    await page.goto(pathToFileURL(join(site, 'profiles', 'customer.html')).href)
+    const rows = await page.$$eval('#columns tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')))
+    // what the warehouse holds, from its own catalog: the columns in order and their comments
+    const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: '.segc/warehouse.duckdb'}, dir)
+    const real = await conn.query("SELECT column_name, data_type, comment FROM duckdb_columns() WHERE schema_name = 'segments' AND table_name = 'segment_profiles_customer' ORDER BY column_index")
+    await conn.close()
+    expect(rows.map((r) => r[0])).toEqual(real.map((c) => String(c.column_name)))
+    rows.forEach((r, i) => expect(r[3], r[0]).toBe(String(real[i]!.comment)))
+    const row = (name: string) => rows.find((r) => r[0] === name)!
+    expect(row('orders_total')[1]).toBe('trait')
+    expect(row('orders_total')[3]).toMatch(/order/)
+    expect(row('in_win_back')[1]).toBe('member flag')
+    expect(row('in_win_back')[3]).toMatch(/lifetime revenue/)
+    expect(row('stage_lifecycle')[1]).toBe('group stage')
+    expect(await page.$eval('#columns a[href="../segments/win_back.html"]', (a) => a.textContent)).toBe('in_win_back')
     expect(problems).toEqual([])
     await page.close()
   })

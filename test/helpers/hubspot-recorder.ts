@@ -11,10 +11,15 @@ import type {AddressInfo} from 'node:net'
 //   POST /crm/v3/objects/contacts/gdpr-delete   (CRM API | Contacts, "GDPR delete"): JSON body
 //        {objectId: string, idProperty?: string}; 204 No Content. The contact and its list
 //        memberships are gone afterwards; an id HubSpot does not hold is answered 404
+//   GET  /crm/v3/properties/contacts   (CRM API | Properties, "Read all properties"):
+//        {results: [{name, label, type, fieldType, groupName, ...}]}
+// A batch upsert naming a property HubSpot does not define is answered 400 VALIDATION_ERROR
+// with an error PROPERTY_DOESNT_EXIST per property, as HubSpot does.
 // Every deviation is recorded as a violation and answered 400.
 
 const NO_CONTENT = Symbol('204')
 const NOT_FOUND = Symbol('404')
+const UNKNOWN_PROPERTY = Symbol('PROPERTY_DOESNT_EXIST')
 
 export interface Recorded {
   method: string
@@ -28,6 +33,8 @@ export class HubSpotRecorder {
   /** contacts by email → record id, as HubSpot would keep them */
   readonly contacts = new Map<string, string>()
   readonly lists = new Map<string, Set<string>>()
+  /** contact properties by name → type: HubSpot's defaults here; a test defines its custom ones */
+  readonly properties = new Map<string, string>([['email', 'string'], ['firstname', 'string'], ['lastname', 'string'], ['phone', 'string'], ['country', 'string'], ['city', 'string'], ['lifecyclestage', 'enumeration']])
   /** identifiers GDPR-deleted, in order */
   readonly erased: string[] = []
   private server?: Server
@@ -55,7 +62,8 @@ export class HubSpotRecorder {
           res.end(JSON.stringify({status: 'error', message: 'Authentication credentials not found.', category: 'INVALID_AUTHENTICATION'}))
           return
         }
-        if (!String(req.headers['content-type']).startsWith('application/json')) violations.push(`content-type ${req.headers['content-type']}`)
+        // a GET carries no body to type
+        if (req.method !== 'GET' && !String(req.headers['content-type']).startsWith('application/json')) violations.push(`content-type ${req.headers['content-type']}`)
         const reply = this.route(req.method!, req.url!, body, violations)
         this.requests.push({method: req.method!, path: req.url!, body, violations})
         if (!violations.length && reply === NO_CONTENT) {
@@ -68,6 +76,12 @@ export class HubSpotRecorder {
           res.end(JSON.stringify({status: 'error', message: 'resource not found', category: 'OBJECT_NOT_FOUND'}))
           return
         }
+        if (!violations.length && reply && typeof reply === 'object' && UNKNOWN_PROPERTY in reply) {
+          const names = (reply as {[UNKNOWN_PROPERTY]: string[]})[UNKNOWN_PROPERTY]
+          res.writeHead(400, {'content-type': 'application/json'})
+          res.end(JSON.stringify({status: 'error', message: `Property values were not valid: ${JSON.stringify(names.map((name) => ({isValid: false, message: `Property "${name}" does not exist`, error: 'PROPERTY_DOESNT_EXIST', name})))}`, category: 'VALIDATION_ERROR'}))
+          return
+        }
         res.writeHead(violations.length ? 400 : 200, {'content-type': 'application/json'})
         res.end(JSON.stringify(violations.length ? {status: 'error', message: violations.join('; '), category: 'VALIDATION_ERROR'} : reply))
       })
@@ -78,8 +92,13 @@ export class HubSpotRecorder {
 
   private route(method: string, url: string, body: unknown, violations: string[]): unknown {
     const path = url.split('?')[0]!
+    if (method === 'GET' && path === '/crm/v3/properties/contacts') {
+      return {results: [...this.properties].map(([name, type]) => ({name, label: name, type, fieldType: type === 'string' ? 'text' : type, groupName: 'contactinformation', description: '', options: [], hidden: false, formField: true, calculated: false, externalOptions: false, hasUniqueValue: name === 'email'}))}
+    }
     if (method === 'POST' && path === '/crm/v3/objects/contacts/batch/upsert') {
       const inputs = (body as {inputs?: unknown})?.inputs
+      const unknown = [...new Set((Array.isArray(inputs) ? inputs : []).flatMap((i: {properties?: object}) => Object.keys(i.properties ?? {})))].filter((n) => !this.properties.has(n))
+      if (unknown.length) return {[UNKNOWN_PROPERTY]: unknown}
       if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > 100) violations.push('inputs must be an array of 1 to 100')
       const now = new Date().toISOString()
       const results = (Array.isArray(inputs) ? inputs : []).map((input: {idProperty?: unknown; id?: unknown; properties?: unknown}, i) => {

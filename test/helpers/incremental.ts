@@ -102,9 +102,10 @@ export function writeSegments(dir: string, segments: SegmentDoc[]): void {
   writeFileSync(join(dir, 'segments/all.yaml'), segments.map((s) => stringify(s)).join('---\n'))
 }
 
-export function twinProject(incremental: string | undefined, segments: SegmentDoc[], loadedAt = false): string {
+/** `readWhole`: the twins' data are tiny, so by default (auto) every relation would be read whole; the property needs kept state. */
+export function twinProject(incremental: string | undefined, segments: SegmentDoc[], loadedAt = false, readWhole: 'auto' | 'never' = 'never'): string {
   const models = MODELS.replace('LOADED_ORDERS', loadedAt ? 'loaded_at: _loaded_at' : '').replace(/LOADED_EVENTS/g, loadedAt ? 'loaded_at: _loaded_at' : '')
-  const config = `name: t\ntargets:\n  local: {type: duckdb, path: ":memory:"}\n${incremental ? `incremental:\n  late_arrival: ${incremental}\n` : ''}`
+  const config = `name: t\ntargets:\n  local: {type: duckdb, path: ":memory:"}\n${incremental ? `incremental:\n  late_arrival: ${incremental}\n  read_whole: ${readWhole}\n` : ''}`
   const dir = writeProject({'segc.yaml': config, 'models/shop.yaml': models, 'segments/all.yaml': ''})
   writeSegments(dir, segments)
   return dir

@@ -51,11 +51,25 @@ function cell(type: ValueType, v: unknown): Record<string, unknown> {
   }
 }
 
+/**
+ * ZetaSQL's NUMERIC value (zetasql/public/numeric_value.h): the value times 10^9 as a
+ * little-endian two's-complement integer of as few bytes as hold it.
+ */
+function numeric(raw: Uint8Array | string): number {
+  const bytes = typeof raw === 'string' ? Buffer.from(raw, 'base64') : Buffer.from(raw)
+  if (!bytes.length) return 0
+  let n = 0n
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!)
+  if (bytes[bytes.length - 1]! & 0x80) n -= 1n << BigInt(8 * bytes.length)
+  return Number(n) / 1e9
+}
+
 function plain(value: Record<string, unknown>): unknown {
   if ('stringValue' in value) return value.stringValue
   if ('boolValue' in value) return value.boolValue
   if ('int64Value' in value) return Number(String(value.int64Value))
   if ('doubleValue' in value) return Number(value.doubleValue)
+  if ('numericValue' in value) return numeric(value.numericValue as Uint8Array | string)
   if ('timestampValue' in value) {
     const t = value.timestampValue as {seconds?: string; nanos?: number}
     return new Date(Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6)).toISOString()
@@ -117,7 +131,8 @@ interface ZTable {
   rows: ValueProto[][]
 }
 
-const DDL_TYPES: Record<string, number> = {STRING: 8, INT64: 2, FLOAT64: 7, BOOL: 5, TIMESTAMP: 19, DATE: 10}
+// NUMERIC (TYPE_NUMERIC, 23): the exact sums and averages of profile tables (SPEC §19)
+const DDL_TYPES: Record<string, number> = {STRING: 8, INT64: 2, FLOAT64: 7, BOOL: 5, TIMESTAMP: 19, DATE: 10, NUMERIC: 23}
 /** a hidden row id, the primary key UPDATE and DELETE report the rows they touched by */
 const ROW_ID = 'segc_zeta_row'
 
@@ -193,7 +208,7 @@ export class ZetaWarehouse {
     } else if (/^CREATE TABLE IF NOT EXISTS /i.test(sql)) {
       const name = /^CREATE TABLE IF NOT EXISTS `(\w+)`/i.exec(sql)![1]!
       if (this.tables.has(name)) return
-      const columns = [...sql.matchAll(/[(,]\s*`(\w+)` (STRING|INT64|FLOAT64|BOOL|TIMESTAMP|DATE) OPTIONS/g)].map((m) => ({name: m[1]!, type: {typeKind: DDL_TYPES[m[2]!]!}}))
+      const columns = [...sql.matchAll(/[(,]\s*`(\w+)` (STRING|INT64|FLOAT64|BOOL|TIMESTAMP|DATE|NUMERIC) OPTIONS/g)].map((m) => ({name: m[1]!, type: {typeKind: DDL_TYPES[m[2]!]!}}))
       this.tables.set(name, {columns, rows: []})
     } else if (/^CREATE OR REPLACE TEMP TABLE /i.test(sql)) {
       const m = /^CREATE OR REPLACE TEMP TABLE `(\w+)` AS ([\s\S]*)$/i.exec(sql)!

@@ -85,7 +85,7 @@ export function oracle(g: GraphData, erased: Array<[string, string]> = []): MapR
     ],
     erased,
   }
-  return JSON.parse(execFileSync('python3', [ORACLE], {input: JSON.stringify(spec), maxBuffer: 1 << 28}).toString()) as MapRow[]
+  return JSON.parse(execFileSync('/usr/bin/python3', [ORACLE], {input: JSON.stringify(spec), maxBuffer: 1 << 28}).toString()) as MapRow[]
 }
 
 /** A small seeded generator (mulberry32): the same graph on every run. */

@@ -85,6 +85,15 @@ describe.skipIf(!OPENLINEAGE_PRESENT)('OpenLineage events', () => {
     const exited = result.segments.reduce((x, s) => x + s.exited, 0)
     const [m] = await withProjectDb(dir, (c) => c.query(`SELECT count(*) AS n FROM segments.segment_membership WHERE entered_at = TIMESTAMP '2026-06-08 00:00:00' OR run_id = (SELECT run_id FROM segments.segment_runs WHERE as_of = TIMESTAMP '2026-06-08 00:00:00')`))
     expect(complete!.outputs.find((d) => d.name.endsWith('segments.segment_membership'))!.outputFacets!.outputStatistics.rowCount).toBe(Number(m!.n) + exited)
+    // the profile tables (SPEC §19) are outputs, with the columns the warehouse has
+    const profiles = complete!.outputs.filter((d) => /segments\.segment_profiles_/.test(d.name)) as Array<{name: string; facets?: Record<string, any>}>
+    const tables = (await withProjectDb(dir, (c) => c.query(`SELECT table_name, string_agg(column_name, ',' ORDER BY column_index) AS cols FROM duckdb_columns() WHERE schema_name = 'segments' AND table_name LIKE 'segment_profiles_%' GROUP BY table_name ORDER BY table_name`))).map((t) => ({...t, cols: String(t.cols).split(',')}))
+    expect(tables.length).toBeGreaterThan(0)
+    expect(profiles.map((d) => d.name.split('.').pop()).sort()).toEqual(tables.map((t) => String(t.table_name)))
+    for (const t of tables) {
+      const d = profiles.find((x) => x.name.endsWith(`.${String(t.table_name)}`))!
+      expect(d.facets!.schema.fields.map((f: {name: string}) => f.name)).toEqual([...(t.cols as string[])])
+    }
   })
 
   it('segc sync names the destination as an output; segc fit its models', async () => {

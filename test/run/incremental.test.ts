@@ -162,9 +162,9 @@ describe('incremental runs equal full runs (fast-check, seeded)', () => {
 const d = (s: string) => new Date(s)
 const TWO = [{segment: 'two', entity: 'customer', rule: {event: 'order', within: '30d', gte: 2}}]
 
-async function twins(loadedAt = false, segments: SegmentDoc[] = TWO) {
+async function twins(loadedAt = false, segments: SegmentDoc[] = TWO, readWhole: 'auto' | 'never' = 'never') {
   const full = twinProject(undefined, segments, loadedAt)
-  const inc = twinProject('2d', segments, loadedAt)
+  const inc = twinProject('2d', segments, loadedAt, readWhole)
   const a = await openTwin(full)
   const b = await openTwin(inc)
   return {full, inc, a, b, close: async () => (await a.close(), await b.close())}
@@ -351,6 +351,42 @@ describe('incremental runs, case by case', () => {
       expect(await outputs(t.b)).toEqual(await outputs(t.a))
     } finally {
       await t.close()
+    }
+  })
+
+  it('never slower: a relation is read whole when its state and slices hold as many rows as it does, else from state (hand-derived counts)', async () => {
+    // c2's orders of 05-20 and 05-25 are a value in state (count in 30d, before frozen 05-30);
+    // at 06-02 12:00 the slices added [05-30, 05-31) and subtracted (05-02 12:00, 05-03 12:00]
+    // and the scan reads from 05-31: none of them holds an order. c1's 200 old orders are read by none.
+    const big = await twins(false, TWO, 'auto')
+    try {
+      await insert([big.a, big.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'US', d('2026-01-01T00:00:00Z')]])
+      const old = Array.from({length: 200}, (_, i) => ['c1', new Date(Date.parse('2026-01-10T00:00:00Z') + i * 60_000), 1, 'a', null])
+      await insert([big.a, big.b], 'main.orders', [...old, ['c2', d('2026-05-20T10:00:00Z'), 1, 'a', null], ['c2', d('2026-05-25T10:00:00Z'), 1, 'a', null]])
+      for (const at of ['2026-06-01T12:00:00Z', '2026-06-02T12:00:00Z']) {
+        await run(big.full, big.a, d(at))
+        await run(big.inc, big.b, d(at))
+      }
+      const r = (await run(big.inc, big.b, d('2026-06-02T12:00:00Z'))).sources!
+      expect(r).toEqual([expect.objectContaining({how: 'incremental', rows: {state: 1, read: 0, whole: 202}})])
+      expect(await outputs(big.b)).toEqual(await outputs(big.a))
+    } finally {
+      await big.close()
+    }
+    // one customer, one order: 1 row of state and none read is as much as the relation's 1 row
+    const tiny = await twins(false, TWO, 'auto')
+    try {
+      await insert([tiny.a, tiny.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')]])
+      await insert([tiny.a, tiny.b], 'main.orders', [['c1', d('2026-05-20T10:00:00Z'), 1, 'a', null]])
+      const sources: unknown[] = []
+      for (const at of ['2026-06-01T12:00:00Z', '2026-06-02T12:00:00Z']) {
+        await run(tiny.full, tiny.a, d(at))
+        sources.push((await run(tiny.inc, tiny.b, d(at))).sources)
+      }
+      expect(sources[1]).toEqual([{source: 'main.orders by customer_id at ordered_at', how: 'rebuilt', why: 'reading it incrementally would read 1 rows of state and 0 of the source, reading it whole 1', rows: {state: 1, read: 0, whole: 1}}])
+      expect(await outputs(tiny.b)).toEqual(await outputs(tiny.a))
+    } finally {
+      await tiny.close()
     }
   })
 })

@@ -15,6 +15,8 @@ let hub: HubSpotRecorder
 let url: string
 beforeAll(async () => {
   hub = new HubSpotRecorder(TOKEN)
+  // the custom contact properties the syncs below send, defined as a HubSpot admin would
+  for (const [name, type] of [['segc_since', 'datetime'], ['segc_member', 'bool']]) hub.properties.set(name, type)
   ;[base, url] = await Promise.all([baseProject(), hub.start()])
 }, 120_000)
 afterAll(async () => hub?.stop())
@@ -65,6 +67,7 @@ describe('segc sync to HubSpot (SDK against a recorder of the documented shapes)
     const r = await sync(dir, {env: {...process.env, SEGC_HOOK_SECRET: 'x', HUBSPOT_TOKEN: 'pat-wrong'}})
     expect(r.exit_code).toBe(2)
     expect(hub.requests.length - mark).toBe(1)
-    expect(r.syncs[0]!.error).toBe("destination 'hubspot': contacts batch upsert: HTTP 401: Authentication credentials not found.")
+    // the first request of an upsert is the look at the contact properties the fields need
+    expect(r.syncs[0]!.error).toBe("destination 'hubspot': contact properties: HTTP 401: Authentication credentials not found.")
   }, 60_000)
 })
