@@ -9,6 +9,7 @@
 // and the anonymous key's hash are defined on it.
 import {sql} from 'kysely'
 import {ExprWriter, relationSql} from '../generate/expr-writer.js'
+import {createTables} from '../generate/output-sql.js'
 import {Statements} from '../generate/statements.js'
 import {eventWhere} from '../plan/build-plan.js'
 import {KEY_KIND, type Entity, type IdentityEdge, type IdentityKind, type Project} from '../resolve/model.js'
@@ -18,6 +19,14 @@ import {identitiesTable} from '../warehouse/tables.js'
 /** Spaces, tabs, carriage returns and line feeds: what `trim` removes at both ends. */
 const TRIMMED = ' \t\r\n'
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+/** A value as an identifier of a kind (undefined for `key`): a string, normalized, NULL when it is none. */
+export function normalizedSql(dialect: Dialect, value: Sql, k: IdentityKind | undefined): Sql {
+  let v: Sql = sql`CAST(${value} AS ${sql.raw(dialect.stringType)})`
+  for (const step of k?.normalize ?? []) v = step === 'trim' ? sql`TRIM(${v}, ${sql.lit(TRIMMED)})` : sql`TRANSLATE(${v}, ${sql.lit(UPPER)}, ${sql.lit(UPPER.toLowerCase())})`
+  const none = ['', ...(k?.exclude ?? [])]
+  return sql`CASE WHEN ${v} IN (${sql.join([...new Set(none)].map((x) => sql.lit(x)))}) THEN NULL ELSE ${v} END`
+}
 
 export interface IdentityInputs {
   project: Project
@@ -30,6 +39,8 @@ export interface IdentityInputs {
    * `value_hash` columns; absent when nothing of this entity was erased
    */
   erased?: Sql
+  /** the previous run's map (segment_identities_<entity>), to find the profiles that merged */
+  previousMap?: Sql
 }
 
 /** The working tables of one entity's labelling (session-scoped). */
@@ -45,6 +56,8 @@ export function workingTables(entity: string) {
     anonEdges: t('aedges'),
     components: (i: number) => t(`comp${i % 2}`),
     map: t('map'),
+    attribution: t('attr'),
+    merged: t('merged'),
   }
 }
 
@@ -78,11 +91,7 @@ export class IdentitySql extends Statements {
 
   /** A column's value as an identifier of `kind`: a string, normalized, NULL when it is none. */
   normalized(value: Sql, kind: string): Sql {
-    let v: Sql = sql`CAST(${value} AS ${sql.raw(this.s)})`
-    const k = this.kinds.get(kind)
-    for (const step of k?.normalize ?? []) v = step === 'trim' ? sql`TRIM(${v}, ${sql.lit(TRIMMED)})` : sql`TRANSLATE(${v}, ${sql.lit(UPPER)}, ${sql.lit(UPPER.toLowerCase())})`
-    const none = ['', ...(k?.exclude ?? [])]
-    return sql`CASE WHEN ${v} IN (${sql.join([...new Set(none)].map((x) => sql.lit(x)))}) THEN NULL ELSE ${v} END`
+    return normalizedSql(this.dialect, value, this.kinds.get(kind))
   }
 
   private nodeName(kind: string, value: Sql): Sql {
@@ -231,6 +240,50 @@ LEFT JOIN ${this.id(this.tables.ranks)} AS rep ON rep.r = cm.c
 WHERE l.k IS NULL OR l.k <> ${sql.lit(ERASED_LABEL)}`,
       ),
     )
+  }
+
+  /**
+   * What attribution reads in the run: the map plus the erased profile's identifiers (status
+   * `erased`), so that an event whose first identifier is erased counts for no entity rather
+   * than falling through to a later identifier.
+   */
+  attribution(): string {
+    const N = this.id(this.tables.nodes)
+    return this.r(
+      this.dialect.createTempTable(
+        this.tables.attribution,
+        sql`SELECT kind, value, entity_key, status FROM ${this.id(this.tables.map)} UNION ALL SELECT nd.kind, nd.value, CAST(NULL AS ${sql.raw(this.s)}) AS entity_key, 'erased' AS status FROM ${N} AS nd JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n WHERE l.k = ${sql.lit(ERASED_LABEL)}`,
+      ),
+    )
+  }
+
+  /**
+   * The previous map's profiles that no longer exist and every one of whose identifiers now
+   * belongs to one other profile (an anonymous visitor signed up, two anonymous profiles
+   * joined): their exits have cause `merged`.
+   */
+  merged(previous: Sql): string {
+    const M = this.id(this.tables.map)
+    return this.r(
+      this.dialect.createTempTable(
+        this.tables.merged,
+        sql`SELECT o.entity_key FROM ${previous} AS o LEFT JOIN ${M} AS nw ON nw.kind = o.kind AND nw.value = o.value
+WHERE o.entity_key IS NOT NULL AND o.entity_key NOT IN (SELECT entity_key FROM ${M} WHERE entity_key IS NOT NULL)
+GROUP BY o.entity_key HAVING COUNT(DISTINCT nw.entity_key) = 1 AND COUNT(nw.entity_key) = COUNT(*)`,
+      ),
+    )
+  }
+
+  /** How many profiles hold more than `max` identifiers, and the most any holds. */
+  oversized(max: number): string {
+    return this.r(
+      sql`SELECT COUNT(CASE WHEN n > ${sql.lit(max)} THEN 1 END) AS profiles, MAX(n) AS largest FROM (SELECT entity_key, COUNT(*) AS n FROM ${this.id(this.tables.map)} WHERE entity_key IS NOT NULL GROUP BY entity_key) AS g`,
+    )
+  }
+
+  /** The output table, created when missing (idempotent, like every output table). */
+  setup(): string[] {
+    return createTables(this.dialect, this.schema, [identitiesTable(this.inputs.entity.name)]).map((x) => this.r(x))
   }
 
   /** Replaces the output table with the map: in the run's transaction. */

@@ -15,6 +15,14 @@ export interface LabelOutcome {
   anonymousRounds: number
   /** the temporary table holding the map (kind, value, entity_key, status, distance, first_seen) */
   mapTable: string
+  /** the temporary table attribution reads: the map plus the erased profile's identifiers (see attribute.ts) */
+  attributionTable: string
+  /** the temporary table of profiles of the previous map that merged into another (entity_key), when there was a previous map */
+  mergedTable?: string
+  /** profiles holding more identifiers than max_ids_per_profile, and the most identifiers any profile holds */
+  oversized?: {profiles: number; largest: number}
+  /** the statements that create the output table when missing */
+  setup: string[]
   /** the statements that replace segment_identities_<entity> with the map, for the run's transaction */
   write: string[]
   /** the statements run, in order (for `compile` and tests) */
@@ -72,5 +80,26 @@ export async function labelIdentities(conn: WarehouseConnection, dialect: Dialec
     if (i > identity.maxDepth) throw new IdentityDepthError(inputs.entity.name, await ask(q.largestAnonymous(i)), identity.maxDepth)
   }
   await exec(q.map(round))
-  return {entity: inputs.entity.name, levels, anonymousRounds: round - 1, mapTable: q.tables.map, write: q.write(), statements, millis: Date.now() - started}
+  await exec(q.attribution())
+  if (inputs.previousMap) await exec(q.merged(inputs.previousMap))
+  let oversized: LabelOutcome['oversized']
+  if (identity.maxIdsPerProfile !== undefined) {
+    const rows = await conn.query(q.oversized(identity.maxIdsPerProfile))
+    statements.push(q.oversized(identity.maxIdsPerProfile))
+    const profiles = Number(rows[0]?.profiles ?? 0)
+    if (profiles > 0) oversized = {profiles, largest: Number(rows[0]?.largest ?? 0)}
+  }
+  return {
+    entity: inputs.entity.name,
+    levels,
+    anonymousRounds: round - 1,
+    mapTable: q.tables.map,
+    attributionTable: q.tables.attribution,
+    ...(inputs.previousMap ? {mergedTable: q.tables.merged} : {}),
+    ...(oversized ? {oversized} : {}),
+    setup: q.setup(),
+    write: q.write(),
+    statements,
+    millis: Date.now() - started,
+  }
 }

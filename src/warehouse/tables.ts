@@ -60,7 +60,7 @@ export const TRANSITIONS: TableDef = {
     c('entity', 'string', 'entity name'),
     c('entity_key', 'string', 'the entity key, as a string'),
     c('change', 'string', 'entered or exited'),
-    c('cause', 'string', 'data (same definition), definition (definition changed), segment_added (first run), segment_removed (left the project)'),
+    c('cause', 'string', 'data (same definition), definition (definition changed), segment_added (first run), segment_removed (left the project), merged (the profile merged into another: SPEC §20)'),
   ],
 }
 
@@ -358,3 +358,19 @@ export const identitiesTable = (entity: string): TableDef => ({
     c('first_seen', 'timestamp', 'earliest timestamp of an edge row holding it (NULL when only timestamp-less relations hold it)'),
   ],
 })
+
+/**
+ * SPEC §20: the identifiers of erased profiles, as hashes. Created by `segc forget` when it
+ * erases a profile of an entity with identity (not every run creates it: a project without
+ * identity never has one).
+ */
+export const ERASED_IDENTIFIERS: TableDef = {
+  name: 'segment_erased_identifiers',
+  comment: 'The identifiers of profiles segc forget erased (SPEC §20), as hashes, never values. Later runs keep them as one erased profile that claims its identifiers and is written nowhere',
+  columns: [
+    c('request_id', 'string', 'the segc forget call (segment_erasures.request_id)'),
+    c('entity', 'string', 'entity name'),
+    c('kind', 'string', 'identifier kind'),
+    c('value_hash', 'string', "lower-case hex SHA-256 of entity || ':' || kind || ':' || value"),
+  ],
+}
