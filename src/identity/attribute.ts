@@ -20,9 +20,31 @@ import {normalizedSql} from './label-sql.js'
  */
 export type AttributionSource = Sql
 
-/** The last successful run's map as an attribution source (read-only commands; SPEC §20). */
-export function storedAttribution(entity: Entity, schema: string): AttributionSource {
-  return sql.id(schema, identitiesTable(entity.name).name)
+/**
+ * The last successful run's map as an attribution source (read-only commands; SPEC §20); an
+ * empty map where no run wrote one yet (then every event with ids is unattributed).
+ */
+export function storedAttribution(dialect: Dialect, entity: Entity, schema: string, exists = true): AttributionSource {
+  const s = sql.raw(dialect.stringType)
+  return exists
+    ? sql.id(schema, identitiesTable(entity.name).name)
+    : sql`(SELECT CAST(NULL AS ${s}) AS kind, CAST(NULL AS ${s}) AS value, CAST(NULL AS ${s}) AS entity_key, CAST(NULL AS ${s}) AS status FROM (SELECT 1 AS one) AS z WHERE 1 = 0)`
+}
+
+/**
+ * The project as read-only commands plan it (`why`, `plan --impact`, `compile --membership`):
+ * attributed through the map of the target's last successful run. `exists` says, per entity,
+ * whether that map is there (compile, which opens no target, assumes it is).
+ */
+export function storedProject(project: Project, dialect: Dialect, exists: (entity: string) => boolean = () => true): Project {
+  return attributedProject(project, dialect, new Map(identityEntities(project).map((e) => [e.name, storedAttribution(dialect, e, project.outputSchema, exists(e.name))])))
+}
+
+/** Which entities' stored maps a target holds. */
+export async function storedMaps(conn: {tableExists(schema: string, table: string): Promise<boolean>}, project: Project): Promise<Set<string>> {
+  const out = new Set<string>()
+  for (const e of identityEntities(project)) if (await conn.tableExists(project.outputSchema, identitiesTable(e.name).name)) out.add(e.name)
+  return out
 }
 
 /**

@@ -38,7 +38,7 @@ export class IdentityDepthError extends Error {
     readonly identifiers: number,
     readonly maxDepth: number,
   ) {
-    super(`entity '${entity}': an identity component of ${identifiers} identifiers holds an identifier more than max_depth (${maxDepth}) edges from its nearest key or representative; raise identity.max_depth or exclude the identifier values that chain it (docs/identity.md)`)
+    super(`identity_depth: entity '${entity}': an identity component of ${identifiers} identifiers holds an identifier more than max_depth (${maxDepth}) edges from its nearest key or representative; raise identity.max_depth or exclude the identifier values that chain it (docs/identity.md)`)
   }
 }
 

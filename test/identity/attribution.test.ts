@@ -5,7 +5,11 @@ import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
+import {ExpectationsFailed} from '../../src/project/expectations.js'
 import {runProject} from '../../src/run/run-project.js'
+import {explainEntity} from '../../src/why/why.js'
+import {WarehouseError} from '../../src/warehouse/warehouse.js'
+import {writeFileSync} from 'node:fs'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {writeProject} from '../helpers/project.js'
 
@@ -155,7 +159,6 @@ describe('attribution in an incremental project', () => {
   it('reads relations with ids whole (reason identity) and equals the full twin after the merge', async () => {
     const full = await setup(true)
     const inc = await setup(true)
-    const {writeFileSync} = await import('node:fs')
     writeFileSync(join(inc.dir, 'segc.yaml'), 'name: t\ntargets:\n  local: {type: duckdb, path: w.duckdb}\nincremental: {late_arrival: 1d}\n')
     for (const asOf of ['2026-06-01', '2026-07-02']) {
       await runProject({project: full.dir, asOf, connection: full.conn})
@@ -168,5 +171,49 @@ describe('attribution in an incremental project', () => {
     expect(await profile(inc.conn)).toEqual(await profile(full.conn))
     const transitions = 'SELECT segment, entity_key, change, cause FROM segments.segment_transitions ORDER BY ALL'
     expect(await inc.conn.query(transitions)).toEqual(await full.conn.query(transitions))
+  })
+})
+
+describe('read-only commands and run checks', () => {
+  it('segc why reads the last run\'s map: c1 views 3, and an anonymous profile can be explained by its anon_ key', async () => {
+    const {dir, conn} = await setup(true)
+    await runProject({project: dir, asOf: '2026-06-01', connection: conn})
+    const c1 = await explainEntity({project: dir, key: 'c1', entity: 'customer', connection: conn})
+    expect(c1.segments.find((s) => s.segment === 'viewers')).toMatchObject({member: true, rule: {value: 3}})
+    const a9 = await explainEntity({project: dir, key: A9, entity: 'customer', connection: conn})
+    expect(a9.segments.find((s) => s.segment === 'clickers')).toMatchObject({member: true, rule: {value: 1}})
+    expect(a9.segments.find((s) => s.segment === 'no_plan')).toMatchObject({member: true})
+  })
+
+  it('max_ids_per_profile exceeded is a warning (no value in it), and under --strict the run commits nothing', async () => {
+    const {dir, conn} = await setup(false)
+    // c1 holds key c1, a1, jane@x.com, a_amb is ambiguous: 3 identifiers; c3 holds c3, d3: 2
+    writeFileSync(join(dir, 'models/m.yaml'), MODELS(false).replace('      anonymous: false', '      anonymous: false\n      max_ids_per_profile: 2'))
+    const r = await runProject({project: dir, asOf: '2026-06-01', connection: conn})
+    const w = r.warnings.filter((d) => d.code === 'identity_too_large')
+    expect(w).toHaveLength(1)
+    expect(w[0]!.message).toContain('1 profile hold more than max_ids_per_profile (2) identifiers, the largest 3')
+    expect(w[0]!.message).not.toMatch(/jane|c1|a1/)
+    const before = await conn.query('SELECT COUNT(*) AS n FROM segments.segment_transitions')
+    await expect(runProject({project: dir, asOf: '2026-06-02', connection: conn, strict: true})).rejects.toBeInstanceOf(ExpectationsFailed)
+    expect(await conn.query('SELECT COUNT(*) AS n FROM segments.segment_transitions')).toEqual(before)
+    expect(Number((await conn.query("SELECT COUNT(*) AS n FROM segments.segment_sizes WHERE as_of > TIMESTAMP '2026-06-01 00:00:00'"))[0]!.n)).toBe(0)
+  })
+
+  it('a component deeper than max_depth fails the run with identity_depth and leaves the tables as they were', async () => {
+    const {dir, conn} = await setup(false)
+    await runProject({project: dir, asOf: '2026-06-01', connection: conn})
+    const map = 'SELECT * FROM segments.segment_identities_customer ORDER BY ALL'
+    const before = {map: await conn.query(map), members: await members(conn)}
+    // a view by a1 on device dev1: dev1 is 2 edges from c1 (c1 – a1 – dev1), deeper than max_depth 1
+    writeFileSync(join(dir, 'models/m.yaml'), MODELS(false).replace('      anonymous: false', '      anonymous: false\n      max_depth: 1'))
+    await conn.execute("INSERT INTO main.web_events VALUES (NULL, 'a1', 'dev1', TIMESTAMP '2026-05-20 00:00:00')")
+    const err = await runProject({project: dir, asOf: '2026-06-02', connection: conn}).catch((e) => e)
+    // the run's error (exit 2) names the code and the component's size: c1, a1, jane@x.com, dev1
+    expect(err).toBeInstanceOf(WarehouseError)
+    expect(String(err.message)).toMatch(/^identity_depth: entity 'customer': an identity component of 4 identifiers .*max_depth \(1\)/)
+    expect(String(err.message)).not.toMatch(/jane|a1|c1/)
+    expect(await conn.query(map)).toEqual(before.map)
+    expect(await members(conn)).toEqual(before.members)
   })
 })
