@@ -58,6 +58,7 @@ export function workingTables(entity: string) {
     map: t('map'),
     attribution: t('attr'),
     merged: t('merged'),
+    search: t('search'),
   }
 }
 
@@ -279,6 +280,46 @@ GROUP BY o.entity_key HAVING COUNT(DISTINCT nw.entity_key) = 1 AND COUNT(nw.enti
     return this.r(
       sql`SELECT COUNT(CASE WHEN n > ${sql.lit(max)} THEN 1 END) AS profiles, MAX(n) AS largest FROM (SELECT entity_key, COUNT(*) AS n FROM ${this.id(this.tables.map)} WHERE entity_key IS NOT NULL GROUP BY entity_key) AS g`,
     )
+  }
+
+  /** One node's row of the map, or of the erased profile (`why --id`). */
+  lookup(kind: string, value: string): string {
+    return this.r(sql`SELECT a.entity_key, a.status, l.d AS distance FROM ${this.id(this.tables.attribution)} AS a JOIN ${this.id(this.tables.nodes)} AS nd ON nd.kind = a.kind AND nd.value = a.value LEFT JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n WHERE a.kind = ${sql.lit(kind)} AND a.value = ${sql.lit(value)}`)
+  }
+
+  /** A breadth-first search from one node (`why --id`): level 0. */
+  searchStart(node: string): string {
+    return this.r(this.dialect.createTempTable(this.tables.search, sql`SELECT ${sql.lit(node)} AS n, 0 AS d, CAST(NULL AS ${sql.raw(this.s)}) AS p FROM (SELECT 1 AS one) AS z`))
+  }
+
+  /** Level d of the search: each new node with the smallest node it was reached from. */
+  searchLevel(d: number): string {
+    const S = this.id(this.tables.search)
+    return this.r(sql`INSERT INTO ${S} (n, d, p) SELECT e.b, ${sql.lit(d)}, MIN(e.a) FROM ${S} AS s JOIN ${this.id(this.tables.edges)} AS e ON e.a = s.n WHERE s.d = ${sql.lit(d - 1)} AND e.b NOT IN (SELECT n FROM ${S}) GROUP BY e.b`)
+  }
+
+  /** The labelled seeds (keys, and the erased profile's identifiers) the search reached at level d, with the path's parents. */
+  searchFound(d: number): string {
+    return this.r(sql`SELECT s.n, s.p, l.k FROM ${this.id(this.tables.search)} AS s JOIN ${this.id(this.tables.labels)} AS l ON l.n = s.n WHERE s.d = ${sql.lit(d)} AND l.d = 0 ORDER BY s.n`)
+  }
+
+  /** The parent of a node in the search. */
+  searchParent(node: string): string {
+    return this.r(sql`SELECT p FROM ${this.id(this.tables.search)} WHERE n = ${sql.lit(node)}`)
+  }
+
+  /** The edge relations, by index, holding a row that links two identifiers. */
+  edgeHolding(a: [string, string], b: [string, string]): string | undefined {
+    const parts: Sql[] = []
+    this.edges.forEach((edge, i) => {
+      edge.ids.forEach((x, ja) =>
+        edge.ids.forEach((y, jb) => {
+          if (ja === jb || x.kind !== a[0] || y.kind !== b[0]) return
+          parts.push(sql`SELECT ${sql.lit(i)} AS i FROM ${this.id(this.tables.rows(i))} WHERE ${this.id(`i${ja}`)} = ${sql.lit(a[1])} AND ${this.id(`i${jb}`)} = ${sql.lit(b[1])}`)
+        }),
+      )
+    })
+    return parts.length ? this.r(sql`SELECT MIN(i) AS i FROM (${sql.join(parts, sql` UNION ALL `)}) AS h`) : undefined
   }
 
   /** The output table, created when missing (idempotent, like every output table). */

@@ -44,6 +44,11 @@ export class IdentityDepthError extends Error {
 
 const count = (rows: Array<Record<string, unknown>>): number => Number(rows[0]?.c ?? 0)
 
+/** Runs the labelling and hands back its statement builder too (`why --id` searches its tables). */
+export async function labelWith(conn: WarehouseConnection, dialect: Dialect, schema: string, inputs: IdentityInputs): Promise<{outcome: LabelOutcome; q: IdentitySql}> {
+  return {outcome: await labelIdentities(conn, dialect, schema, inputs), q: new IdentitySql(dialect, schema, inputs)}
+}
+
 export async function labelIdentities(conn: WarehouseConnection, dialect: Dialect, schema: string, inputs: IdentityInputs): Promise<LabelOutcome> {
   const started = Date.now()
   const q = new IdentitySql(dialect, schema, inputs)
