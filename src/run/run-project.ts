@@ -13,7 +13,7 @@ import {checkExpectations, ExpectationsFailed} from '../project/expectations.js'
 import {redact} from '../project/redact.js'
 import {identityEntities} from '../identity/attribute.js'
 import {CATALOG, DEFINITIONS, ERASED_IDENTIFIERS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
-import {emitter, inputDatasets, outputDataset, profileDatasets, type Dataset} from '../lineage/openlineage.js'
+import {emitter, identityDatasets, identityInputs, inputDatasets, outputDataset, profileDatasets, type Dataset} from '../lineage/openlineage.js'
 import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
 import {dropStale, lateArrival, prepareState, readWhole, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
 import {labelForRun, type IdentityRun} from './identity-run.js'
@@ -351,7 +351,7 @@ export async function runProject(opts: RunOptions = {}): Promise<RunResult> {
 async function observedRun(p: Prepared, conn: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
   const lineage = emitter(p, 'run', {...(opts.env ? {env: opts.env} : {})})
   // the relations read, from the plan's shape (stand-in model parameters change no relation)
-  const inputs = !lineage.enabled ? [] : inputDatasets(p, buildPlan(p.v.project, asOf, opts.select, {models: placeholderModels(p.v.project)}))
+  const inputs = !lineage.enabled ? [] : inputDatasets(p, buildPlan(p.v.project, asOf, opts.select, {models: placeholderModels(p.v.project)}), identityInputs(p))
   await lineage.start(inputs)
   try {
     const result = await runAt(p, conn, asOf, opts)
@@ -382,6 +382,8 @@ function runOutputs(p: Prepared, r: RunResult): Dataset[] {
     outputDataset(p, OVERLAP.name),
     // a --select run writes its segments' flags into the profiles, a full run every column
     ...profileDatasets(p),
+    // the identity maps (SPEC §20), rewritten whole by every run
+    ...identityDatasets(p),
   ]
 }
 
