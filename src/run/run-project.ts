@@ -55,6 +55,8 @@ export interface RunResult {
   sources?: SourceOutcome[]
   segments: SegmentSummary[]
   warnings: Diagnostic[]
+  /** SPEC §20: per entity with identity, the labelling's breadth-first levels, anonymous rounds and time */
+  identity?: Array<{entity: string; levels: number; anonymous_rounds: number; millis: number}>
 }
 
 function newRunId(asOf: Date): string {
@@ -169,7 +171,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       })
     }
     ctx.mode = state?.mode ?? 'full'
-    const modeOf = state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}
+    const modeOf = {...(state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}), ...(identity ? {identity: identity.outcomes.map((o) => ({entity: o.entity, levels: o.levels, anonymous_rounds: o.anonymousRounds, millis: o.millis}))} : {})}
     const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
     ctx.segments = segments
     ctx.definitions = definitions
