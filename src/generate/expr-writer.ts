@@ -52,8 +52,10 @@ export class ExprWriter {
       if (e.fn === 'round') return sql`round(CAST(${args[0]!} AS ${sql.raw(this.dialect.floatType)}), ${args[1] ?? sql.lit(0)})`
       // least/greatest are NULL when any argument is (as in Snowflake and BigQuery; DuckDB alone would skip NULLs).
       if (e.fn === 'least' || e.fn === 'greatest') {
-        const anyNull = sql.join(args.map((a) => sql`${a} IS NULL`), sql` OR `)
-        return sql`CASE WHEN ${anyNull} THEN NULL ELSE ${sql.raw(e.fn.toUpperCase())}(${sql.join(args)}) END`
+        // a literal is never NULL: checking it would only write the other argument out again
+        const checked = args.filter((_, i) => e.args[i]!.k !== 'lit')
+        const call = sql`${sql.raw(e.fn.toUpperCase())}(${sql.join(args)})`
+        return checked.length ? sql`CASE WHEN ${sql.join(checked.map((a) => sql`${a} IS NULL`), sql` OR `)} THEN NULL ELSE ${call} END` : call
       }
       return sql`${sql.raw(e.fn.toUpperCase())}(${sql.join(args)})`
     },

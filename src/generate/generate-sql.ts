@@ -140,6 +140,8 @@ export function featureQuery(db: AnyDb, dialect: Dialect, asOf: string, e: Entit
 
 /** The key column of a layer's ranks, named apart from the layer's own `segc_key`. */
 const RANK_KEY = 'segc_rank_key'
+/** the inner projection's column for the ranked value j of a layer */
+const RANK_VALUE = 'segc_rank_v'
 
 function rootOn(creator: any, q: any): any {
   // kysely keeps CTEs on the QueryCreator; selectFrom on it attaches them to the top-level query.
@@ -252,18 +254,32 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
       const ranks = cte(e.entity, `layer${i + 1}_rank`)
       // the narrow projection is explicit: DuckDB does not push one into a CTE read twice
       const read = [...new Set([KEY_COLUMN, ...ranked.flatMap((c) => columnsOf(c.expr))])]
+      // Each ranked value is computed once, in an inner projection, and ranked by its column: a
+      // value written out over the base columns (a derived trait, a model's probability) would
+      // otherwise be evaluated for the CASE, the partition and the order alike.
+      const values = ranked.map((c, j) => ({name: c.name, expr: c.expr as Extract<PlanExpr, {k: 'ntile'}>, value: `${RANK_VALUE}${j}`}))
       q = q.with(ranks, (db: AnyDb) =>
         db
-          .selectFrom(db.selectFrom(from).select(read.map((c) => sql.id(c).as(c))).as('n'))
+          .selectFrom(
+            db
+              .selectFrom(db.selectFrom(from).select(read.map((c) => sql.id(c).as(c))).as('n'))
+              .select(sql.id(KEY_COLUMN).as(KEY_COLUMN))
+              .select(values.map((x) => w.write(x.expr.value).as(x.value)))
+              .as('v'),
+          )
           .select(sql.id(KEY_COLUMN).as(RANK_KEY))
-          .select(ranked.map((c) => w.write(c.expr).as(c.name))),
+          .select(values.map((x) => sql.id(x.value).as(x.value)))
+          .select(values.map((x) => w.write({...x.expr, value: {k: 'col', name: x.value}}).as(x.name))),
       )
+      // a column of the layer that is a ranked value (the plan put it here for this) is taken as ranked
+      const rankedValues = new Map(values.map((x) => [JSON.stringify(x.expr.value), x.value]))
+      const given = (c: {expr: PlanExpr}) => rankedValues.get(JSON.stringify(c.expr))
       q = q.with(name, (db: AnyDb) =>
         db
           .selectFrom(sql.id(from).as('p'))
           .leftJoin(sql.id(ranks).as('r'), (j: any) => j.on(sql`${sql.id('r', RANK_KEY)} = ${sql.id('p', KEY_COLUMN)}`))
           .selectAll('p' as any)
-          .select(plain.map((c) => w.write(c.expr).as(c.name)))
+          .select(plain.map((c) => (given(c) ? sql.id('r', given(c)!) : w.write(c.expr)).as(c.name)))
           .select(ranked.map((c) => sql.id('r', c.name).as(c.name))),
       )
     }

@@ -394,8 +394,10 @@ class EntityPlanner {
       case 'probability':
         return this.propensity(d.propensity!)
       case 'percentile': {
-        // NTILE(100) among the scored (NULLs rank in no bucket), as a share
-        const ranked: PlanExpr = {k: 'ntile', buckets: 100, value: this.propensity(d.propensity!), order: 'asc', key: col(KEY_COLUMN)}
+        // NTILE(100) among the scored (NULLs rank in no bucket), as a share. The NTILE is a
+        // column of its own so that it joins the plan's one narrow ranking pass: nested in the
+        // division it would be a window over the widest layer (+9% on the 1M bench).
+        const ranked = this.define(`pctl__${d.propensity!}`, () => ({k: 'ntile', buckets: 100, value: this.propensity(d.propensity!), order: 'asc', key: col(KEY_COLUMN)}))
         return {k: 'arith', op: '/', left: ranked, right: {k: 'lit', type: 'number', value: 100}}
       }
       case 'p_alive':
@@ -738,6 +740,16 @@ class EntityPlanner {
       columns.set(name, {expr, deps: d.expr.k === 'ntile' ? columnsOf(expr) : d.deps})
     }
     const ranked = new Set<string>()
+    // A derived value an NTILE ranks (a model's probability) joins the ranking's layer, written
+    // out the same way: the ranking pass computes it once and hands it to the layer as it is.
+    for (const d of this.derived.values()) {
+      const value = d.expr.k === 'ntile' && d.expr.value.k === 'col' ? this.derived.get(d.expr.value.name) : undefined
+      if (!value || value.expr.k === 'ntile') continue
+      const name = (d.expr as Extract<PlanExpr, {k: 'ntile'}>).value as Extract<PlanExpr, {k: 'col'}>
+      const expr = this.inlined(value.expr)
+      columns.set(name.name, {expr, deps: columnsOf(expr)})
+      ranked.add(name.name)
+    }
     const mark = (name: string): void => {
       const d = columns.get(name)
       if (!d || ranked.has(name)) return

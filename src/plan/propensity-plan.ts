@@ -61,12 +61,14 @@ export function linearPredictor(params: PropensityParams, value: (feature: strin
 }
 
 /**
- * 1 / (1 + e^−η). η is clamped to ±700 first: e^700 is finite in every dialect's double, and
- * the clamp moves the probability by less than 1e-300.
+ * 1 / (1 + e^−η). −η is capped at 700 first: e^700 is finite in every dialect's double, and the
+ * cap moves the probability by less than 1e-300. Only the overflowing side needs it (e^−η of a
+ * large η underflows to 0 harmlessly), and one LEAST writes η out half as often as a clamp on
+ * both sides — it is the longest expression a run computes, and an NTILE of it ranks it again.
  */
 export function logistic(eta: PlanExpr): PlanExpr {
-  const clamped: PlanExpr = {k: 'fn', fn: 'greatest', args: [num(-700), {k: 'fn', fn: 'least', args: [num(700), eta]}]}
-  return {k: 'arith', op: '/', left: num(1), right: {k: 'arith', op: '+', left: num(1), right: {k: 'fn', fn: 'exp', args: [{k: 'neg', operand: clamped}]}}}
+  const capped: PlanExpr = {k: 'fn', fn: 'least', args: [num(700), {k: 'neg', operand: eta}]}
+  return {k: 'arith', op: '/', left: num(1), right: {k: 'arith', op: '+', left: num(1), right: {k: 'fn', fn: 'exp', args: [capped]}}}
 }
 
 /** Placeholder params for compiling without a target: the SQL has a run's shape. */

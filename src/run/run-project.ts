@@ -80,25 +80,42 @@ const iso = (v: unknown): string | null => (v === null || v === undefined ? null
 /**
  * The connection as a run uses it: SIGINT/SIGTERM interrupt the statement in flight and make
  * every later statement fail, so the run rolls back and exits 2 instead of dying half-way.
+ * Only a statement in flight is interrupted: DuckDB keeps an interrupt that found nothing
+ * running and aborts the next statement with it, which would be the ROLLBACK. From the COMMIT
+ * on the run is whole and nothing interrupts it.
  */
-function interruptible(raw: WarehouseConnection): {conn: WarehouseConnection; interrupted: () => string | undefined; release: () => void} {
+function interruptible(raw: WarehouseConnection): {conn: WarehouseConnection; interrupted: () => string | undefined; commit: (sql: string) => Promise<void>; release: () => void} {
   let signal: string | undefined
+  let inFlight = 0
+  let committing = false
   const onSignal = (s: NodeJS.Signals) => {
+    if (committing) return
     signal = s
-    raw.interrupt?.()
+    if (inFlight > 0) raw.interrupt?.()
   }
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
   for (const s of signals) process.on(s, onSignal)
-  const guard = () => {
+  const guarded = async <T>(f: () => Promise<T>): Promise<T> => {
     if (signal) throw new WarehouseError(`interrupted by ${signal}`)
+    inFlight++
+    try {
+      return await f()
+    } finally {
+      inFlight--
+    }
   }
   const conn: WarehouseConnection = {
-    execute: async (sql) => (guard(), raw.execute(sql)),
-    query: async (sql) => (guard(), raw.query(sql)),
-    tableExists: (schema, table) => raw.tableExists(schema, table),
+    execute: (sql) => guarded(() => raw.execute(sql)),
+    query: (sql) => guarded(() => raw.query(sql)),
+    tableExists: (schema, table) => guarded(() => raw.tableExists(schema, table)),
     close: () => raw.close(),
   }
-  return {conn, interrupted: () => signal, release: () => signals.forEach((s) => process.off(s, onSignal))}
+  const commit = async (sql: string) => {
+    if (signal) throw new WarehouseError(`interrupted by ${signal}`)
+    committing = true
+    await raw.execute(sql)
+  }
+  return {conn, interrupted: () => signal, commit, release: () => signals.forEach((s) => process.off(s, onSignal))}
 }
 
 /** Runs a step; a warehouse error says which step failed and keeps the failing statement. */
@@ -115,7 +132,7 @@ async function step(what: string, f: () => Promise<void>): Promise<void> {
 
 /** One run at one as_of, in one transaction, over an open connection. */
 export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
-  const {conn, interrupted, release} = interruptible(raw)
+  const {conn, interrupted, commit, release} = interruptible(raw)
   const {v, adapter, target} = p
   const st = new RunStatements(adapter.dialect, v.project.outputSchema)
   const runId = newRunId(asOf)
@@ -251,12 +268,13 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       if (lift) await conn.execute(lift)
     })
     await conn.execute(st.record(ctx, 'success', null))
-    await conn.execute(adapter.commit)
+    await commit(adapter.commit)
     inTransaction = false
     if (state?.stale.length) await dropStale(raw, adapter.dialect, v.project.outputSchema, state.stale)
     return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', ...modeOf, holdout_flips: flips, segments: summary, warnings}
   } catch (error) {
-    if (inTransaction) await raw.execute(adapter.rollback).catch(() => undefined)
+    // a second try: an interrupt that landed as its statement finished aborts the first ROLLBACK
+    if (inTransaction) await raw.execute(adapter.rollback).catch(() => raw.execute(adapter.rollback)).catch(() => undefined)
     if (error instanceof DiagnosticsError || error instanceof ExpectationsFailed) throw error
     const signal = interrupted()
     const message = redact(signal ? `interrupted by ${signal}: the run stopped and nothing was committed` : error instanceof Error ? error.message : String(error))
