@@ -1,3 +1,4 @@
+import {identityEntities, storedProject} from '../identity/attribute.js'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
@@ -50,10 +51,13 @@ export default class Compile extends SegcCommand {
     const notice = reached.length ? `-- fitted models (${reached.join(', ')}) show placeholder parameters: a run uses the versions stored in segment_models\n` : ''
     if (flags.syncs) return this.syncs(v, dialect, asOf, flags.out)
     // a run of the whole project writes the profiles too (SPEC §19): so does its compiled SQL
-    const plan = buildPlan(v.project, asOf, flags.select, {models, profile: flags.select === undefined})
+    // events with ids read through the last run's identity map (SPEC §20), which this command, opening no target, does not check
+    const plan = buildPlan(storedProject(v.project, dialect), asOf, flags.select, {models, profile: flags.select === undefined})
+    const stitched = identityEntities(v.project).map((e) => e.name)
+    const identityNote = stitched.length ? `-- events with ids are attributed through the last successful run's identity map (${stitched.map((n) => `segment_identities_${n}`).join(', ')}); a run labels again first\n` : ''
     const files: Record<string, string> = {}
     const compiled = compileRun(v, dialect, plan, flags.target ?? 'compile')
-    files['membership.sql'] = compiled.membership ? notice + formatSql(dialect, compiled.membership) + ';\n' : '-- no segments selected\n'
+    files['membership.sql'] = compiled.membership ? notice + identityNote + formatSql(dialect, compiled.membership) + ';\n' : '-- no segments selected\n'
     if (!flags.membership) {
       files['run.sql'] =
         `-- segc ${SEGC_VERSION}: the statements of one run at ${asOf.toISOString()} (as a first run on an empty target), executed in one transaction\n` +

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {SegcCommand, textTable} from '../cli/segc-command.js'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
+import {identityStats, type IdentityStats} from '../identity/stats.js'
 import {checkSegmentArgs, withCatalog, type SizeRow, type StateRow} from '../inspect/read-catalog.js'
 
 export interface SegmentStats {
@@ -18,19 +19,24 @@ export interface SegmentStats {
 
 export default class Stats extends SegcCommand {
   static override summary = 'Sizes, entries and exits of segments over the recent runs.'
-  static override description = `Reads segment_sizes on the target. Without SEGMENT: one line per current segment with its latest size and holdout, and the entries, exits and churn ((entered + exited) / mean size) summed over the last --runs runs (a segment's first run, where every member enters, is not counted). With SEGMENT names: their size, entries and exits run by run. With --state: the state incremental runs keep (SPEC §13), per event source: its table's rows, the keys they hold and rows per key, the source rows its day buckets stand for, the first day kept and the day state is frozen up to. Read-only; exits 1 before the target's first run.`
-  static override examples = ['<%= config.bin %> stats', '<%= config.bin %> stats win_back at_risk --runs 5', '<%= config.bin %> stats --json', '<%= config.bin %> stats --state']
+  static override description = `Reads segment_sizes on the target. Without SEGMENT: one line per current segment with its latest size and holdout, and the entries, exits and churn ((entered + exited) / mean size) summed over the last --runs runs (a segment's first run, where every member enters, is not counted). With SEGMENT names: their size, entries and exits run by run. With --state: the state incremental runs keep (SPEC §13), per event source: its table's rows, the keys they hold and rows per key, the source rows its day buckets stand for, the first day kept and the day state is frozen up to. With --identity: what the last run's identity map holds per entity with identity (SPEC §20): identifiers by kind and status, profiles known and anonymous, events that count for no entity, the largest profiles by identifiers (docs/identity.md lists the --json fields). Read-only; exits 1 before the target's first run.`
+  static override examples = ['<%= config.bin %> stats', '<%= config.bin %> stats win_back at_risk --runs 5', '<%= config.bin %> stats --json', '<%= config.bin %> stats --state', '<%= config.bin %> stats --identity']
   static override strict = false
   static override args = {segments: Args.string({description: 'segments to show run by run (default: a summary of all)'})}
   static override flags = {
     target: Flags.string({description: 'target from segc.yaml (default: default_target)'}),
     runs: Flags.integer({description: 'how many recent runs to cover', default: 10, min: 1}),
     state: Flags.boolean({description: 'the state incremental runs keep, per event source: rows, keys, rows per key, the events day buckets stand for, days covered', default: false}),
+    identity: Flags.boolean({description: "the last run's identity map: identifiers by kind and status, profiles known and anonymous, events that count for no entity, the largest profiles", default: false}),
   }
 
-  async run(): Promise<{target: string; runs: string[]; segments: SegmentStats[]} | {target: string; state: StateRow[]}> {
+  async run(): Promise<{target: string; runs: string[]; segments: SegmentStats[]} | {target: string; state: StateRow[]} | {target: string; as_of: string; identity: IdentityStats[]}> {
     const {argv, flags} = await this.parse(Stats)
     const names = argv as string[]
+    if (flags.identity) {
+      if (names.length || flags.state) throw new DiagnosticsError([diag('bad_flag', {file: '--identity', line: 1, col: 1}, '--identity reports the identity map of every entity with identity; it takes no segment and no --state')])
+      return this.identity(flags)
+    }
     if (flags.state) {
       if (names.length) throw new DiagnosticsError([diag('bad_flag', {file: '--state', line: 1, col: 1}, `--state reports the incremental state of every event source; it takes no segment (got ${names.join(', ')})`)])
       return this.state(flags)
@@ -65,6 +71,23 @@ export default class Stats extends SegcCommand {
       } else {
         const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`)
         this.out(textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'churn'], result.segments.map((s) => [s.segment, s.entity, s.size, s.holdout_size, s.entered, s.exited, pct(s.churn)])))
+      }
+    }
+    return result
+  }
+
+  private async identity(flags: {target?: string; project?: string}): Promise<{target: string; as_of: string; identity: IdentityStats[]}> {
+    const result = await withCatalog({...this.projectOpts(flags), ...(flags.target ? {target: flags.target} : {})}, async (reader, p) => {
+      const asOf = (await reader.runs()).at(-1)!.as_of
+      return {target: p.target.name, as_of: asOf, identity: await identityStats(reader.conn, p.adapter.dialect, p.v.project, new Date(asOf))}
+    })
+    if (!this.jsonEnabled()) {
+      if (!result.identity.length) this.out(`${result.target}: no entity declares identity (SPEC §20)`)
+      for (const e of result.identity) {
+        this.out(`${e.entity}: identity map of the run at ${result.as_of}${e.mapped ? '' : ' (none written yet)'}; ${e.profiles.known} known profiles, ${e.profiles.anonymous} anonymous\n`)
+        this.out(textTable(['kind', 'status', 'identifiers'], e.nodes.map((n) => [n.kind, n.status, n.identifiers])) + '\n')
+        this.out(textTable(['event', 'rows for no entity'], e.unattributed_events.map((u) => [u.event, u.rows])) + '\n')
+        this.out('largest profiles\n' + textTable(['profile', 'status', 'identifiers'], e.largest.map((l) => [l.profile, l.status, l.identifiers])) + '\n')
       }
     }
     return result

@@ -4,7 +4,7 @@ import {stringify} from 'yaml'
 import {commentedProfileColumns} from '../catalog/profile-columns.js'
 import {redact} from '../project/redact.js'
 import {profileEntities, profileTable} from '../resolve/resolve-profile.js'
-import {OUTPUT_TABLES, MEMBERSHIP} from '../warehouse/tables.js'
+import {ERASED_IDENTIFIERS, identitiesTable, OUTPUT_TABLES, MEMBERSHIP} from '../warehouse/tables.js'
 import type {TargetConfig} from '../warehouse/warehouse.js'
 import type {Validated} from '../validate/validate-project.js'
 
@@ -49,6 +49,11 @@ export function dbtProperties(v: Validated, target: TargetConfig): {yaml: string
         description: `One row per ${e} at the latest successful run's as_of: the published traits, a member flag per segment, a holdout flag per segment with a holdout, the stage of each group.`,
         columns: commentedProfileColumns(v.project, e).map((c) => ({name: c.name, description: c.comment})),
       })),
+      // the identity maps (SPEC §20), and the erased identifiers' hashes once a forget wrote them
+      ...[...v.project.entities.values()]
+        .filter((e) => e.identity)
+        .flatMap((e, i) => [identitiesTable(e.name), ...(i === 0 ? [ERASED_IDENTIFIERS] : [])])
+        .map((t) => ({name: t.name, description: t.comment, columns: t.columns.map((c) => ({name: c.name, description: c.comment}))})),
     ],
   }
   const exposures = [...v.syncs.values()].map((s) => {

@@ -11,6 +11,12 @@ export interface DemoOptions {
   seed?: number
   /** mean product events per customer (default 16) */
   eventsPerCustomer?: number
+  /**
+   * also anonymous browsing (SPEC §20): main.web_sessions (page views under an anonymous_id,
+   * before signup and after it) and main.identifies (the signup linking the two); visitors who
+   * never sign up too. Off by default, so the default warehouse (the benches' baseline) is unchanged.
+   */
+  identity?: boolean
 }
 
 const anchor = `TIMESTAMP '${DEMO_AS_OF.replace('T', ' ').replace('Z', '')}'`
@@ -72,5 +78,40 @@ export function demoStatements(customers: number, opts: DemoOptions = {}): strin
         ${pick(`c.i * ${span} + j`, 33, ['/', '/pricing', '/pricing/teams', '/product/shoes', '/product/books', '/docs', '/blog'])} AS path
       FROM range(${n}) AS c(i), range(${span}) AS e(j)
       WHERE j < floor(${rnd('c.i', 30)} * ${span})`,
+    ...(opts.identity ? identityStatements(n, rnd, pick) : []),
+  ]
+}
+
+/**
+ * Anonymous browsing: 60% of customers browsed under an anonymous id for up to two weeks before
+ * signing up (0–5 views, then the identify row at signup_at, then views under both ids); half as
+ * many visitors as customers never signed up; 2% of rows carry the placeholder 'undefined'.
+ */
+function identityStatements(n: number, rnd: (n: string, salt: number) => string, pick: (n: string, salt: number, values: string[]) => string): string[] {
+  const signup = `(${daysBefore(`(${rnd('i', 15)} * 730)`)})`
+  const anon = (i: string, prefix: string) => `CASE WHEN ${rnd(`${i} * 7 + j`, 45)} < 0.02 THEN 'undefined' ELSE '${prefix}' || ${i} END`
+  const paths = ['/', '/pricing', '/pricing/teams', '/product/shoes', '/blog', '/docs']
+  return [
+    `CREATE OR REPLACE TABLE main.identifies AS
+      SELECT 'c' || lpad(CAST(i AS VARCHAR), 8, '0') AS user_id, 'anon-' || i AS anonymous_id, ${signup} AS ts
+      FROM range(${n}) AS t(i) WHERE ${rnd('i', 40)} < 0.6`,
+    `CREATE OR REPLACE TABLE main.web_sessions AS
+      SELECT NULL::VARCHAR AS user_id, ${anon('i', 'anon-')} AS anonymous_id,
+        ${signup} - to_microseconds(CAST(${rnd('i * 7 + j', 41)} * 14 * 86400000000 AS BIGINT)) AS ts,
+        ${pick('i * 7 + j', 42, paths)} AS path
+      FROM range(${n}) AS t(i), range(5) AS v(j)
+      WHERE ${rnd('i', 40)} < 0.6 AND j < floor(${rnd('i', 43)} * 6)
+      UNION ALL
+      SELECT 'c' || lpad(CAST(i AS VARCHAR), 8, '0'), 'anon-' || i,
+        least(${anchor}, ${signup} + to_microseconds(CAST(${rnd('i * 7 + j', 44)} * 30 * 86400000000 AS BIGINT))),
+        ${pick('i * 7 + j', 46, paths)}
+      FROM range(${n}) AS t(i), range(3) AS v(j)
+      WHERE ${rnd('i', 40)} < 0.6 AND j < floor(${rnd('i', 47)} * 4)
+      UNION ALL
+      SELECT NULL, ${anon('i', 'visitor-')},
+        ${daysBefore(`(${rnd('i * 7 + j', 48)} * 60)`)},
+        ${pick('i * 7 + j', 49, paths)}
+      FROM range(${Math.max(1, Math.floor(n / 2))}) AS t(i), range(4) AS v(j)
+      WHERE j < 1 + floor(${rnd('i', 50)} * 4)`,
   ]
 }

@@ -32,16 +32,16 @@ export interface DemoResult {
 }
 
 /** Builds the synthetic warehouse in a fresh DuckDB file and runs the project on it. */
-export async function runDemo(opts: {project?: string; cwd?: string; customers: number; path?: string; weeks?: number}): Promise<DemoResult> {
+export async function runDemo(opts: {project?: string; cwd?: string; customers: number; path?: string; weeks?: number; identity?: boolean}): Promise<DemoResult> {
   const project = opts.project ?? findProjectRoot(opts.cwd ?? process.cwd()) ?? exampleProjectRoot()
   const database = resolve(project, opts.path ?? '.segc/demo.duckdb')
   for (const f of [database, `${database}.wal`]) rmSync(f, {force: true})
   const target = demoTarget(project, database)
   const conn = await duckdbAdapter.connect({name: 'demo', type: 'duckdb', path: database}, project)
   try {
-    for (const s of demoStatements(opts.customers)) await conn.execute(s)
+    for (const s of demoStatements(opts.customers, opts.identity ? {identity: true} : {})) await conn.execute(s)
     const rows: Record<string, number> = {}
-    for (const t of ['customers', 'accounts', 'orders', 'events']) {
+    for (const t of ['customers', 'accounts', 'orders', 'events', ...(opts.identity ? ['identifies', 'web_sessions'] : [])]) {
       rows[t] = Number((await conn.query(`SELECT count(*) AS n FROM main.${t}`))[0]!.n)
     }
     // a weekly history before the demo's as_of gives sizes over time, flows and lift something to show

@@ -44,6 +44,8 @@ export const CODES = {
   dbt_ephemeral: {severity: 'error', meaning: 'dbt: names an ephemeral model, which has no relation in the warehouse to read'},
   dbt_column: {severity: 'error', meaning: 'a column segc reads that the dbt node declares columns for but not this one'},
   bad_keys: {severity: 'error', meaning: 'segc forget was given no key to erase, an empty key, or a keys file that is empty or unreadable'},
+  unknown_identifier: {severity: 'error', meaning: "an event's or edge's ids name an identifier kind its entity's identity does not declare, or an entity without identity"},
+  identity_depth: {severity: 'error', meaning: 'an identity component holds an identifier farther than max_depth edges from its nearest key: the run fails (exit 2) and writes nothing'},
   guard_refused: {severity: 'error', meaning: "a sync's guard refused its plan: nothing was sent (exit 3; --force overrides)"},
   // warnings
   expectation_failed: {severity: 'warning', meaning: "a run's segment size broke the segment's expect guard (an error with --strict: exit 3)"},
@@ -52,6 +54,8 @@ export const CODES = {
   duplicate_key: {severity: 'warning', meaning: 'segc forget was given the same key twice: it is erased once'},
   no_segments: {severity: 'warning', meaning: 'the project defines no segment'},
   state_rebuilt: {severity: 'warning', meaning: "an incremental run found an event source's kept state missing or changed by hand, and rebuilt it from the source (a full scan of that source)"},
+  nothing_to_stitch: {severity: 'warning', meaning: "an entity declares identity but none of its events uses ids: there is nothing to stitch"},
+  identity_too_large: {severity: 'warning', meaning: "a run's identity map holds a profile with more identifiers than max_ids_per_profile (an error with --strict: exit 3)"},
   // usage
   bad_flag: {severity: 'error', meaning: 'a command-line flag with an invalid value'},
   unknown_selection: {severity: 'error', meaning: '--select names a segment that does not exist'},

@@ -9,6 +9,7 @@ import {formatSql} from '../generate/generate-sql.js'
 import {profileColumnType} from '../generate/profile-sql.js'
 import {commentedProfileColumns} from '../catalog/profile-columns.js'
 import {profileEntities, profileTable} from '../resolve/resolve-profile.js'
+import {identitiesTable} from '../warehouse/tables.js'
 import {membershipSelect} from '../generate/run-statements.js'
 import {fitDefinitionHash, loadModels} from '../project/models.js'
 import {buildPlan, ModelNotFitted, modelsReached, type StoredModel} from '../plan/build-plan.js'
@@ -95,6 +96,15 @@ function indexPage(d: SiteData): string {
   const profiles = profileEntities(d.project)
     .map((e) => `<li><a href="profiles/${e}.html">${esc(profileTable(e))}</a> <span class="muted">${commentedProfileColumns(d.project, e).filter((c) => c.kind === 'trait').length} traits</span></li>`)
     .join('')
+  // the identity maps (SPEC §20): which table holds each entity's identifiers, and its columns
+  const identities = [...d.project.entities.values()]
+    .filter((e) => e.identity)
+    .map((e) => {
+      const def = identitiesTable(e.name)
+      const kinds = ['key', ...e.identity!.kinds.map((k) => k.name)].join(', ')
+      return `<li><code>${esc(`${d.project.outputSchema}.${def.name}`)}</code> <span class="muted">identifiers ${esc(kinds)}${e.identity!.anonymous ? ' · anonymous profiles are entities' : ''} · columns ${esc(def.columns.map((c) => c.name).join(', '))}</span></li>`
+    })
+    .join('')
   const latest = d.runs.at(-1)
   return page(
     'Segments',
@@ -115,7 +125,8 @@ ${rows}
 </tbody></table>
 ${groups ? `<h2>Groups</h2><ul>${groups}</ul>` : ''}
 ${models ? `<h2>Propensity models</h2><ul id="models">${models}</ul>` : ''}
-${profiles ? `<h2>Profiles</h2><ul id="profiles">${profiles}</ul>` : ''}`,
+${profiles ? `<h2>Profiles</h2><ul id="profiles">${profiles}</ul>` : ''}
+${identities ? `<h2>Identity</h2><ul id="identities">${identities}</ul>` : ''}`,
     true,
   )
 }

@@ -8,6 +8,7 @@ import {resolve} from 'node:path'
 import {diag, DiagnosticsError, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {ProfileStatements, profileTable} from '../generate/profile-sql.js'
+import {IdentityEraseStatements} from '../identity/erase-sql.js'
 import {EraseStatements, erasableTables, FORGET_KEYS, keyHash, type DeliveryUpdate} from '../generate/erase-sql.js'
 import type {Dialect} from '../warehouse/dialect.js'
 import {StateStatements} from '../generate/state-statements.js'
@@ -15,7 +16,7 @@ import {RunStatements} from '../generate/run-statements.js'
 import {deliver, type DeliveryOptions, type Settled} from '../sync/deliver.js'
 import type {Operation} from '../destination/destination.js'
 import {deliveryLimits, destinationConfig} from '../sync/destination-config.js'
-import {ERASURES, RUNS, STATE_SOURCES} from '../warehouse/tables.js'
+import {ERASURES, identitiesTable, RUNS, STATE_SOURCES} from '../warehouse/tables.js'
 import {inTransaction, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {redact} from '../project/redact.js'
 import {connectTarget, prepare, scratchEngine, type Prepared, type SessionOptions} from '../project/session.js'
@@ -146,6 +147,7 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
       for (const s of es.keys(rows)) await conn.execute(s)
       for (const [table, n] of await eraseState(conn, adapter.dialect, schema, entity!, true)) result.tables[table] = n
       for (const [table, n] of await eraseProfile(conn, adapter.dialect, schema, entity!, true)) result.tables[table] = n
+      if (p.v.project.entities.get(entity!)?.identity) for (const [table, n] of await eraseIdentity(conn, adapter.dialect, schema, entity!, null)) result.tables[table] = n
       for (const r of await conn.query(es.counts(entity!))) result.tables[String(r.tbl)] = (result.tables[String(r.tbl)] ?? 0) + Number(r.n)
       result.planned_deletions = (await conn.query(es.previewDeliveries(entity!))).map((r) => ({sync: String(r.sync), destination: r.destination === null ? null : String(r.destination), deletions: Number(r.n)}))
     }
@@ -176,6 +178,8 @@ async function forgetOn(p: Prepared, conn: WarehouseConnection, entity: string |
       for (const [table, n] of await eraseState(conn, adapter.dialect, schema, entity!)) result.tables[table] = n
       // and its profile table (SPEC §19)
       for (const [table, n] of await eraseProfile(conn, adapter.dialect, schema, entity!)) result.tables[table] = n
+      // and its identity map, keeping the identifiers' hashes so later runs keep them erased (SPEC §20)
+      if (p.v.project.entities.get(entity!)?.identity) for (const [table, n] of await eraseIdentity(conn, adapter.dialect, schema, entity!, requestId)) result.tables[table] = n
       const queued = new Map((await conn.query(es.queuedPerKey(requestId))).map((r) => [String(r.key_hash), Number(r.n)]))
       const erasures = rows.map((r) => ({
         request_id: requestId,
@@ -215,6 +219,23 @@ async function eraseState(conn: WarehouseConnection, dialect: Dialect, schema: s
     await conn.execute(st.erased(String(r.source_id), n))
   }
   return out
+}
+
+/**
+ * The profiles keyed in FORGET_KEYS: their identifiers' hashes recorded under the request, and
+ * their identity rows removed. Rows of the map per table; with no request, only counted.
+ */
+async function eraseIdentity(conn: WarehouseConnection, dialect: Dialect, schema: string, entity: string, requestId: string | null): Promise<Map<string, number>> {
+  const table = identitiesTable(entity).name
+  const mapped = await conn.tableExists(schema, table)
+  const ie = new IdentityEraseStatements(dialect, schema)
+  const n = mapped ? Number((await conn.query(ie.mapRows(entity, FORGET_KEYS)))[0]!.n) : 0
+  if (requestId !== null) {
+    for (const s of ie.setup()) await conn.execute(s)
+    await conn.execute(ie.record(requestId, entity, FORGET_KEYS, mapped))
+    if (mapped && n > 0) await conn.execute(ie.eraseMap(entity, FORGET_KEYS))
+  }
+  return mapped ? new Map([[table, n]]) : new Map()
 }
 
 /** The keys (in FORGET_KEYS) leave the entity's profile table, where a run wrote one. */

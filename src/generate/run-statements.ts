@@ -54,6 +54,11 @@ export interface RunContext {
   definitions: DefinitionRow[]
   /** full or incremental (SPEC §13); unknown until the run has decided */
   mode?: 'full' | 'incremental'
+  /**
+   * SPEC §20: per entity, a table of the profiles (entity_key) that merged into another since
+   * the last run; their exits have cause `merged` where the segment's cause is `data`
+   */
+  merged?: Array<{entity: string; table: string}>
 }
 
 /**
@@ -61,6 +66,13 @@ export interface RunContext {
  * transaction; nothing here knows which warehouse it is.
  */
 export class RunStatements extends Statements {
+  /** A transition's cause: the segment's, except `merged` for the exit of a profile that merged (precedence of SPEC §20). */
+  private cause(ctx: RunContext): Sql {
+    if (!ctx.merged?.length) return sql`s.cause`
+    const merged = sql.join(ctx.merged.map((m) => sql`SELECT ${sql.lit(m.entity)} AS entity, entity_key FROM ${sql.id(m.table)}`), sql` UNION ALL `)
+    return sql`CASE WHEN s.cause = 'data' AND c.change = 'exited' AND EXISTS (SELECT 1 FROM (${merged}) AS mg WHERE mg.entity = c.entity AND mg.entity_key = c.entity_key) THEN 'merged' ELSE s.cause END`
+  }
+
   private ts(iso: string): Sql {
     return this.dialect.timestamp(iso)
   }
@@ -196,7 +208,7 @@ export class RunStatements extends Statements {
     const defColumns = DEFINITIONS.columns.map((c) => c.name)
     return [
       this.r(sql`INSERT INTO ${this.t(TRANSITIONS.name)} (run_id, transitioned_at, segment, entity, entity_key, change, cause)
-        SELECT ${run}, ${at}, c.segment, c.entity, c.entity_key, c.change, s.cause
+        SELECT ${run}, ${at}, c.segment, c.entity, c.entity_key, c.change, ${this.cause(ctx)}
         FROM ${sql.id(CHANGES)} AS c JOIN ${sql.id(RUN_SEGMENTS)} AS s ON s.segment = c.segment
         WHERE c.change <> 'holdout'`),
       // Within a group an entity is in at most one segment before and after, so its move is

@@ -1,4 +1,5 @@
 // `segc plan --impact` (SPEC §14): what a definition change does to people, before it is merged.
+import {storedMaps, storedProject} from '../identity/attribute.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {impactQuery} from '../generate/impact-sql.js'
 import {buildPlan, segmentRefs} from '../plan/build-plan.js'
@@ -84,7 +85,9 @@ export async function planImpact(opts: SessionOptions): Promise<Impact> {
     // static segments whose definition did not change keep their frozen members, as in a run
     const frozen = new Set([...p.v.project.segments.values()].filter((s) => s.refresh === 'static' && before.get(s.name) === hashes.get(s.name)).map((s) => s.name))
     const erased = await erasedEntities(conn, new RunStatements(p.adapter.dialect, schema), schema)
-    const plan = buildPlan(p.v.project, asOf, evaluated, {models: await requireModels(p, conn, evaluated, models), frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}, erased})
+    // events with ids read through the last run's identity map (SPEC §20)
+    const maps = await storedMaps(conn, p.v.project)
+    const plan = buildPlan(storedProject(p.v.project, p.adapter.dialect, (x) => maps.has(x)), asOf, evaluated, {models: await requireModels(p, conn, evaluated, models), frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}, erased})
     const groups = [...p.v.project.groups.values()].filter((g) => g.segments.some((s) => affected.has(s))).flatMap((g) => g.segments.map((segment) => ({group: g.name, segment})))
     const hasMembership = ran && (await conn.tableExists(schema, MEMBERSHIP.name))
     const rows = await conn.query(impactQuery(p.adapter.dialect, plan, schema, {segments: [...evaluated, ...removed], groups}, hasMembership))

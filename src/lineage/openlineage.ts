@@ -11,6 +11,7 @@ import {redact, redactDeep, registerSecret} from '../project/redact.js'
 import type {Prepared} from '../project/session.js'
 import {SEGC_VERSION} from '../version.js'
 import type {TargetConfig} from '../warehouse/warehouse.js'
+import {identitiesTable} from '../warehouse/tables.js'
 
 const PRODUCER = `https://github.com/segc/segc/tree/v${SEGC_VERSION}`
 const SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent'
@@ -113,6 +114,21 @@ export function profileDatasets(p: Prepared): Dataset[] {
   }))
 }
 
+/** The identity maps a run writes (SPEC §20), one per entity with identity, with their columns. */
+export function identityDatasets(p: Prepared): Dataset[] {
+  return [...p.v.project.entities.values()]
+    .filter((e) => e.identity)
+    .map((e) => {
+      const def = identitiesTable(e.name)
+      return {...outputDataset(p, def.name), fields: def.columns.map((c) => ({name: c.name, type: c.type}))}
+    })
+}
+
+/** The relations identity's edges read (SPEC §20): a run reads them besides the plan's relations. */
+export function identityInputs(p: Prepared): Relation[] {
+  return [...p.v.project.entities.values()].flatMap((e) => (e.identity?.edges ?? []).filter((x) => !x.event).map((x) => x.relation))
+}
+
 /**
  * The relations a plan reads, each with the columns its entities and events declare (every
  * table-relation anywhere in the plan: entities, event sources, sequences, models, measures).
@@ -141,8 +157,14 @@ export function inputDatasets(p: Prepared, plan: Plan | undefined, extra: readon
     add(e.relation, e.key, 'string')
     for (const a of e.attributes.values()) add(e.relation, a.column, a.type)
   }
+  for (const e of p.v.project.entities.values()) {
+    for (const edge of e.identity?.edges ?? []) {
+      for (const {column} of edge.ids) add(edge.relation, column, 'string')
+      if (edge.timestamp) add(edge.relation, edge.timestamp, 'timestamp')
+    }
+  }
   for (const ev of p.v.project.events.values()) {
-    add(ev.relation, ev.key, 'string')
+    for (const {column} of ev.ids ?? [{column: ev.key}]) add(ev.relation, column, 'string')
     add(ev.relation, ev.timestamp, 'timestamp')
     for (const a of ev.properties.values()) add(ev.relation, a.column, a.type)
   }

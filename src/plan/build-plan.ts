@@ -155,6 +155,12 @@ export function buildPlan(project: Project, asOf: Date, selected?: readonly stri
   return {asOf: asOf.toISOString(), entities, ...(measures.length ? {measures} : {})}
 }
 
+/** An event's own `where` as a plan condition (identity's `event:` edges read the event's rows as it defines them). */
+export function eventWhere(project: Project, event: string, asOf: Date): PlanExpr {
+  const ev = project.events.get(event)!
+  return new EntityPlanner(project, project.entities.get(ev.entity)!, asOf, {}).whereOf(ev.where)
+}
+
 /**
  * The plan of some traits or attributes of one entity, for every entity (what kmeans
  * clusters on): an entity plan without segments, and the value of each feature over it.
@@ -565,6 +571,10 @@ class EntityPlanner {
     }
     const unique = [...new Map(perEvent.map((p) => [JSON.stringify(p), p])).values()]
     return or(unique)
+  }
+
+  whereOf(filters: readonly PropertyFilter[]): PlanExpr {
+    return filters.length ? and(filters.map((f) => this.propertyFilter(f))) : TRUE
   }
 
   private propertyFilter(f: PropertyFilter): PlanExpr {

@@ -4,15 +4,17 @@
 // none of them reaches into another's room for it.
 import {setTimeout as sleep} from 'node:timers/promises'
 import {adapterFor} from '../../adapters/index.js'
-import {diag, DiagnosticsError, hasErrors} from '../diagnostics/diagnostic.js'
+import {diag, DiagnosticsError, hasErrors, type Diagnostic} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {modelsReached, type PlanOptions, type StoredModel} from '../plan/build-plan.js'
+import type {Entity} from '../resolve/model.js'
 import {parseAsOf} from '../resolve/time.js'
 import {validateProject, type Validated} from '../validate/validate-project.js'
 import {ERASURES} from '../warehouse/tables.js'
 import {WarehouseError, type Adapter, type TargetConfig, type WarehouseConnection} from '../warehouse/warehouse.js'
 import {loadModels} from './models.js'
+import {registerSecret} from './redact.js'
 import {resolveTarget} from './targets.js'
 
 /** What every command that opens a project takes. */
@@ -112,4 +114,24 @@ export async function requireModels(p: Prepared, conn: WarehouseConnection, sele
     )
   }
   return new Map(needed.map((n) => [n, models.get(n)!]))
+}
+
+/**
+ * An entity's identity salt with ${env:NAME} substituted (SPEC §20): a secret, registered so it
+ * is redacted from anything printed; a variable that is not set is a positioned error.
+ */
+export function identitySalt(entity: Entity, env: NodeJS.ProcessEnv = process.env): string {
+  const identity = entity.identity!
+  const problems: Diagnostic[] = []
+  const salt = identity.salt.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
+    const found = env[variable]
+    if (found === undefined || found === '') {
+      problems.push(diag('env_missing', identity.loc, `entity '${entity.name}': identity.salt needs the environment variable ${variable}, which is not set`))
+      return ''
+    }
+    registerSecret(found)
+    return found
+  })
+  if (problems.length) throw new DiagnosticsError(problems)
+  return salt
 }

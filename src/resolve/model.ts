@@ -22,11 +22,54 @@ export interface Attribute {
   label?: string
 }
 
+/** A normalization step of an identifier kind (SPEC §20), identical in every dialect. */
+export type NormalizeStep = 'trim' | 'lowercase'
+
+/** An identifier kind besides the entity key: how its values are normalized and which are no identifiers. */
+export interface IdentityKind {
+  name: string
+  normalize: NormalizeStep[]
+  /** placeholder values, already normalized as the kind says */
+  exclude: string[]
+}
+
+/** A relation whose rows link identifiers: every two identifiers of one row are an edge. */
+export interface IdentityEdge {
+  relation: Relation
+  /** NULL or later than as_of: the row is not read; absent: read whole */
+  timestamp?: string
+  /** kind → column, `key` for the entity key */
+  ids: Array<{kind: string; column: string}>
+  where: PropertyFilter[]
+  /** set for an `event:` edge: the event whose rows (where included) are read */
+  event?: string
+  /** how `why --id` names the edge's relation */
+  name: string
+  loc: Position
+}
+
+export interface Identity {
+  /** identifier kinds besides `key`, highest priority first */
+  kinds: IdentityKind[]
+  edges: IdentityEdge[]
+  anonymous: boolean
+  /** as written: a `${env:NAME}` is substituted (and registered as a secret) at run time */
+  salt: string
+  maxDepth: number
+  maxIdsPerProfile?: number
+  loc: Position
+}
+
+/** The kind name of the entity key among identifiers. */
+export const KEY_KIND = 'key'
+
 export interface Entity {
   name: string
   relation: Relation
   key: string
   attributes: Map<string, Attribute>
+  /** SPEC §20: identifiers stitched into profiles */
+  identity?: Identity
   label?: string
   /** set when the relation was named through dbt's manifest */
   dbt?: DbtOrigin
@@ -71,7 +114,10 @@ export interface EventDef {
   name: string
   entity: string
   relation: Relation
+  /** the column holding the entity key; for an event with `ids`, the column the identity map adds (see src/identity) */
   key: string
+  /** SPEC §20: identifier columns in priority order (`key` first, then the entity's identity.ids order) instead of `key` */
+  ids?: Array<{kind: string; column: string}>
   timestamp: string
   /** the column holding when each row landed (SPEC §13), for incremental runs */
   loadedAt?: string

@@ -6,7 +6,7 @@ import {hasComparison, isNumeric, isTime, resolveComparisons, resolveWhere} from
 import {findCycles} from './cycles.js'
 import {typeExpr} from './type-expr.js'
 import {ExprSyntaxError, parseExpr} from './parse-expr.js'
-import {isModelTrait} from './model.js'
+import {isModelTrait, KEY_KIND} from './model.js'
 import type {
   AggregateKind,
   AggregateSpec,
@@ -15,6 +15,9 @@ import type {
   Entity,
   EventDef,
   FittedModel,
+  Identity,
+  IdentityKind,
+  NormalizeStep,
   Prediction,
   Project,
   DbtOrigin,
@@ -34,6 +37,32 @@ import {parseDuration} from './time.js'
 import {checkPopulationCycles, resolvePropensity} from './propensity.js'
 
 type Raw = Record<string, unknown>
+
+/** The column an event with `ids` gets from the identity map: the profile it is attributed to. */
+export const IDENTITY_KEY_COLUMN = '__segc_profile_key'
+
+/** SPEC §20's normalization, as the warehouse applies it (exclude values are compared normalized). */
+export function normalizeIdentifier(value: string, steps: readonly NormalizeStep[]): string {
+  let v = value
+  for (const step of steps) v = step === 'trim' ? v.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '') : v.replace(/[A-Z]/g, (c) => c.toLowerCase())
+  return v
+}
+
+function identityOf(raw: Raw, site: Site): Identity {
+  const kinds: IdentityKind[] = Object.entries((raw.ids as Record<string, Raw | null> | undefined) ?? {}).map(([name, spec]) => {
+    const normalize = ((spec?.normalize as NormalizeStep[] | undefined) ?? [])
+    return {name, normalize, exclude: ((spec?.exclude as unknown[] | undefined) ?? []).map((v) => normalizeIdentifier(String(v), normalize))}
+  })
+  return {
+    kinds,
+    edges: [],
+    anonymous: raw.anonymous === true,
+    salt: typeof raw.salt === 'string' ? raw.salt : '',
+    maxDepth: typeof raw.max_depth === 'number' ? raw.max_depth : 64,
+    ...(typeof raw.max_ids_per_profile === 'number' ? {maxIdsPerProfile: raw.max_ids_per_profile} : {}),
+    loc: site.keyAt,
+  }
+}
 
 interface Pending {
   name: string
@@ -73,6 +102,8 @@ class Resolver {
   private readonly rawTraits = new Map<string, Pending>()
   private readonly rawSegments = new Map<string, Pending & {entity: string}>()
   private readonly traitStack: string[] = []
+  /** entities some event names `ids` for, valid or not (no nothing-to-stitch warning then) */
+  private readonly stitchedEntities = new Set<string>()
 
   constructor(
     private readonly documents: readonly LoadedDocument[],
@@ -146,6 +177,7 @@ class Resolver {
 
     for (const p of rawEntities) this.resolveEntity(p)
     for (const p of rawEvents) this.resolveEvent(p)
+    for (const p of rawEntities) this.resolveIdentityEdges(p)
     for (const name of this.rawTraits.keys()) this.trait(name)
     for (const g of rawGroups) this.resolveGroup(g)
     for (const p of this.rawSegments.values()) this.resolveSegment(p)
@@ -196,6 +228,7 @@ class Resolver {
     if (!resolved) return void this.broken.entities.add(name)
     const entity: Entity = {name, relation: resolved.relation, key: raw.key as string, attributes: this.attributes(raw.attributes as Raw), loc: site.keyAt}
     if (raw.label) entity.label = String(raw.label)
+    if (raw.identity) entity.identity = identityOf(raw.identity as Raw, site.child('identity'))
     if (resolved.dbt) {
       entity.dbt = resolved.dbt
       const attrs = site.child('attributes')
@@ -213,20 +246,95 @@ class Resolver {
   }
 
   private resolveEvent({name, raw, site}: Pending) {
+    if (raw.ids !== undefined) this.stitchedEntities.add(String(raw.entity))
     const entity = this.entityRef(raw.entity as string, site.child('entity'))
     const resolved = this.relation(raw, site, `event '${name}'`)
     if (!entity || !resolved) return void this.broken.events.add(name)
     const properties = this.attributes(raw.properties as Raw)
-    const event: EventDef = {name, entity: entity.name, relation: resolved.relation, key: raw.key as string, timestamp: raw.timestamp as string, where: [], properties, loc: site.keyAt}
+    const ids = this.eventIds(raw, site, entity)
+    if (ids === null) return void this.broken.events.add(name)
+    const event: EventDef = {name, entity: entity.name, relation: resolved.relation, key: ids ? IDENTITY_KEY_COLUMN : (raw.key as string), timestamp: raw.timestamp as string, where: [], properties, loc: site.keyAt}
+    if (ids) event.ids = ids
     if (raw.label) event.label = String(raw.label)
     if (typeof raw.loaded_at === 'string') event.loadedAt = raw.loaded_at
     if (resolved.dbt) {
       event.dbt = resolved.dbt
       const props = site.child('properties')
-      checkDbtColumns(resolved.dbt, this.reads([[event.key, site.child('key')], [event.timestamp, site.child('timestamp')], ...(event.loadedAt ? [[event.loadedAt, site.child('loaded_at')] as [string, Site]] : []), ...[...properties.values()].map((a): [string, Site] => [a.column, props.child(a.name)])]), this.out)
+      checkDbtColumns(resolved.dbt, this.reads([...(ids ? ids.map(({kind, column}): [string, Site] => [column, site.child('ids').child(kind)]) : [[event.key, site.child('key')] as [string, Site]]), [event.timestamp, site.child('timestamp')], ...(event.loadedAt ? [[event.loadedAt, site.child('loaded_at')] as [string, Site]] : []), ...[...properties.values()].map((a): [string, Site] => [a.column, props.child(a.name)])]), this.out)
     }
     event.where = resolveWhere(raw.where as Raw | undefined, site.child('where'), event, this.out, this.suggest)
     this.project.events.set(name, event)
+  }
+
+  /**
+   * An event's identifier columns (SPEC §20) in priority order, undefined for an event with `key`,
+   * null when they are wrong (reported).
+   */
+  private eventIds(raw: Raw, site: Site, entity: Entity): Array<{kind: string; column: string}> | undefined | null {
+    const given = raw.ids as Record<string, string> | undefined
+    if (given === undefined) {
+      if (typeof raw.key === 'string') return undefined
+      this.out.push(diag('missing_key', site.keyAt, `event needs 'key' (the column holding the entity key) or 'ids' (identifier kind: column)`))
+      return null
+    }
+    if (raw.key !== undefined) {
+      this.out.push(diag('bad_value', site.child('ids').keyAt, `an event takes 'key' or 'ids', not both: with ids, name the entity key as ids.key`))
+      return null
+    }
+    return this.idColumns(given, site.child('ids'), entity, 'event')
+  }
+
+  /** kind: column pairs checked against the entity's identity, in its priority order (key first). */
+  private idColumns(given: Record<string, string>, site: Site, entity: Entity, what: string): Array<{kind: string; column: string}> | null {
+    const identity = entity.identity
+    if (!identity) {
+      this.out.push(diag('unknown_identifier', site.keyAt, `entity '${entity.name}' declares no identity, so a ${what} cannot name identifiers: use key, or add identity to the entity`))
+      return null
+    }
+    const order = [KEY_KIND, ...identity.kinds.map((k) => k.name)]
+    let ok = true
+    for (const kind of Object.keys(given)) {
+      if (!order.includes(kind)) {
+        this.out.push(diag('unknown_identifier', site.child(kind).keyAt, `entity '${entity.name}' has no identifier kind '${kind}'${this.suggest(kind, order)}`))
+        ok = false
+      }
+    }
+    return ok ? order.filter((k) => given[k] !== undefined).map((kind) => ({kind, column: given[kind]!})) : null
+  }
+
+  /** Edges need the events resolved (an `event:` edge reads the event); then the nothing-to-stitch warning. */
+  private resolveIdentityEdges({name, raw, site}: Pending) {
+    const entity = this.project.entities.get(name)
+    const identity = entity?.identity
+    if (!entity || !identity) return
+    const edgesSite = site.child('identity').child('edges')
+    for (const [i, rawEdge] of (((raw.identity as Raw).edges as Raw[] | undefined) ?? []).entries()) {
+      const at = edgesSite.child(i)
+      if (typeof rawEdge.event === 'string') {
+        if (['table', 'sql', 'dbt', 'dbt_source', 'ids', 'timestamp'].some((k) => rawEdge[k] !== undefined)) {
+          this.out.push(diag('bad_value', at.child('event').keyAt, `an event edge reads the event's table, timestamp and ids: it takes no other key`))
+          continue
+        }
+        const ev = this.eventRef(rawEdge.event, at.child('event'), entity.name)
+        if (!ev) continue
+        const ids = ev.ids ?? [{kind: KEY_KIND, column: ev.key}]
+        identity.edges.push({relation: ev.relation, timestamp: ev.timestamp, ids, where: ev.where, event: ev.name, name: `event ${ev.name}`, loc: at.at})
+        continue
+      }
+      const resolved = this.relation(rawEdge, at, `identity edge ${i + 1} of entity '${name}'`)
+      if (!resolved) continue
+      if (rawEdge.ids === undefined) {
+        this.out.push(diag('missing_key', at.at, `an identity edge needs 'ids' (identifier kind: column), or 'event'`))
+        continue
+      }
+      const ids = this.idColumns(rawEdge.ids as Record<string, string>, at.child('ids'), entity, 'edge')
+      if (!ids) continue
+      const edgeName = resolved.relation.kind === 'table' ? resolved.relation.path.join('.') : `edge ${i + 1}`
+      identity.edges.push({relation: resolved.relation, ...(typeof rawEdge.timestamp === 'string' ? {timestamp: rawEdge.timestamp} : {}), ids, where: [], name: edgeName, loc: at.at})
+    }
+    if (!this.stitchedEntities.has(entity.name)) {
+      this.out.push(diag('nothing_to_stitch', site.child('identity').keyAt, `entity '${name}' declares identity but every event of it uses key: there is nothing to stitch (give events ids instead of key)`))
+    }
   }
 
   private eventRef(name: string, site: Site, entity?: string): EventDef | undefined {

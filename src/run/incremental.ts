@@ -9,6 +9,7 @@ import {StateStatements} from '../generate/state-statements.js'
 import {frozenAt, incrementalScan, keyedDelta, stateShapes, type StateShape} from '../plan/incremental.js'
 import type {Plan, SourcePlan, Span} from '../plan/plan-types.js'
 import type {PlanOptions} from '../plan/build-plan.js'
+import {IDENTITY_KEY_COLUMN} from '../resolve/resolve-project.js'
 import {parseDuration} from '../resolve/time.js'
 import type {Row, WarehouseConnection} from '../warehouse/warehouse.js'
 
@@ -83,6 +84,8 @@ export async function prepareState(
       const exists = await conn.tableExists(schema, shape.table)
       const d: Decision = {entity: e.entity, shape, keep: false, exists, horizon: need, ...(record ? {record} : {})}
       if (opts.full) d.why = '--full'
+      // not yet kept per identifier (SPEC §20's incremental identity): the map is labelled again every run
+      else if (shape.identity.key === IDENTITY_KEY_COLUMN) d.why = 'identity: its events are attributed through the identity map, labelled again each run, so it is read whole (docs/identity.md)'
       else if (!record) d.why = 'its first incremental run'
       else if (String(record.state_table) !== shape.table) d.why = 'the aggregates read from it changed'
       else if (!exists) {

@@ -11,10 +11,12 @@ import type {Validated} from '../validate/validate-project.js'
 import {SEGC_VERSION} from '../version.js'
 import {checkExpectations, ExpectationsFailed} from '../project/expectations.js'
 import {redact} from '../project/redact.js'
-import {CATALOG, DEFINITIONS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
-import {emitter, inputDatasets, outputDataset, profileDatasets, type Dataset} from '../lineage/openlineage.js'
+import {identityEntities} from '../identity/attribute.js'
+import {CATALOG, DEFINITIONS, ERASED_IDENTIFIERS, GROUP_TRANSITIONS, HISTORY, MEMBERSHIP, OVERLAP, RUNS, SIZES, TRANSITIONS} from '../warehouse/tables.js'
+import {emitter, identityDatasets, identityInputs, inputDatasets, outputDataset, profileDatasets, type Dataset} from '../lineage/openlineage.js'
 import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
 import {dropStale, lateArrival, prepareState, readWhole, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
+import {labelForRun, type IdentityRun} from './identity-run.js'
 import {materializeLayers, planProfiles, profileStatements, type ProfileRun} from './profile-run.js'
 import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 
@@ -53,6 +55,8 @@ export interface RunResult {
   sources?: SourceOutcome[]
   segments: SegmentSummary[]
   warnings: Diagnostic[]
+  /** SPEC §20: per entity with identity, the labelling's breadth-first levels, anonymous rounds and time */
+  identity?: Array<{entity: string; levels: number; anonymous_rounds: number; millis: number}>
 }
 
 function newRunId(asOf: Date): string {
@@ -136,10 +140,22 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
   const ctx: RunContext = {runId, asOf: asOf.toISOString(), schema: v.project.outputSchema, target: target.name, version: SEGC_VERSION, startedAt: new Date().toISOString(), segments: [], groups: [], definitions: []}
   let inTransaction = false
   try {
+    // before the transaction: the labelling's working tables are DDL, which commits on Snowflake
+    let identity: IdentityRun | undefined
+    if (identityEntities(v.project).length) {
+      const erasedIds = (await conn.tableExists(v.project.outputSchema, ERASED_IDENTIFIERS.name)) ? ERASED_IDENTIFIERS.name : undefined
+      await step('labelling identities', async () => {
+        identity = await labelForRun(conn, adapter.dialect, v.project.outputSchema, v.project, asOf, erasedIds ? {erased: erasedIds} : {})
+      })
+      ctx.merged = identity!.outcomes.flatMap((o) => (o.mergedTable ? [{entity: o.entity, table: o.mergedTable}] : []))
+    }
+    // what the plan reads: events with ids through the identity map (SPEC §20)
+    const project = identity?.project ?? v.project
     await conn.execute(adapter.begin)
     inTransaction = true
     await step('creating the output tables', async () => {
       for (const s of st.setup()) await conn.execute(s)
+      for (const s of identity?.outcomes.flatMap((o) => o.setup) ?? []) await conn.execute(s)
     })
     const last = iso((await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of)
     if (last !== null && asOf.toISOString() < last && !opts.rebuild) {
@@ -162,17 +178,17 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     )
     const erased = await erasedEntities(conn, st, v.project.outputSchema)
     // a run of the whole project writes every profile's traits too (SPEC §19)
-    const plan = buildPlan(v.project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased, profile: opts.select === undefined})
+    const plan = buildPlan(project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased, profile: opts.select === undefined})
     const late = lateArrival(v.config)
     let state: IncrementalOutcome | undefined
     if (late !== undefined) {
-      const whole = opts.select ? buildPlan(v.project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
+      const whole = opts.select ? buildPlan(project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
       await step('keeping the state of incremental event sources', async () => {
         state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, readWhole: readWhole(v.config), runId, ...(erased ? {erased} : {})})
       })
     }
     ctx.mode = state?.mode ?? 'full'
-    const modeOf = state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}
+    const modeOf = {...(state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}), ...(identity ? {identity: identity.outcomes.map((o) => ({entity: o.entity, levels: o.levels, anonymous_rounds: o.anonymousRounds, millis: o.millis}))} : {})}
     const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
     ctx.segments = segments
     ctx.definitions = definitions
@@ -182,10 +198,10 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     let profiles: ProfileRun | undefined
     await step(`computing the membership of ${names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more segments` : names.join(', ')}`, async () => {
       // each entity's last layer evaluated once: the diff and the profile read it
-      const layers = await materializeLayers(conn, adapter.dialect, v.project.outputSchema, v.project, plan)
+      const layers = await materializeLayers(conn, adapter.dialect, v.project.outputSchema, project, plan)
       for (const s of st.compute(plan, ctx, layers)) await conn.execute(s)
       const retry = !opts.rebuild && !opts.full && last === asOf.toISOString()
-      profiles = await planProfiles(conn, adapter.dialect, v.project.outputSchema, v.project, plan, layers, opts.select === undefined, retry)
+      profiles = await planProfiles(conn, adapter.dialect, v.project.outputSchema, project, plan, layers, opts.select === undefined, retry)
     })
     const sizes = await conn.query(st.sizes())
     const flips = Number((await conn.query(st.holdoutFlips()))[0]?.n ?? 0)
@@ -203,16 +219,17 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     summary.sort((a, b) => order.get(a.segment)! - order.get(b.segment)!)
     const universe = new Map<string, number>()
     for (const entity of new Set(summary.filter((s) => v.project.segments.get(s.segment)?.expect?.maxShare !== undefined).map((s) => s.entity))) {
-      universe.set(entity, Number((await conn.query(st.universe(v.project.entities.get(entity)!.relation)))[0]!.n))
+      universe.set(entity, Number((await conn.query(st.universe(project.entities.get(entity)!.relation)))[0]!.n))
     }
     const broken = checkExpectations(v.project, summary, universe)
     for (const d of broken) summary.find((s) => s.segment === d.data!.segment)!.warnings.push(d.message.replace(/^segment '[^']+': /, ''))
-    const warnings = [...v.diagnostics.filter((d) => d.severity === 'warning'), ...(state?.warnings ?? []), ...broken]
-    if (opts.strict && broken.length) {
+    const warnings = [...v.diagnostics.filter((d) => d.severity === 'warning'), ...(state?.warnings ?? []), ...(identity?.warnings ?? []), ...broken]
+    const strictFailures = [...broken, ...(identity?.warnings ?? [])]
+    if (opts.strict && strictFailures.length) {
       await raw.execute(adapter.rollback)
       inTransaction = false
       const result: RunResult = {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', ...modeOf, segments: summary, warnings}
-      throw new ExpectationsFailed(`${broken.length} expectation${broken.length === 1 ? '' : 's'} failed under --strict; nothing was committed:\n${broken.map((d) => `  ${d.message}`).join('\n')}`, result)
+      throw new ExpectationsFailed(`${strictFailures.length} ${identity?.warnings.length ? 'check' : 'expectation'}${strictFailures.length === 1 ? '' : 's'} failed under --strict; nothing was committed:\n${strictFailures.map((d) => `  ${d.message}`).join('\n')}`, result)
     }
     const moved = summary.some((s) => s.entered + s.exited > 0)
     if (!opts.rebuild && !opts.full && last === asOf.toISOString() && !moved && !profiles?.moved && segments.every((s) => s.cause === 'data') && !state?.sources.some((x) => x.how === 'rebuilt')) {
@@ -228,6 +245,11 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await step('writing transitions, history and membership', async () => {
       for (const s of st.write(ctx)) await conn.execute(s)
     })
+    if (identity) {
+      await step('writing the identity map', async () => {
+        for (const s of identity!.outcomes.flatMap((o) => o.write)) await conn.execute(s)
+      })
+    }
     if (profiles?.writes.length) {
       await step('writing the profiles', async () => {
         for (const s of profileStatements(adapter.dialect, v.project.outputSchema, profiles!, runId)) await conn.execute(s)
@@ -350,7 +372,7 @@ export async function runProject(opts: RunOptions = {}): Promise<RunResult> {
 async function observedRun(p: Prepared, conn: WarehouseConnection, asOf: Date, opts: RunOptions): Promise<RunResult> {
   const lineage = emitter(p, 'run', {...(opts.env ? {env: opts.env} : {})})
   // the relations read, from the plan's shape (stand-in model parameters change no relation)
-  const inputs = !lineage.enabled ? [] : inputDatasets(p, buildPlan(p.v.project, asOf, opts.select, {models: placeholderModels(p.v.project)}))
+  const inputs = !lineage.enabled ? [] : inputDatasets(p, buildPlan(p.v.project, asOf, opts.select, {models: placeholderModels(p.v.project)}), identityInputs(p))
   await lineage.start(inputs)
   try {
     const result = await runAt(p, conn, asOf, opts)
@@ -381,6 +403,8 @@ function runOutputs(p: Prepared, r: RunResult): Dataset[] {
     outputDataset(p, OVERLAP.name),
     // a --select run writes its segments' flags into the profiles, a full run every column
     ...profileDatasets(p),
+    // the identity maps (SPEC §20), rewritten whole by every run
+    ...identityDatasets(p),
   ]
 }
 

@@ -86,6 +86,43 @@ const attribute = {
 
 const DBT = {dbt: {...IDENT, description: "a dbt model, seed or snapshot, resolved through dbt.manifest to the relation dbt builds"}, dbt_source: {...IDENT, description: 'a dbt source table, SOURCE.TABLE, resolved through dbt.manifest'}}
 
+// SPEC §20. The kind `key` is the entity key; other kinds are named in identity.ids.
+const ID_COLUMNS = {type: 'object', propertyNames: NAME, additionalProperties: IDENT, minProperties: 1, description: 'identifier kind (key, or a kind of identity.ids): column'}
+
+const identity = {
+  type: 'object',
+  description: 'stitch identifiers (anonymous ids, emails, ...) into one profile per entity key (SPEC §20)',
+  properties: {
+    ids: {
+      type: 'object',
+      description: 'identifier kinds besides the entity key, highest priority first',
+      propertyNames: {...NAME, not: {const: 'key'}},
+      additionalProperties: {
+        type: ['object', 'null'],
+        properties: {
+          normalize: {type: 'array', items: {enum: ['trim', 'lowercase']}, description: 'trim: spaces, tabs, CR and LF at both ends; lowercase: ASCII A-Z only'},
+          exclude: {type: 'array', items: SCALAR, description: 'placeholder values that are no identifiers (normalized as the kind says)'},
+        },
+        additionalProperties: false,
+      },
+    },
+    edges: {
+      type: 'array',
+      description: 'relations (or events) whose rows link identifiers',
+      items: {
+        type: 'object',
+        properties: {table: IDENT, sql: IDENT, ...DBT, event: NAME, timestamp: IDENT, ids: ID_COLUMNS},
+        additionalProperties: false,
+      },
+    },
+    anonymous: {type: 'boolean', description: 'profiles without an entity key are entities of the population too (default false)'},
+    salt: {type: 'string', description: 'prefix of the hashed anonymous keys; ${env:NAME} is a secret'},
+    max_depth: {type: 'integer', minimum: 1, maximum: 10000, description: 'labelling levels before the run fails with identity_depth (default 64)'},
+    max_ids_per_profile: {type: 'integer', minimum: 1, description: 'identifiers in one profile above which a run warns (run --strict: exit 3)'},
+  },
+  additionalProperties: false,
+}
+
 const entity = {
   type: 'object',
   properties: {
@@ -93,6 +130,7 @@ const entity = {
     sql: IDENT,
     ...DBT,
     key: IDENT,
+    identity,
     label: TEXT,
     description: TEXT,
     attributes: {type: 'object', propertyNames: NAME, additionalProperties: attribute},
@@ -110,6 +148,7 @@ const event = {
     sql: IDENT,
     ...DBT,
     key: IDENT,
+    ids: {...ID_COLUMNS, description: "identifier kind: column, instead of key (SPEC §20); the event belongs to the profile of its first identifier that has one"},
     timestamp: IDENT,
     loaded_at: {...IDENT, description: 'the column holding when each row landed in the warehouse (SPEC §13): incremental runs read rows by it, so lateness does not matter for this event'},
     label: TEXT,
@@ -117,7 +156,7 @@ const event = {
     where: {$ref: '#/$defs/where'},
     properties: {type: 'object', propertyNames: NAME, additionalProperties: attribute},
   },
-  required: ['entity', 'key', 'timestamp'],
+  required: ['entity', 'timestamp'],
   additionalProperties: false,
 }
 

@@ -60,7 +60,7 @@ export const TRANSITIONS: TableDef = {
     c('entity', 'string', 'entity name'),
     c('entity_key', 'string', 'the entity key, as a string'),
     c('change', 'string', 'entered or exited'),
-    c('cause', 'string', 'data (same definition), definition (definition changed), segment_added (first run), segment_removed (left the project)'),
+    c('cause', 'string', 'data (same definition), definition (definition changed), segment_added (first run), segment_removed (left the project), merged (the profile merged into another: SPEC §20)'),
   ],
 }
 
@@ -345,3 +345,32 @@ export const OUTPUT_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROU
 /** Tables a --rebuild empties (the run log and the lease stay). */
 export const STATE_TABLES: TableDef[] = [MEMBERSHIP, HISTORY, TRANSITIONS, GROUP_TRANSITIONS, SIZES, DEFINITIONS, CATALOG, OVERLAP, LIFT]
 
+/** SPEC §20: the identity map of one entity, `segment_identities_<entity>`, rewritten whole by each run. */
+export const identitiesTable = (entity: string): TableDef => ({
+  name: `segment_identities_${entity}`,
+  comment: `Every identifier of entity ${entity} and the profile it belongs to (SPEC §20), as of the last successful run`,
+  columns: [
+    c('kind', 'string', 'identifier kind: key (the entity key) or a kind of identity.ids'),
+    c('value', 'string', 'the identifier, normalized as its kind says'),
+    c('entity_key', 'string', 'the profile: an entity key, an anon_ key for an anonymous profile, NULL when ambiguous'),
+    c('status', 'string', 'key, stitched, anonymous or ambiguous'),
+    c('distance', 'integer', 'edges to the nearest key (NULL for anonymous)'),
+    c('first_seen', 'timestamp', 'earliest timestamp of an edge row holding it (NULL when only timestamp-less relations hold it)'),
+  ],
+})
+
+/**
+ * SPEC §20: the identifiers of erased profiles, as hashes. Created by `segc forget` when it
+ * erases a profile of an entity with identity (not every run creates it: a project without
+ * identity never has one).
+ */
+export const ERASED_IDENTIFIERS: TableDef = {
+  name: 'segment_erased_identifiers',
+  comment: 'The identifiers of profiles segc forget erased (SPEC §20), as hashes, never values. Later runs keep them as one erased profile that claims its identifiers and is written nowhere',
+  columns: [
+    c('request_id', 'string', 'the segc forget call (segment_erasures.request_id)'),
+    c('entity', 'string', 'entity name'),
+    c('kind', 'string', 'identifier kind'),
+    c('value_hash', 'string', "lower-case hex SHA-256 of entity || ':' || kind || ':' || value"),
+  ],
+}

@@ -1,6 +1,7 @@
 // `segc why KEY` (SPEC §14): why one entity is, or is not, in each segment — the rule as a tree with
 // each condition's outcome and the values it compared, exclude, consent, the group's earlier
 // stages and the holdout draw. One read-only query; `member` is what a run at that as_of writes.
+import {storedMaps, storedProject} from '../identity/attribute.js'
 import {sql} from 'kysely'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
@@ -87,7 +88,9 @@ export async function explainEntity(opts: SessionOptions & {key: string; entity?
     const hashes = definitionHashes(project, modelVersions(stored))
     const frozen = new Set([...project.segments.values()].filter((s) => s.refresh === 'static' && recorded.get(s.name) === hashes.get(s.name)).map((s) => s.name))
     const models = await requireModels(p, conn, segments.map((s) => s.name), stored)
-    const e = explainPlan(project, entity, asOf, segments, {models, frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}})
+    // events with ids read through the last run's identity map (SPEC §20)
+    const maps = await storedMaps(conn, project)
+    const e = explainPlan(storedProject(project, p.adapter.dialect, (x) => maps.has(x)), entity, asOf, segments, {models, frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}})
     const db = compilerFor(p.adapter.dialect)
     // one key's rows only, unless an NTILE ranks it against everyone (then every entity is evaluated)
     const q = featureQuery(db, p.adapter.dialect, e.asOf, onlyKey(e.plan, opts.key), e.values)

@@ -1,0 +1,124 @@
+// Attribution (SPEC §20) at the relation level: an event relation with `ids` becomes the
+// relation joined to the identity map, with the profile each row belongs to in one more
+// column, and an entity with identity becomes its table with the key as a string (the map's
+// profiles are strings) plus, under `anonymous: true`, one row per anonymous profile. Every
+// stage that reads relations (conditions, traits, NTILE, holdouts, fitted models, profiles,
+// why, plan --impact, compile --membership, syncs) then sees stitched profiles without
+// knowing identity exists.
+import {sql} from 'kysely'
+import {relationSql} from '../generate/expr-writer.js'
+import {compilerFor, render} from '../generate/generate-sql.js'
+import {KEY_KIND, type Entity, type EventDef, type Project, type Relation, type ValueType} from '../resolve/model.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
+import {identitiesTable} from '../warehouse/tables.js'
+import {normalizedSql} from './label-sql.js'
+
+/**
+ * Where an entity's identifiers are read from for attribution: a relation with `kind`, `value`
+ * (normalized), `entity_key` and `status` (key, stitched, anonymous, ambiguous, or erased for
+ * an erased profile's identifiers, which only the run's own labelling holds).
+ */
+export type AttributionSource = Sql
+
+/**
+ * The last successful run's map as an attribution source (read-only commands; SPEC §20); an
+ * empty map where no run wrote one yet (then every event with ids is unattributed).
+ */
+export function storedAttribution(dialect: Dialect, entity: Entity, schema: string, exists = true): AttributionSource {
+  const s = sql.raw(dialect.stringType)
+  return exists
+    ? sql.id(schema, identitiesTable(entity.name).name)
+    : sql`(SELECT CAST(NULL AS ${s}) AS kind, CAST(NULL AS ${s}) AS value, CAST(NULL AS ${s}) AS entity_key, CAST(NULL AS ${s}) AS status FROM (SELECT 1 AS one) AS z WHERE 1 = 0)`
+}
+
+/**
+ * The project as read-only commands plan it (`why`, `plan --impact`, `compile --membership`):
+ * attributed through the map of the target's last successful run. `exists` says, per entity,
+ * whether that map is there (compile, which opens no target, assumes it is).
+ */
+export function storedProject(project: Project, dialect: Dialect, exists: (entity: string) => boolean = () => true): Project {
+  return attributedProject(project, dialect, new Map(identityEntities(project).map((e) => [e.name, storedAttribution(dialect, e, project.outputSchema, exists(e.name))])))
+}
+
+/** Which entities' stored maps a target holds. */
+export async function storedMaps(conn: {tableExists(schema: string, table: string): Promise<boolean>}, project: Project): Promise<Set<string>> {
+  const out = new Set<string>()
+  for (const e of identityEntities(project)) if (await conn.tableExists(project.outputSchema, identitiesTable(e.name).name)) out.add(e.name)
+  return out
+}
+
+/**
+ * The profile an identifier's events count for: NULL for an erased profile's and, under
+ * `anonymous: false`, an anonymous one's (they count for no entity and do not fall through).
+ */
+function profileOf(entity: Entity): Sql {
+  return entity.identity!.anonymous ? sql`CASE WHEN status IN ('key', 'stitched', 'anonymous') THEN entity_key END` : sql`CASE WHEN status IN ('key', 'stitched') THEN entity_key END`
+}
+
+function nullOf(dialect: Dialect, t: ValueType): string {
+  switch (t) {
+    case 'string':
+      return dialect.stringType
+    case 'number':
+      return dialect.floatType
+    case 'integer':
+      return dialect.integerType
+    case 'boolean':
+      return dialect.booleanType
+    case 'timestamp':
+      return dialect.timestampType
+    case 'date':
+      return 'DATE'
+  }
+}
+
+/** An event's rows with the profile they belong to: its first identifier, in priority order, that belongs to a profile. */
+export function attributedEventSql(dialect: Dialect, entity: Entity, ev: EventDef, source: AttributionSource): Sql {
+  const kinds = new Map(entity.identity!.kinds.map((k) => [k.name, k]))
+  const joins: Sql[] = []
+  const whens: Sql[] = []
+  ev.ids!.forEach(({kind, column}, i) => {
+    const a = `a${i}`
+    const value = normalizedSql(dialect, sql.id('src', column), kind === KEY_KIND ? undefined : kinds.get(kind))
+    joins.push(sql` LEFT JOIN (SELECT value, ${profileOf(entity)} AS profile FROM ${source} AS m WHERE kind = ${sql.lit(kind)} AND status <> 'ambiguous') AS ${sql.id(a)} ON ${sql.id(a, 'value')} = ${value}`)
+    whens.push(sql`WHEN ${sql.id(a, 'value')} IS NOT NULL THEN ${sql.id(a, 'profile')}`)
+  })
+  return sql`SELECT src.*, CASE ${sql.join(whens, sql` `)} END AS ${sql.id(ev.key)} FROM ${relationSql(ev.relation)} AS src${sql.join(joins, sql``)}`
+}
+
+/** The entity's rows keyed by the key as a string, and under `anonymous: true` the anonymous profiles with NULL attributes. */
+export function attributedEntitySql(dialect: Dialect, entity: Entity, source: AttributionSource): Sql {
+  const s = sql.raw(dialect.stringType)
+  const attrs = [...entity.attributes.values()].filter((a) => a.column !== entity.key)
+  const columns = [sql`CAST(${sql.id('ent', entity.key)} AS ${s}) AS ${sql.id(entity.key)}`, ...attrs.map((a) => sql`${sql.id('ent', a.column)} AS ${sql.id(a.column)}`)]
+  const known = sql`SELECT ${sql.join(columns)} FROM ${relationSql(entity.relation)} AS ent`
+  if (!entity.identity!.anonymous) return known
+  const anonRows = sql`SELECT DISTINCT entity_key AS p FROM ${source} AS m WHERE status = 'anonymous'`
+  const nulls = [sql`CAST(an.p AS ${s}) AS ${sql.id(entity.key)}`, ...attrs.map((a) => sql`CAST(NULL AS ${sql.raw(nullOf(dialect, a.type))}) AS ${sql.id(a.column)}`)]
+  return sql`${known} UNION ALL SELECT ${sql.join(nulls)} FROM (${anonRows}) AS an`
+}
+
+/**
+ * The project as the plan should read it: events with `ids` and entities with identity over
+ * their attributed relations. Definitions, hashes and lineage keep reading the original
+ * project (the relations a user wrote), so only planning gets this one.
+ */
+export function attributedProject(project: Project, dialect: Dialect, sources: ReadonlyMap<string, AttributionSource>): Project {
+  if (sources.size === 0) return project
+  const db = compilerFor(dialect)
+  const rel = (q: Sql): Relation => ({kind: 'sql', sql: render(db, q)})
+  const entities = new Map(project.entities)
+  for (const [name, source] of sources) {
+    const e = project.entities.get(name)!
+    entities.set(name, {...e, relation: rel(attributedEntitySql(dialect, e, source))})
+  }
+  const events = new Map(project.events)
+  for (const [name, ev] of project.events) {
+    const s = sources.get(ev.entity)
+    if (ev.ids && s) events.set(name, {...ev, relation: rel(attributedEventSql(dialect, project.entities.get(ev.entity)!, ev, s))})
+  }
+  return {...project, entities, events}
+}
+
+/** Entities of the project with identity. */
+export const identityEntities = (project: Project): Entity[] => [...project.entities.values()].filter((e) => e.identity !== undefined)

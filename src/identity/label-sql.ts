@@ -1,0 +1,335 @@
+// The SQL of identity labelling (SPEC §20), for any dialect. Everything happens in the
+// warehouse: identifiers are read from the edge relations into working tables once, then a
+// breadth-first labelling from the key nodes adds one level per statement, and the components
+// no key reaches are labelled by their representative. No row per identifier reaches Node.js:
+// between statements segc reads only counts.
+//
+// Nodes are named `kind:value` (kinds match ^[a-z][a-z0-9_]*$, so the first colon separates
+// them): that string is the join key of every working table, and the representative's order
+// and the anonymous key's hash are defined on it.
+import {sql} from 'kysely'
+import {ExprWriter, relationSql} from '../generate/expr-writer.js'
+import {createTables} from '../generate/output-sql.js'
+import {Statements} from '../generate/statements.js'
+import {eventWhere} from '../plan/build-plan.js'
+import {KEY_KIND, type Entity, type IdentityEdge, type IdentityKind, type Project} from '../resolve/model.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
+import {identitiesTable} from '../warehouse/tables.js'
+
+/** Spaces, tabs, carriage returns and line feeds: what `trim` removes at both ends. */
+const TRIMMED = ' \t\r\n'
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+/** A value as an identifier of a kind (undefined for `key`): a string, normalized, NULL when it is none. */
+export function normalizedSql(dialect: Dialect, value: Sql, k: IdentityKind | undefined): Sql {
+  let v: Sql = sql`CAST(${value} AS ${sql.raw(dialect.stringType)})`
+  for (const step of k?.normalize ?? []) v = step === 'trim' ? sql`TRIM(${v}, ${sql.lit(TRIMMED)})` : sql`TRANSLATE(${v}, ${sql.lit(UPPER)}, ${sql.lit(UPPER.toLowerCase())})`
+  const none = ['', ...(k?.exclude ?? [])]
+  return sql`CASE WHEN ${v} IN (${sql.join([...new Set(none)].map((x) => sql.lit(x)))}) THEN NULL ELSE ${v} END`
+}
+
+export interface IdentityInputs {
+  project: Project
+  entity: Entity
+  asOf: Date
+  /** the salt with ${env:…} substituted */
+  salt: string
+  /**
+   * value hashes of erased identifiers (SPEC §15, §20), in a relation with `kind` and
+   * `value_hash` columns; absent when nothing of this entity was erased
+   */
+  erased?: Sql
+  /** the previous run's map (segment_identities_<entity>), to find the profiles that merged */
+  previousMap?: Sql
+}
+
+/** The working tables of one entity's labelling (session-scoped). */
+export function workingTables(entity: string) {
+  const t = (s: string) => `segc_id_${entity}_${s}`
+  return {
+    rows: (i: number) => t(`rows${i}`),
+    occurrences: t('occ'),
+    nodes: t('nodes'),
+    edges: t('edges'),
+    labels: t('labels'),
+    ranks: t('ranks'),
+    anonEdges: t('aedges'),
+    components: (i: number) => t(`comp${i % 2}`),
+    map: t('map'),
+    attribution: t('attr'),
+    merged: t('merged'),
+    search: t('search'),
+  }
+}
+
+/**
+ * Labels in the labelling are `k` followed by the entity key, or `e` for the one erased
+ * profile: any string can be a key, so the erased label must differ in a prefix.
+ */
+const ERASED_LABEL = 'e'
+
+export class IdentitySql extends Statements {
+  readonly tables
+  private readonly kinds: Map<string, IdentityKind>
+
+  constructor(
+    dialect: Dialect,
+    schema: string,
+    private readonly inputs: IdentityInputs,
+  ) {
+    super(dialect, schema)
+    this.tables = workingTables(inputs.entity.name)
+    this.kinds = new Map(inputs.entity.identity!.kinds.map((k) => [k.name, k]))
+  }
+
+  private id(name: string): Sql {
+    return sql.id(name)
+  }
+
+  private get s(): string {
+    return this.dialect.stringType
+  }
+
+  /** A column's value as an identifier of `kind`: a string, normalized, NULL when it is none. */
+  normalized(value: Sql, kind: string): Sql {
+    return normalizedSql(this.dialect, value, this.kinds.get(kind))
+  }
+
+  private nodeName(kind: string, value: Sql): Sql {
+    return sql`(${sql.lit(`${kind}:`)} || ${value})`
+  }
+
+  /** One scan of an edge relation: its identifiers normalized, as columns i0, i1, … and ts. */
+  edgeRows(edge: IdentityEdge, i: number): string {
+    const w = new ExprWriter(this.dialect, this.inputs.asOf.toISOString())
+    const ids = edge.ids.map(({kind, column}, j) => sql`${this.normalized(sql.id(column), kind)} AS ${this.id(`i${j}`)}`)
+    const ts = edge.timestamp ? sql`CAST(${sql.id(edge.timestamp)} AS ${sql.raw(this.dialect.timestampType)})` : sql`CAST(NULL AS ${sql.raw(this.dialect.timestampType)})`
+    const conds: Sql[] = []
+    if (edge.timestamp) conds.push(sql`${sql.id(edge.timestamp)} IS NOT NULL AND ${sql.id(edge.timestamp)} <= ${this.dialect.timestamp(this.inputs.asOf.toISOString())}`)
+    if (edge.event) conds.push(w.writeCondition(eventWhere(this.inputs.project, edge.event, this.inputs.asOf)))
+    const where = conds.length ? sql` WHERE ${sql.join(conds, sql` AND `)}` : sql``
+    return this.r(this.dialect.createTempTable(this.tables.rows(i), sql`SELECT ${sql.join(ids)}, ${ts} AS ts FROM ${relationSql(edge.relation)} AS src${where}`))
+  }
+
+  private get edges(): IdentityEdge[] {
+    return this.inputs.entity.identity!.edges
+  }
+
+  private entityKeys(): Sql {
+    const e = this.inputs.entity
+    return sql`SELECT CAST(${sql.id(e.key)} AS ${sql.raw(this.s)}) AS v FROM ${relationSql(e.relation)} AS ent WHERE ${sql.id(e.key)} IS NOT NULL`
+  }
+
+  /**
+   * The nodes: every identifier of an edge row plus every entity key, with the earliest
+   * timestamp of an edge row holding it; a `key` value no entity row holds is none.
+   */
+  nodes(): string[] {
+    const parts: Sql[] = [sql`SELECT ${sql.lit(KEY_KIND)} AS kind, v AS value, CAST(NULL AS ${sql.raw(this.dialect.timestampType)}) AS ts FROM (${this.entityKeys()}) AS k`]
+    this.edges.forEach((edge, i) =>
+      edge.ids.forEach(({kind}, j) => parts.push(sql`SELECT ${sql.lit(kind)} AS kind, ${this.id(`i${j}`)} AS value, ts FROM ${this.id(this.tables.rows(i))} WHERE ${this.id(`i${j}`)} IS NOT NULL`)),
+    )
+    const occ = this.dialect.createTempTable(this.tables.occurrences, sql.join(parts, sql` UNION ALL `))
+    const keys = sql`SELECT v FROM (${this.entityKeys()}) AS k`
+    const nodes = this.dialect.createTempTable(
+      this.tables.nodes,
+      sql`SELECT kind || ':' || value AS n, kind, value, MIN(ts) AS first_seen FROM ${this.id(this.tables.occurrences)} WHERE kind <> ${sql.lit(KEY_KIND)} OR value IN (${keys}) GROUP BY kind, value`,
+    )
+    return [this.r(occ), this.r(nodes)]
+  }
+
+  /** Every two identifiers of one row, both ways, between nodes only, built once. */
+  edgesTable(): string {
+    const pairs: Sql[] = []
+    this.edges.forEach((edge, i) => {
+      for (let a = 0; a < edge.ids.length; a++)
+        for (let b = 0; b < edge.ids.length; b++) {
+          if (a === b) continue
+          const [ia, ib] = [this.id(`i${a}`), this.id(`i${b}`)]
+          pairs.push(sql`SELECT ${this.nodeName(edge.ids[a]!.kind, ia)} AS a, ${this.nodeName(edge.ids[b]!.kind, ib)} AS b FROM ${this.id(this.tables.rows(i))} WHERE ${ia} IS NOT NULL AND ${ib} IS NOT NULL`)
+        }
+    })
+    const nodes = sql`SELECT n FROM ${this.id(this.tables.nodes)}`
+    const body = pairs.length ? sql.join(pairs, sql` UNION ALL `) : sql`SELECT CAST(NULL AS ${sql.raw(this.s)}) AS a, CAST(NULL AS ${sql.raw(this.s)}) AS b FROM (SELECT 1 AS one) AS z WHERE 1 = 0`
+    return this.r(this.dialect.createTempTable(this.tables.edges, sql`SELECT DISTINCT a, b FROM (${body}) AS p WHERE a IN (${nodes}) AND b IN (${nodes})`))
+  }
+
+  /**
+   * Level 0: the key nodes, each its own profile, and the identifiers of erased profiles, which
+   * claim and tie as a key does under one label of their own.
+   */
+  seed(): string {
+    const N = this.id(this.tables.nodes)
+    const erasedNodes = this.inputs.erased
+      ? sql`SELECT n FROM ${N} AS nd WHERE ${this.dialect.sha256Hex(sql`(${sql.lit(`${this.inputs.entity.name}:`)} || nd.kind || ':' || nd.value)`)} IN (SELECT value_hash FROM ${this.inputs.erased} AS er)`
+      : undefined
+    const keys = sql`SELECT n, 'k' || value AS k, 0 AS d FROM ${N} WHERE kind = ${sql.lit(KEY_KIND)}${erasedNodes ? sql` AND n NOT IN (${erasedNodes})` : sql``}`
+    const erased = erasedNodes ? sql` UNION ALL SELECT n, ${sql.lit(ERASED_LABEL)} AS k, 0 AS d FROM (${erasedNodes}) AS x` : sql``
+    return this.r(this.dialect.createTempTable(this.tables.labels, sql`SELECT n, k, d FROM (${keys}${erased}) AS s`))
+  }
+
+  /**
+   * Level `d`: every unlabelled neighbour of a node labelled at d − 1 gets that label when all
+   * such neighbours agree on one, else none (ambiguous). A node next to an ambiguous one at
+   * d − 1 has two nearest keys through it, so a NULL label spreads as ambiguity.
+   */
+  level(d: number): string {
+    const L = this.id(this.tables.labels)
+    return this.r(sql`INSERT INTO ${L} (n, k, d) SELECT c.b, CASE WHEN COUNT(DISTINCT c.k) = 1 AND COUNT(c.k) = COUNT(*) THEN MIN(c.k) END, ${sql.lit(d)} FROM (SELECT e.b, l.k FROM ${L} AS l JOIN ${this.id(this.tables.edges)} AS e ON e.a = l.n WHERE l.d = ${sql.lit(d - 1)}) AS c WHERE c.b NOT IN (SELECT n FROM ${L}) GROUP BY c.b`)
+  }
+
+  labelledAt(d: number): string {
+    return this.r(sql`SELECT COUNT(*) AS c FROM ${this.id(this.tables.labels)} WHERE d = ${sql.lit(d)}`)
+  }
+
+  /** How many identifiers share the profile of one node labelled at level d (for identity_depth). */
+  profileSizeAt(d: number): string {
+    const L = this.id(this.tables.labels)
+    return this.r(sql`SELECT COUNT(*) AS c FROM ${L} WHERE k = (SELECT MIN(k) FROM ${L} WHERE d = ${sql.lit(d)}) OR (k IS NULL AND (SELECT MIN(k) FROM ${L} WHERE d = ${sql.lit(d)}) IS NULL)`)
+  }
+
+  /**
+   * The nodes no key reached, ranked for the representative: earliest first_seen (NULLs last),
+   * then the smallest `kind:value`; and the edges among them.
+   */
+  anonymousStart(): string[] {
+    const ranks = this.dialect.createTempTable(
+      this.tables.ranks,
+      sql`SELECT n, ROW_NUMBER() OVER (ORDER BY first_seen ASC NULLS LAST, n ASC) AS r FROM ${this.id(this.tables.nodes)} WHERE n NOT IN (SELECT n FROM ${this.id(this.tables.labels)})`,
+    )
+    const edges = this.dialect.createTempTable(this.tables.anonEdges, sql`SELECT a, b FROM ${this.id(this.tables.edges)} WHERE a IN (SELECT n FROM ${this.id(this.tables.ranks)})`)
+    const comp0 = this.dialect.createTempTable(this.tables.components(0), sql`SELECT n, r AS c FROM ${this.id(this.tables.ranks)}`)
+    return [this.r(ranks), this.r(edges), this.r(comp0)]
+  }
+
+  /**
+   * Round i of the smallest-rank spread: each node takes the smallest rank of itself and its
+   * neighbours. A node gets its representative's rank in the round equal to its distance from
+   * it, so the rounds that change something are the representative's farthest distance.
+   */
+  anonymousRound(i: number): string[] {
+    const prev = this.id(this.tables.components(i - 1))
+    const next = this.tables.components(i)
+    const step = this.dialect.createTempTable(
+      next,
+      sql`SELECT x.n, CASE WHEN m.c IS NOT NULL AND m.c < x.c THEN m.c ELSE x.c END AS c FROM ${prev} AS x LEFT JOIN (SELECT e.a AS n, MIN(p.c) AS c FROM ${this.id(this.tables.anonEdges)} AS e JOIN ${prev} AS p ON p.n = e.b GROUP BY e.a) AS m ON m.n = x.n`,
+    )
+    const changed = sql`SELECT COUNT(*) AS c FROM ${this.id(next)} AS y JOIN ${prev} AS x ON x.n = y.n WHERE y.c < x.c`
+    return [this.r(step), this.r(changed)]
+  }
+
+  /** Identifiers in the largest anonymous component after round i (for identity_depth). */
+  largestAnonymous(i: number): string {
+    return this.r(sql`SELECT MAX(cnt) AS c FROM (SELECT COUNT(*) AS cnt FROM ${this.id(this.tables.components(i))} GROUP BY c) AS g`)
+  }
+
+  /** The map: one row per identifier with its profile, status, distance and first_seen (erased profiles left out). */
+  map(finalRound: number): string {
+    const N = this.id(this.tables.nodes)
+    const anonKey = sql`('anon_' || SUBSTR(${this.dialect.sha256Hex(sql`(${sql.lit(this.inputs.salt)} || rep.n)`)}, 1, 32))`
+    return this.r(
+      this.dialect.createTempTable(
+        this.tables.map,
+        sql`SELECT nd.kind, nd.value,
+  CASE WHEN l.n IS NOT NULL THEN SUBSTR(l.k, 2) ELSE ${anonKey} END AS entity_key,
+  CASE WHEN l.n IS NULL THEN 'anonymous' WHEN l.k IS NULL THEN 'ambiguous' WHEN l.d = 0 THEN 'key' ELSE 'stitched' END AS status,
+  CAST(l.d AS ${sql.raw(this.dialect.integerType)}) AS distance, nd.first_seen
+FROM ${N} AS nd
+LEFT JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n
+LEFT JOIN ${this.id(this.tables.components(finalRound))} AS cm ON cm.n = nd.n
+LEFT JOIN ${this.id(this.tables.ranks)} AS rep ON rep.r = cm.c
+WHERE l.k IS NULL OR l.k <> ${sql.lit(ERASED_LABEL)}`,
+      ),
+    )
+  }
+
+  /**
+   * What attribution reads in the run: the map plus the erased profile's identifiers (status
+   * `erased`), so that an event whose first identifier is erased counts for no entity rather
+   * than falling through to a later identifier.
+   */
+  attribution(): string {
+    const N = this.id(this.tables.nodes)
+    return this.r(
+      this.dialect.createTempTable(
+        this.tables.attribution,
+        sql`SELECT kind, value, entity_key, status FROM ${this.id(this.tables.map)} UNION ALL SELECT nd.kind, nd.value, CAST(NULL AS ${sql.raw(this.s)}) AS entity_key, 'erased' AS status FROM ${N} AS nd JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n WHERE l.k = ${sql.lit(ERASED_LABEL)}`,
+      ),
+    )
+  }
+
+  /**
+   * The previous map's profiles that no longer exist and every one of whose identifiers now
+   * belongs to one other profile (an anonymous visitor signed up, two anonymous profiles
+   * joined): their exits have cause `merged`.
+   */
+  merged(previous: Sql): string {
+    const M = this.id(this.tables.map)
+    return this.r(
+      this.dialect.createTempTable(
+        this.tables.merged,
+        sql`SELECT o.entity_key FROM ${previous} AS o LEFT JOIN ${M} AS nw ON nw.kind = o.kind AND nw.value = o.value
+WHERE o.entity_key IS NOT NULL AND o.entity_key NOT IN (SELECT entity_key FROM ${M} WHERE entity_key IS NOT NULL)
+GROUP BY o.entity_key HAVING COUNT(DISTINCT nw.entity_key) = 1 AND COUNT(nw.entity_key) = COUNT(*)`,
+      ),
+    )
+  }
+
+  /** How many profiles hold more than `max` identifiers, and the most any holds. */
+  oversized(max: number): string {
+    return this.r(
+      sql`SELECT COUNT(CASE WHEN n > ${sql.lit(max)} THEN 1 END) AS profiles, MAX(n) AS largest FROM (SELECT entity_key, COUNT(*) AS n FROM ${this.id(this.tables.map)} WHERE entity_key IS NOT NULL GROUP BY entity_key) AS g`,
+    )
+  }
+
+  /** One node's row of the map, or of the erased profile (`why --id`). */
+  lookup(kind: string, value: string): string {
+    return this.r(sql`SELECT a.entity_key, a.status, l.d AS distance FROM ${this.id(this.tables.attribution)} AS a JOIN ${this.id(this.tables.nodes)} AS nd ON nd.kind = a.kind AND nd.value = a.value LEFT JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n WHERE a.kind = ${sql.lit(kind)} AND a.value = ${sql.lit(value)}`)
+  }
+
+  /** A breadth-first search from one node (`why --id`): level 0. */
+  searchStart(node: string): string {
+    return this.r(this.dialect.createTempTable(this.tables.search, sql`SELECT ${sql.lit(node)} AS n, 0 AS d, CAST(NULL AS ${sql.raw(this.s)}) AS p FROM (SELECT 1 AS one) AS z`))
+  }
+
+  /** Level d of the search: each new node with the smallest node it was reached from. */
+  searchLevel(d: number): string {
+    const S = this.id(this.tables.search)
+    return this.r(sql`INSERT INTO ${S} (n, d, p) SELECT e.b, ${sql.lit(d)}, MIN(e.a) FROM ${S} AS s JOIN ${this.id(this.tables.edges)} AS e ON e.a = s.n WHERE s.d = ${sql.lit(d - 1)} AND e.b NOT IN (SELECT n FROM ${S}) GROUP BY e.b`)
+  }
+
+  /** The labelled seeds (keys, and the erased profile's identifiers) the search reached at level d, with the path's parents. */
+  searchFound(d: number): string {
+    return this.r(sql`SELECT s.n, s.p, l.k FROM ${this.id(this.tables.search)} AS s JOIN ${this.id(this.tables.labels)} AS l ON l.n = s.n WHERE s.d = ${sql.lit(d)} AND l.d = 0 ORDER BY s.n`)
+  }
+
+  /** The parent of a node in the search. */
+  searchParent(node: string): string {
+    return this.r(sql`SELECT p FROM ${this.id(this.tables.search)} WHERE n = ${sql.lit(node)}`)
+  }
+
+  /** The edge relations, by index, holding a row that links two identifiers. */
+  edgeHolding(a: [string, string], b: [string, string]): string | undefined {
+    const parts: Sql[] = []
+    this.edges.forEach((edge, i) => {
+      edge.ids.forEach((x, ja) =>
+        edge.ids.forEach((y, jb) => {
+          if (ja === jb || x.kind !== a[0] || y.kind !== b[0]) return
+          parts.push(sql`SELECT ${sql.lit(i)} AS i FROM ${this.id(this.tables.rows(i))} WHERE ${this.id(`i${ja}`)} = ${sql.lit(a[1])} AND ${this.id(`i${jb}`)} = ${sql.lit(b[1])}`)
+        }),
+      )
+    })
+    return parts.length ? this.r(sql`SELECT MIN(i) AS i FROM (${sql.join(parts, sql` UNION ALL `)}) AS h`) : undefined
+  }
+
+  /** The output table, created when missing (idempotent, like every output table). */
+  setup(): string[] {
+    return createTables(this.dialect, this.schema, [identitiesTable(this.inputs.entity.name)]).map((x) => this.r(x))
+  }
+
+  /** Replaces the output table with the map: in the run's transaction. */
+  write(): string[] {
+    const out = this.t(identitiesTable(this.inputs.entity.name).name)
+    return [this.r(sql`DELETE FROM ${out} WHERE 1 = 1`), this.r(sql`INSERT INTO ${out} (kind, value, entity_key, status, distance, first_seen) SELECT kind, value, entity_key, status, distance, first_seen FROM ${this.id(this.tables.map)}`)]
+  }
+}
