@@ -8,6 +8,7 @@
 import {sql} from 'kysely'
 import {relationSql} from '../generate/expr-writer.js'
 import {compilerFor, render} from '../generate/generate-sql.js'
+import {profileColumnType} from '../generate/profile-sql.js'
 import {KEY_KIND, type Entity, type EventDef, type Project, type Relation, type ValueType} from '../resolve/model.js'
 import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {identitiesTable} from '../warehouse/tables.js'
@@ -55,23 +56,6 @@ function profileOf(entity: Entity): Sql {
   return entity.identity!.anonymous ? sql`CASE WHEN status IN ('key', 'stitched', 'anonymous') THEN entity_key END` : sql`CASE WHEN status IN ('key', 'stitched') THEN entity_key END`
 }
 
-function nullOf(dialect: Dialect, t: ValueType): string {
-  switch (t) {
-    case 'string':
-      return dialect.stringType
-    case 'number':
-      return dialect.floatType
-    case 'integer':
-      return dialect.integerType
-    case 'boolean':
-      return dialect.booleanType
-    case 'timestamp':
-      return dialect.timestampType
-    case 'date':
-      return 'DATE'
-  }
-}
-
 /** An event's rows with the profile they belong to: its first identifier, in priority order, that belongs to a profile. */
 export function attributedEventSql(dialect: Dialect, entity: Entity, ev: EventDef, source: AttributionSource): Sql {
   const kinds = new Map(entity.identity!.kinds.map((k) => [k.name, k]))
@@ -94,7 +78,7 @@ export function attributedEntitySql(dialect: Dialect, entity: Entity, source: At
   const known = sql`SELECT ${sql.join(columns)} FROM ${relationSql(entity.relation)} AS ent`
   if (!entity.identity!.anonymous) return known
   const anonRows = sql`SELECT DISTINCT entity_key AS p FROM ${source} AS m WHERE status = 'anonymous'`
-  const nulls = [sql`CAST(an.p AS ${s}) AS ${sql.id(entity.key)}`, ...attrs.map((a) => sql`CAST(NULL AS ${sql.raw(nullOf(dialect, a.type))}) AS ${sql.id(a.column)}`)]
+  const nulls = [sql`CAST(an.p AS ${s}) AS ${sql.id(entity.key)}`, ...attrs.map((a) => sql`CAST(NULL AS ${sql.raw(profileColumnType(dialect, a.type))}) AS ${sql.id(a.column)}`)]
   return sql`${known} UNION ALL SELECT ${sql.join(nulls)} FROM (${anonRows}) AS an`
 }
 

@@ -6,11 +6,12 @@ import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {labelWith} from '../identity/label.js'
-import {asOfFlag, FLAG, identitySalt, prepare, type SessionOptions} from '../project/session.js'
+import {readAsOf} from './why.js'
+import {FLAG, identitySalt, prepare, type SessionOptions} from '../project/session.js'
 import {KEY_KIND} from '../resolve/model.js'
 import {normalizeIdentifier} from '../resolve/resolve-project.js'
 import {sql} from 'kysely'
-import {DEFINITIONS, ERASED_IDENTIFIERS} from '../warehouse/tables.js'
+import {ERASED_IDENTIFIERS} from '../warehouse/tables.js'
 import {WarehouseError} from '../warehouse/warehouse.js'
 
 export interface IdRef {
@@ -65,9 +66,7 @@ export async function explainIdentifier(opts: SessionOptions & {id: string; enti
   try {
     const schema = project.outputSchema
     const st = new RunStatements(p.adapter.dialect, schema)
-    const ran = await conn.tableExists(schema, DEFINITIONS.name)
-    const lastRaw = ran ? (await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of : undefined
-    const asOf = opts.asOf ? asOfFlag(opts.asOf) : lastRaw !== null && lastRaw !== undefined ? new Date(String(lastRaw)) : asOfFlag(undefined)
+    const {asOf} = await readAsOf(conn, st, schema, opts.asOf)
     const base = {entity: name, as_of: asOf.toISOString(), target: p.target.name, id}
     if (value === '' || (spec?.exclude ?? []).includes(value)) return {...base, status: 'none', profile: null, distance: null, reason: value === '' ? 'empty after normalizing' : `excluded (identity.ids.${kind}.exclude)`}
     const erased = (await conn.tableExists(schema, ERASED_IDENTIFIERS.name)) ? {erased: sql`(SELECT kind, value_hash FROM ${sql.id(schema, ERASED_IDENTIFIERS.name)} WHERE entity = ${sql.lit(name)})`} : {}

@@ -14,6 +14,7 @@ import {explainPlan, onlyKey, type ExplainNode} from '../plan/build-plan.js'
 import {loadModels} from '../project/models.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS, ERASURES, MEMBERSHIP} from '../warehouse/tables.js'
+import type {WarehouseConnection} from '../warehouse/warehouse.js'
 import {asOfFlag, modelVersions, prepare, requireModels, type SessionOptions} from '../project/session.js'
 
 export type Outcome = 'true' | 'false' | 'unknown'
@@ -79,9 +80,7 @@ export async function explainEntity(opts: SessionOptions & {key: string; entity?
   try {
     const schema = project.outputSchema
     const st = new RunStatements(p.adapter.dialect, schema)
-    const ran = await conn.tableExists(schema, DEFINITIONS.name)
-    const lastRaw = ran ? (await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of : undefined
-    const asOf = opts.asOf ? asOfFlag(opts.asOf) : lastRaw !== null && lastRaw !== undefined ? new Date(String(lastRaw)) : asOfFlag(undefined)
+    const {ran, asOf} = await readAsOf(conn, st, schema, opts.asOf)
     // static segments a run keeps frozen are read back from membership, as a run reads them
     const recorded = ran ? new Map((await conn.query(st.definitions())).filter((r) => r.removed_run_id === null).map((r) => [String(r.segment), String(r.definition_hash)])) : new Map<string, string>()
     const stored = await loadModels(conn, p.v.project, p.adapter.dialect)
@@ -138,4 +137,11 @@ export async function explainEntity(opts: SessionOptions & {key: string; entity?
   } finally {
     if (!opts.connection) await conn.close()
   }
+}
+
+/** `--as-of`, else the last successful run's as_of, else now; and whether any run wrote the output tables. */
+export async function readAsOf(conn: WarehouseConnection, st: RunStatements, schema: string, flag: string | undefined): Promise<{ran: boolean; asOf: Date}> {
+  const ran = await conn.tableExists(schema, DEFINITIONS.name)
+  const lastRaw = ran ? (await conn.query(st.lastSuccessfulAsOf()))[0]?.as_of : undefined
+  return {ran, asOf: flag ? asOfFlag(flag) : lastRaw !== null && lastRaw !== undefined ? new Date(String(lastRaw)) : asOfFlag(undefined)}
 }
