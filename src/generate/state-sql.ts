@@ -34,8 +34,24 @@ export function slotParts(slot: StateSlot): string[] {
       return ['v', 'n']
     case 'times':
       return ['t']
+    case 'mask':
+      return ['b', 'r']
   }
 }
+
+const DAY_MS = 86_400_000
+/** A UTC day as its number since 1970-01-01 (how a mask's row says which day it was written before). */
+const epochDay = (iso: string) => Math.floor(Date.parse(iso) / DAY_MS)
+
+/** A mask's field p: the count (capped) of the day it holds. */
+const field = (dialect: Dialect, mask: Sql, ring: NonNullable<StateSlot['ring']>, p: number): Sql =>
+  dialect.bitAnd(p === 0 ? mask : dialect.shiftRight(mask, ring.bits * p), sql.lit((1 << ring.bits) - 1))
+
+/**
+ * The day (epoch day) a mask's field p holds in a row written before `frozen`: the one of the
+ * ring's days before it that lies at p (d mod days = p).
+ */
+const ringDay = (frozenDay: number, days: number, p: number) => frozenDay - days + ((((p - (frozenDay - days)) % days) + days) % days)
 
 export const partColumn = (slot: number, part: string) => `p${slot + 1}_${part}`
 /** distinct values and value counts are kept as rows of their own: one per key, day and value */
@@ -186,6 +202,31 @@ export function keyedRows(
   const rawCols: Sql[] = []
   const keptCols: Sql[] = []
   const merged: Sql[] = []
+  const frozenDay = epochDay(delta.frozen)
+  // active_periods: a source row is its day's offset before frozen (0 the day before it), a
+  // kept row its mask and the day it was written before (r); each field of the result is its
+  // day's kept count, where the kept row holds that day (r after it), plus the rows of that
+  // day, capped at min_count
+  const maskParts = (s: StateSlot, i: number, p: string) => {
+    const col = sql.id(partColumn(i, p))
+    if (p === 'r') {
+      rawCols.push(sql`${typed(sql`NULL`, dialect.integerType)} AS ${col}`)
+      merged.push(sql`${typed(sql.lit(frozenDay), dialect.integerType)} AS ${col}`)
+      return
+    }
+    const ring = s.ring!
+    const r = sql.id(partColumn(i, 'r'))
+    const offset = sql`${typed(sql`CEIL(${dialect.secondsUntil(ts, delta.frozen)} / 86400)`, dialect.integerType)} - 1`
+    rawCols.push(sql`CASE WHEN ${w.writeCondition(s.filter)} AND ${sign(i)} = 1 THEN ${offset} END AS ${col}`)
+    const fields = Array.from({length: ring.days}, (_, q) => {
+      const d = ringDay(frozenDay, ring.days, q)
+      const n = sql`SUM(CASE WHEN ${r} IS NOT NULL THEN (CASE WHEN ${r} > ${sql.lit(d)} THEN ${field(dialect, col, ring, q)} ELSE 0 END) WHEN ${col} = ${sql.lit(frozenDay - 1 - d)} THEN 1 ELSE 0 END)`
+      const capped = typed(sql`LEAST(${sql.lit(ring.min)}, ${n})`, dialect.integerType)
+      // parenthesized: a translated BITSHIFTLEFT is a bare `<<`, which binds looser than `+`
+      return q === 0 ? capped : sql`(${dialect.shiftLeft(capped, ring.bits * q)})`
+    })
+    merged.push(sql`${typed(sql.join(fields, sql` + `), dialect.integerType)} AS ${col}`)
+  }
   slots.forEach((s, i) => {
     for (const p of slotParts(s)) {
       const col = sql.id(partColumn(i, p))
@@ -194,6 +235,10 @@ export function keyedRows(
       // counts per key are rows of their own (below)
       if (!s.window || s.kind === 'frequent') continue
       keptCols.push(sql`${col}`)
+      if (s.kind === 'mask') {
+        maskParts(s, i, p)
+        continue
+      }
       const f = w.writeCondition(s.filter)
       const v = s.value ? w.write(s.value) : sql`1`
       const valued = s.value ? sql`${f} AND ${v} IS NOT NULL` : f
@@ -230,7 +275,9 @@ export function keyedRows(
   if (kept) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${keptOf}`)
   if (raw.length) parts.push(withoutErased(dialect, sql.join(raw, sql` UNION ALL `), opts.erased))
   // keys with nothing left: every count and sum back to 0 and nothing combined
-  const alive = slots.flatMap((s, i) => (!scalarSlot(s) ? [] : slotParts(s).map((p) => (p === 'n' || p === 's' ? sql`${sql.id(partColumn(i, p))} <> 0` : sql`${sql.id(partColumn(i, p))} IS NOT NULL`))))
+  const alive = slots.flatMap((s, i) =>
+    !scalarSlot(s) ? [] : slotParts(s).flatMap((p) => (s.kind === 'mask' ? (p === 'b' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : []) : p === 'n' || p === 's' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : [sql`${sql.id(partColumn(i, p))} IS NOT NULL`])),
+  )
   const cols = slots.flatMap((s, i) => slotParts(s).map((p) => (scalarSlot(s) ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`)))
   const head = sql`SELECT ${sql.id(KEY_COLUMN)}, ${typed(sql`NULL`, 'DATE')} AS ${sql.id(DAY_COLUMN)}, ${typed(sql.lit(opts.mark), dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, ${typed(sql`NULL`, dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)}`
   const selects: Sql[] = []
@@ -302,7 +349,7 @@ export function readEstimate(dialect: Dialect, source: StateRelation, spans: Spa
 
 /** Rows with the column types of both kinds of state row: the state table is created from it, empty. */
 export function stateTemplate(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, table: string[]): Sql {
-  return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {slices: [], slots: []}, {table, mark: KEYED_MARKS.rest})}`
+  return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {frozen: asOf, slices: [], slots: []}, {table, mark: KEYED_MARKS.rest})}`
 }
 
 /** The state table's columns, in the order stateRows writes them; `kind`: those of day rows or of values per key only. */
@@ -357,10 +404,12 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
       t: sql`CASE WHEN ${valued} THEN ${ts} END`,
     }
     if (a.kind === 'active_periods') {
-      // each kept day lies inside one period: its index from the day's start; a row's from its time
-      const index = (t: Sql) => sql`floor(${dialect.secondsUntil(t, asOf)} / ${sql.lit(a.periodSeconds!)})`
-      stateCols.push(sql`${days.length ? sql`CASE WHEN ${and(days)} THEN ${index(dialect.dayStart(sql.id(DAY_COLUMN)))} END` : index(dialect.dayStart(sql.id(DAY_COLUMN)))} AS ${sql.id(col(a, 'i'))}`, sql`${kept('n')} AS ${sql.id(col(a, 'n'))}`)
-      rawCols.push(sql`CASE WHEN ${cond} THEN ${index(ts)} END AS ${sql.id(col(a, 'i'))}`, sql`CASE WHEN ${cond} THEN 1 END AS ${sql.id(col(a, 'n'))}`)
+      // kept: the key's mask and the day it was written before (countedCombine reads the days
+      // inside the window from it); a source row: its period's index from its time
+      const index = sql`CAST(floor(${dialect.secondsUntil(ts, asOf)} / ${sql.lit(a.periodSeconds!)}) AS ${sql.raw(dialect.integerType)})`
+      const int = typedNull(dialect.integerType)
+      stateCols.push(sql`${int} AS ${sql.id(col(a, 'i'))}`, sql`${int} AS ${sql.id(col(a, 'n'))}`, sql`${sql.id(partColumn(meta.slot, 'b'))} AS ${sql.id(col(a, 'b'))}`, sql`${sql.id(partColumn(meta.slot, 'r'))} AS ${sql.id(col(a, 'r'))}`)
+      rawCols.push(sql`CASE WHEN ${cond} THEN ${index} END AS ${sql.id(col(a, 'i'))}`, sql`CASE WHEN ${cond} THEN 1 END AS ${sql.id(col(a, 'n'))}`, sql`${int} AS ${sql.id(col(a, 'b'))}`, sql`${int} AS ${sql.id(col(a, 'r'))}`)
       continue
     }
     // a frequency's row counts once from the source; kept rows carry their count
@@ -435,11 +484,35 @@ export function incrementalParts(dialect: Dialect, asOf: string, s: SourcePlan):
  * total, the smallest among equals — the first/last rule with −count in place of the time, so
  * the dialect's firstLast picks it — and active_periods counts the periods holding min_count.
  */
-export function countedCombine(dialect: Dialect, rows: string, a: AggregatePlan): Sql {
+export function countedCombine(dialect: Dialect, rows: string, a: AggregatePlan, asOf: string, s: SourcePlan): Sql {
   const key = sql.id(KEY_COLUMN)
   if (a.kind === 'active_periods') {
     const i = sql.id(`${a.id}__i`)
-    const per = sql`SELECT ${key}, ${i} AS i, SUM(${sql.id(`${a.id}__n`)}) AS c FROM ${sql.id(rows)} WHERE ${i} IS NOT NULL GROUP BY ${key}, ${i}`
+    const n = sql.id(`${a.id}__n`)
+    const inc = s.incremental!
+    const meta = inc.aggregates.find((x) => x.id === a.id)!
+    const ring = inc.slots[meta.slot!]!.ring!
+    const [b, r] = [sql.id(`${a.id}__b`), sql.id(`${a.id}__r`)]
+    // the kept days strictly inside the window, each inside one period (the days a boundary
+    // falls in, and the window's edge days, are read from the source), by period
+    const frozenDay = epochDay(inc.frozen)
+    const skip = new Set((meta.skip ?? []).map((x) => epochDay(`${x}T00:00:00Z`)))
+    const last = Math.min(frozenDay, meta.before ? epochDay(`${meta.before}T00:00:00Z`) : Infinity)
+    const byPeriod = new Map<number, number[]>()
+    for (let d = epochDay(`${meta.after!}T00:00:00Z`) + 1; d < last; d++) {
+      if (skip.has(d)) continue
+      if (d < frozenDay - ring.days) throw new Error(`internal: day ${d} of ${a.id} is outside its ring`)
+      const k = Math.floor((Date.parse(asOf) - d * DAY_MS) / 1000 / a.periodSeconds!)
+      byPeriod.set(k, [...(byPeriod.get(k) ?? []), d])
+    }
+    // a kept row holds day d where it was written after it (r > d); a later day's events made
+    // the key touched, so a row written earlier holds none on the days since
+    const kept = [...byPeriod].map(([k, ds]) => {
+      const c = sql.join(ds.map((d) => sql`CASE WHEN ${r} > ${sql.lit(d)} THEN ${field(dialect, b, ring, ((d % ring.days) + ring.days) % ring.days)} ELSE 0 END`), sql` + `)
+      return sql`SELECT ${key}, ${sql.lit(k)} AS i, ${c} AS n FROM ${sql.id(rows)} WHERE ${b} IS NOT NULL`
+    })
+    const all = [sql`SELECT ${key}, ${i} AS i, ${n} AS n FROM ${sql.id(rows)} WHERE ${i} IS NOT NULL`, ...kept]
+    const per = sql`SELECT ${key}, i, SUM(n) AS c FROM (${sql.join(all, sql` UNION ALL `)}) AS u GROUP BY ${key}, i`
     return sql`SELECT ${key}, COUNT(*) AS ${sql.id(a.id)} FROM (${per}) AS p WHERE c >= ${sql.lit(a.minCount ?? 1)} GROUP BY ${key}`
   }
   const v = sql.id(`${a.id}__v`)
