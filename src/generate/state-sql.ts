@@ -47,11 +47,6 @@ const epochDay = (iso: string) => Math.floor(Date.parse(iso) / DAY_MS)
 const field = (dialect: Dialect, mask: Sql, ring: NonNullable<StateSlot['ring']>, p: number): Sql =>
   dialect.bitAnd(p === 0 ? mask : dialect.shiftRight(mask, ring.bits * p), sql.lit((1 << ring.bits) - 1))
 
-/**
- * The day (epoch day) a mask's field p holds in a row written before `frozen`: the one of the
- * ring's days before it that lies at p (d mod days = p).
- */
-const ringDay = (frozenDay: number, days: number, p: number) => frozenDay - days + ((((p - (frozenDay - days)) % days) + days) % days)
 
 export const partColumn = (slot: number, part: string) => `p${slot + 1}_${part}`
 /** distinct values and value counts are kept as rows of their own: one per key, day and value */
@@ -203,29 +198,69 @@ export function keyedRows(
   const keptCols: Sql[] = []
   const merged: Sql[] = []
   const frozenDay = epochDay(delta.frozen)
-  // active_periods: a source row is its day's offset before frozen (0 the day before it), a
-  // kept row its mask and the day it was written before (r); each field of the result is its
-  // day's kept count, where the kept row holds that day (r after it), plus the rows of that
-  // day, capped at min_count
+  // active_periods: the kept row's mask, its fields for days it does not hold (r at or before
+  // them) cleared, and the source's rows of the days the run adds, counted per key and day
+  // (capped) and packed into fields by a branch of their own (maskRows); the group keeps the
+  // first in the mask's column and the second in its r column, and the outer select adds them
+  // field by field, capped (cols)
+  const masks: Array<{s: StateSlot; i: number}> = []
   const maskParts = (s: StateSlot, i: number, p: string) => {
     const col = sql.id(partColumn(i, p))
+    const [b, r] = [sql.id(partColumn(i, 'b')), sql.id(partColumn(i, 'r'))]
+    rawCols.push(sql`${typed(sql`NULL`, dialect.integerType)} AS ${col}`)
     if (p === 'r') {
-      rawCols.push(sql`${typed(sql`NULL`, dialect.integerType)} AS ${col}`)
-      merged.push(sql`${typed(sql.lit(frozenDay), dialect.integerType)} AS ${col}`)
+      merged.push(sql`COALESCE(MAX(CASE WHEN ${r} IS NULL THEN ${b} END), 0) AS ${col}`)
       return
     }
-    const ring = s.ring!
-    const r = sql.id(partColumn(i, 'r'))
-    const offset = sql`${typed(sql`CEIL(${dialect.secondsUntil(ts, delta.frozen)} / 86400)`, dialect.integerType)} - 1`
-    rawCols.push(sql`CASE WHEN ${w.writeCondition(s.filter)} AND ${sign(i)} = 1 THEN ${offset} END AS ${col}`)
+    masks.push({s, i})
+    merged.push(sql`${dialect.bitAnd(sql`COALESCE(MAX(CASE WHEN ${r} IS NOT NULL THEN ${b} END), 0)`, heldFields(s.ring!, sql`MAX(${r})`))} AS ${col}`)
+  }
+  /** the fields of a row written before day `r` that hold days of the ring before this run's frozen: those of days before r */
+  const heldFields = (ring: NonNullable<StateSlot['ring']>, r: Sql): Sql => {
+    const upTo = (n: number) => {
+      let m = 0n
+      for (let k = 0; k < n; k++) m |= BigInt((1 << ring.bits) - 1) << BigInt(ring.bits * ((((frozenDay - ring.days + k) % ring.days) + ring.days) % ring.days))
+      return sql.raw(m.toString())
+    }
+    const cases = Array.from({length: ring.days - 1}, (_, k) => sql`WHEN ${r} = ${sql.lit(frozenDay - ring.days + k + 1)} THEN ${upTo(k + 1)}`)
+    return sql`CASE WHEN ${r} >= ${sql.lit(frozenDay)} THEN ${upTo(ring.days)} ${sql.join(cases, sql` `)} ELSE 0 END`
+  }
+  /** the kept mask (k) and the days added (a), field by field, each capped at min_count */
+  const combine = (ring: NonNullable<StateSlot['ring']>, k: Sql, a: Sql): Sql => {
+    // one bit a field: the capped sum is the OR, k + a − (k AND a)
+    if (ring.bits === 1) return sql`(${k} + ${a} - ${dialect.bitAnd(k, a)})`
     const fields = Array.from({length: ring.days}, (_, q) => {
-      const d = ringDay(frozenDay, ring.days, q)
-      const n = sql`SUM(CASE WHEN ${r} IS NOT NULL THEN (CASE WHEN ${r} > ${sql.lit(d)} THEN ${field(dialect, col, ring, q)} ELSE 0 END) WHEN ${col} = ${sql.lit(frozenDay - 1 - d)} THEN 1 ELSE 0 END)`
-      const capped = typed(sql`LEAST(${sql.lit(ring.min)}, ${n})`, dialect.integerType)
+      const capped = sql`LEAST(${sql.lit(ring.min)}, ${field(dialect, k, ring, q)} + ${field(dialect, a, ring, q)})`
       // parenthesized: a translated BITSHIFTLEFT is a bare `<<`, which binds looser than `+`
       return q === 0 ? capped : sql`(${dialect.shiftLeft(capped, ring.bits * q)})`
     })
-    merged.push(sql`${typed(sql.join(fields, sql` + `), dialect.integerType)} AS ${col}`)
+    return typed(sql.join(fields, sql` + `), dialect.integerType)
+  }
+  /**
+   * The rows a mask adds, one per key: per day of its add (and landed) spans the key's rows
+   * that day, capped at min_count, shifted into the day's field. The day is found with plain
+   * comparisons on the timestamp, each field's unit a constant: no day arithmetic, no
+   * shift by a column.
+   */
+  const maskRows = (s: StateSlot, i: number, columns: string[]): Sql | undefined => {
+    const ring = s.ring!
+    const d = delta.slots.find((x) => x.slot === i)
+    const spans = [...(d?.add ?? []), ...(d?.landed && opts.loadedAfter ? [d.landed] : [])]
+    if (!spans.length) return undefined
+    const days = new Set<number>()
+    for (const sp of spans) for (let day = epochDay(sp.after!.at); day < Math.ceil(Date.parse(sp.before!.at) / DAY_MS); day++) days.add(day)
+    const unit = sql`CASE ${sql.join(
+      [...days].map((day) => {
+        const at = (x: number) => dialect.timestamp(new Date(x * DAY_MS).toISOString())
+        return sql`WHEN ${ts} >= ${at(day)} AND ${ts} < ${at(day + 1)} THEN ${sql.raw((1n << BigInt(ring.bits * ((((day % ring.days) + ring.days) % ring.days)))).toString())}`
+      }),
+      sql` `,
+    )} END`
+    const reads = spans.map((sp) => sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${unit} AS u FROM ${relationSql(source.relation)} AS ev WHERE ${sql.id(source.key)} IS NOT NULL AND ${spanSql(dialect, ts, sp)} AND ${w.writeCondition(s.filter)} AND ${sign(i)} = 1`)
+    const perDay = sql`SELECT ${sql.id(KEY_COLUMN)}, u, LEAST(${sql.lit(ring.min)}, COUNT(*)) AS c FROM (${withoutErased(dialect, sql.join(reads, sql` UNION ALL `), opts.erased)}) AS e GROUP BY ${sql.id(KEY_COLUMN)}, u`
+    const b = partColumn(i, 'b')
+    const cols = columns.map((c) => (c === b ? sql`${typed(sql`SUM(c * u)`, dialect.integerType)} AS ${sql.id(c)}` : sql`NULL AS ${sql.id(c)}`))
+    return sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...cols])} FROM (${perDay}) AS p GROUP BY ${sql.id(KEY_COLUMN)}`
   }
   slots.forEach((s, i) => {
     for (const p of slotParts(s)) {
@@ -274,11 +309,22 @@ export function keyedRows(
   const parts: Sql[] = []
   if (kept) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${keptOf}`)
   if (raw.length) parts.push(withoutErased(dialect, sql.join(raw, sql` UNION ALL `), opts.erased))
+  // the columns of the union, in order (keptCols' names)
+  const unionColumns = slots.flatMap((s, i) => (!s.window || s.kind === 'frequent' ? [] : slotParts(s).map((p) => partColumn(i, p))))
+  for (const m of masks) {
+    const rows = maskRows(m.s, m.i, unionColumns)
+    if (rows) parts.push(rows)
+  }
   // keys with nothing left: every count and sum back to 0 and nothing combined
   const alive = slots.flatMap((s, i) =>
-    !scalarSlot(s) ? [] : slotParts(s).flatMap((p) => (s.kind === 'mask' ? (p === 'b' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : []) : p === 'n' || p === 's' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : [sql`${sql.id(partColumn(i, p))} IS NOT NULL`])),
+    !scalarSlot(s) ? [] : slotParts(s).flatMap((p) => (s.kind === 'mask' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : p === 'n' || p === 's' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : [sql`${sql.id(partColumn(i, p))} IS NOT NULL`])),
   )
-  const cols = slots.flatMap((s, i) => slotParts(s).map((p) => (scalarSlot(s) ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`)))
+  const cols = slots.flatMap((s, i) =>
+    slotParts(s).map((p) => {
+      if (s.kind === 'mask') return p === 'b' ? sql`${combine(s.ring!, sql.id(partColumn(i, 'b')), sql.id(partColumn(i, 'r')))} AS ${sql.id(partColumn(i, p))}` : sql`${typed(sql.lit(frozenDay), dialect.integerType)} AS ${sql.id(partColumn(i, p))}`
+      return scalarSlot(s) ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`
+    }),
+  )
   const head = sql`SELECT ${sql.id(KEY_COLUMN)}, ${typed(sql`NULL`, 'DATE')} AS ${sql.id(DAY_COLUMN)}, ${typed(sql.lit(opts.mark), dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, ${typed(sql`NULL`, dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)}`
   const selects: Sql[] = []
   // (with no value per key at all, still one select: the state table's template takes its types)

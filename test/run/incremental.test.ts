@@ -399,6 +399,9 @@ describe('incremental runs, case by case', () => {
       for (const at of ['2026-06-10T12:00:00Z', '2026-06-11T12:00:00Z', '2026-06-12T12:00:00Z', '2026-06-16T12:00:00Z', '2026-06-20T12:00:00Z']) {
         // c1's view of 06-10 20:00 lands 40 h late, at the third run: in the band then, in the mask from the fourth
         if (at === '2026-06-12T12:00:00Z') await insert([t.a, t.b], 'main.events', [pv('c1', '2026-06-10T20:00:00Z')])
+        // c2's view of 06-15 lands on time; at the fifth run it touches c2's row, kept since the
+        // third, whose fields for 06-10 on still hold 05-27 to 06-03 (05-31 among them): cleared
+        if (at === '2026-06-16T12:00:00Z') await insert([t.a, t.b], 'main.events', [pv('c2', '2026-06-15T10:00:00Z')])
         await run(t.full, t.a, d(at))
         const r = await run(t.inc, t.b, d(at))
         if (at !== '2026-06-10T12:00:00Z') expect(r.sources).toEqual([expect.objectContaining({how: 'incremental'})])
@@ -411,10 +414,10 @@ describe('incremental runs, case by case', () => {
         ['06-11', ['c1', 'c2'], ['c1', 'c2']],
         // c1's period 0 is (06-05 12:00, 06-12 12:00]: 06-08 and the late 06-10 view
         ['06-12', ['c1', 'c2'], ['c1', 'c2']],
-        // 06-01 and 05-30/31 slid out; c1: 06-10 alone in period 0, 3 in period 1; c2: nothing in period 0
-        ['06-16', [], ['c1']],
-        // c1: 06-08 and 06-10 in period 1 only; c2: 06-07 and 06-09 in period 1 only
-        ['06-20', [], []],
+        // 06-01 and 05-30/31 slid out; c1: 06-10 alone in period 0, 3 in period 1; c2: 06-15 alone in period 0, 3 in period 1
+        ['06-16', [], ['c1', 'c2']],
+        // c1: 06-08 and 06-10 in period 1 only; c2: 06-15 in period 0, 06-07 and 06-09 in period 1
+        ['06-20', [], ['c2']],
       ])
       // the mask replaced day rows: one row per key with views, none per day
       const table = String((await t.b.query('SELECT state_table FROM segments.segment_state_sources'))[0]!.state_table)
