@@ -46,6 +46,8 @@ export const bigqueryDialect: Dialect = {
           finish: (periods) => sql`(SELECT COUNT(*) FROM (SELECT p FROM UNNEST(${periods}) AS p GROUP BY p HAVING COUNT(*) >= ${sql.lit(minCount)}))`,
         },
   bitAnd: (a, b) => sql`(${a} & ${b})`,
+  shiftLeft: (a, bits) => sql`(${a} << ${sql.lit(bits)})`,
+  shiftRight: (a, bits) => sql`(${a} >> ${sql.lit(bits)})`,
   // https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#countif
   countIf: (when) => sql`COUNTIF(${when})`,
   // BigQuery has no VALUES list in FROM; an array of structs is its constant relation

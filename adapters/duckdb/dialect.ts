@@ -64,6 +64,8 @@ export const duckdbDialect: Dialect = {
         ? sql`coalesce(bit_count(bit_or(CASE WHEN ${when} THEN (CAST(1 AS BIGINT) << CAST(${index} AS INTEGER)) END)), 0)`
         : sql`count(DISTINCT CASE WHEN ${when} THEN ${index} END)`,
   bitAnd: (a, b) => sql`(${a} & ${b})`,
+  shiftLeft: (a, bits) => sql`(${a} << ${sql.lit(bits)})`,
+  shiftRight: (a, bits) => sql`(${a} >> ${sql.lit(bits)})`,
   // count_if reads the condition once; count(CASE …) builds a column first (~0.1 s per aggregate over 50M rows)
   countIf: (when) => sql`count_if(${when})`,
 } satisfies Dialect as Dialect

@@ -55,6 +55,10 @@ export const snowflakeDialect: Dialect = {
         },
   // https://docs.snowflake.com/en/sql-reference/functions/bitand
   bitAnd: (a, b) => sql`BITAND(${a}, ${b})`,
+  // https://docs.snowflake.com/en/sql-reference/functions/bitshiftleft
+  shiftLeft: (a, bits) => sql`BITSHIFTLEFT(${a}, ${sql.lit(bits)})`,
+  // https://docs.snowflake.com/en/sql-reference/functions/bitshiftright
+  shiftRight: (a, bits) => sql`BITSHIFTRIGHT(${a}, ${sql.lit(bits)})`,
   // https://docs.snowflake.com/en/sql-reference/functions/count_if
   countIf: (when) => sql`COUNT_IF(${when})`,
   // FLATTEN of a generated array: GENERATOR needs a constant row count

@@ -99,7 +99,7 @@ function withIncrementalSource(q: any, dialect: Dialect, asOf: string, entity: s
   const main = counted.length ? cte(entity, `${s.id}_main`) : cte(entity, s.id)
   q = q.with(main, (db: AnyDb) => groupedScan(db, sql.id(rows), KEY_COLUMN, undefined, incrementalParts(dialect, asOf, s)))
   if (!counted.length) return q
-  for (const a of counted) q = q.with(cte(entity, `${s.id}_${a.id}`), () => sql`(${countedCombine(dialect, rows, a)})`)
+  for (const a of counted) q = q.with(cte(entity, `${s.id}_${a.id}`), () => sql`(${countedCombine(dialect, rows, a, asOf, s)})`)
   return q.with(cte(entity, s.id), (db: AnyDb) => {
     let b: any = db.selectFrom(sql.id(main).as('m')).selectAll('m' as any)
     for (const a of counted) {

@@ -34,8 +34,19 @@ export function slotParts(slot: StateSlot): string[] {
       return ['v', 'n']
     case 'times':
       return ['t']
+    case 'mask':
+      return ['b', 'r']
   }
 }
+
+const DAY_MS = 86_400_000
+/** A UTC day as its number since 1970-01-01 (how a mask's row says which day it was written before). */
+const epochDay = (iso: string) => Math.floor(Date.parse(iso) / DAY_MS)
+
+/** A mask's field p: the count (capped) of the day it holds. */
+const field = (dialect: Dialect, mask: Sql, ring: NonNullable<StateSlot['ring']>, p: number): Sql =>
+  dialect.bitAnd(p === 0 ? mask : dialect.shiftRight(mask, ring.bits * p), sql.lit((1 << ring.bits) - 1))
+
 
 export const partColumn = (slot: number, part: string) => `p${slot + 1}_${part}`
 /** distinct values and value counts are kept as rows of their own: one per key, day and value */
@@ -186,6 +197,71 @@ export function keyedRows(
   const rawCols: Sql[] = []
   const keptCols: Sql[] = []
   const merged: Sql[] = []
+  const frozenDay = epochDay(delta.frozen)
+  // active_periods: the kept row's mask, its fields for days it does not hold (r at or before
+  // them) cleared, and the source's rows of the days the run adds, counted per key and day
+  // (capped) and packed into fields by a branch of their own (maskRows); the group keeps the
+  // first in the mask's column and the second in its r column, and the outer select adds them
+  // field by field, capped (cols)
+  const masks: Array<{s: StateSlot; i: number}> = []
+  const maskParts = (s: StateSlot, i: number, p: string) => {
+    const col = sql.id(partColumn(i, p))
+    const [b, r] = [sql.id(partColumn(i, 'b')), sql.id(partColumn(i, 'r'))]
+    rawCols.push(sql`${typed(sql`NULL`, dialect.integerType)} AS ${col}`)
+    if (p === 'r') {
+      merged.push(sql`COALESCE(MAX(CASE WHEN ${r} IS NULL THEN ${b} END), 0) AS ${col}`)
+      return
+    }
+    masks.push({s, i})
+    merged.push(sql`${dialect.bitAnd(sql`COALESCE(MAX(CASE WHEN ${r} IS NOT NULL THEN ${b} END), 0)`, heldFields(s.ring!, sql`MAX(${r})`))} AS ${col}`)
+  }
+  /** the fields of a row written before day `r` that hold days of the ring before this run's frozen: those of days before r */
+  const heldFields = (ring: NonNullable<StateSlot['ring']>, r: Sql): Sql => {
+    const upTo = (n: number) => {
+      let m = 0n
+      for (let k = 0; k < n; k++) m |= BigInt((1 << ring.bits) - 1) << BigInt(ring.bits * ((((frozenDay - ring.days + k) % ring.days) + ring.days) % ring.days))
+      return sql.raw(m.toString())
+    }
+    const cases = Array.from({length: ring.days - 1}, (_, k) => sql`WHEN ${r} = ${sql.lit(frozenDay - ring.days + k + 1)} THEN ${upTo(k + 1)}`)
+    return sql`CASE WHEN ${r} >= ${sql.lit(frozenDay)} THEN ${upTo(ring.days)} ${sql.join(cases, sql` `)} ELSE 0 END`
+  }
+  /** the kept mask (k) and the days added (a), field by field, each capped at min_count */
+  const combine = (ring: NonNullable<StateSlot['ring']>, k: Sql, a: Sql): Sql => {
+    // one bit a field: the capped sum is the OR, k + a − (k AND a)
+    if (ring.bits === 1) return sql`(${k} + ${a} - ${dialect.bitAnd(k, a)})`
+    const fields = Array.from({length: ring.days}, (_, q) => {
+      const capped = sql`LEAST(${sql.lit(ring.min)}, ${field(dialect, k, ring, q)} + ${field(dialect, a, ring, q)})`
+      // parenthesized: a translated BITSHIFTLEFT is a bare `<<`, which binds looser than `+`
+      return q === 0 ? capped : sql`(${dialect.shiftLeft(capped, ring.bits * q)})`
+    })
+    return typed(sql.join(fields, sql` + `), dialect.integerType)
+  }
+  /**
+   * The rows a mask adds, one per key: per day of its add (and landed) spans the key's rows
+   * that day, capped at min_count, shifted into the day's field. The day is found with plain
+   * comparisons on the timestamp, each field's unit a constant: no day arithmetic, no
+   * shift by a column.
+   */
+  const maskRows = (s: StateSlot, i: number, columns: string[]): Sql | undefined => {
+    const ring = s.ring!
+    const d = delta.slots.find((x) => x.slot === i)
+    const spans = [...(d?.add ?? []), ...(d?.landed && opts.loadedAfter ? [d.landed] : [])]
+    if (!spans.length) return undefined
+    const days = new Set<number>()
+    for (const sp of spans) for (let day = epochDay(sp.after!.at); day < Math.ceil(Date.parse(sp.before!.at) / DAY_MS); day++) days.add(day)
+    const unit = sql`CASE ${sql.join(
+      [...days].map((day) => {
+        const at = (x: number) => dialect.timestamp(new Date(x * DAY_MS).toISOString())
+        return sql`WHEN ${ts} >= ${at(day)} AND ${ts} < ${at(day + 1)} THEN ${sql.raw((1n << BigInt(ring.bits * ((((day % ring.days) + ring.days) % ring.days)))).toString())}`
+      }),
+      sql` `,
+    )} END`
+    const reads = spans.map((sp) => sql`SELECT ${sql.id(source.key)} AS ${sql.id(KEY_COLUMN)}, ${unit} AS u FROM ${relationSql(source.relation)} AS ev WHERE ${sql.id(source.key)} IS NOT NULL AND ${spanSql(dialect, ts, sp)} AND ${w.writeCondition(s.filter)} AND ${sign(i)} = 1`)
+    const perDay = sql`SELECT ${sql.id(KEY_COLUMN)}, u, LEAST(${sql.lit(ring.min)}, COUNT(*)) AS c FROM (${withoutErased(dialect, sql.join(reads, sql` UNION ALL `), opts.erased)}) AS e GROUP BY ${sql.id(KEY_COLUMN)}, u`
+    const b = partColumn(i, 'b')
+    const cols = columns.map((c) => (c === b ? sql`${typed(sql`SUM(c * u)`, dialect.integerType)} AS ${sql.id(c)}` : sql`NULL AS ${sql.id(c)}`))
+    return sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...cols])} FROM (${perDay}) AS p GROUP BY ${sql.id(KEY_COLUMN)}`
+  }
   slots.forEach((s, i) => {
     for (const p of slotParts(s)) {
       const col = sql.id(partColumn(i, p))
@@ -194,6 +270,10 @@ export function keyedRows(
       // counts per key are rows of their own (below)
       if (!s.window || s.kind === 'frequent') continue
       keptCols.push(sql`${col}`)
+      if (s.kind === 'mask') {
+        maskParts(s, i, p)
+        continue
+      }
       const f = w.writeCondition(s.filter)
       const v = s.value ? w.write(s.value) : sql`1`
       const valued = s.value ? sql`${f} AND ${v} IS NOT NULL` : f
@@ -229,9 +309,22 @@ export function keyedRows(
   const parts: Sql[] = []
   if (kept) parts.push(sql`SELECT ${sql.join([sql.id(KEY_COLUMN), ...keptCols])} FROM ${sql.id(...opts.table)} AS st WHERE ${keptOf}`)
   if (raw.length) parts.push(withoutErased(dialect, sql.join(raw, sql` UNION ALL `), opts.erased))
+  // the columns of the union, in order (keptCols' names)
+  const unionColumns = slots.flatMap((s, i) => (!s.window || s.kind === 'frequent' ? [] : slotParts(s).map((p) => partColumn(i, p))))
+  for (const m of masks) {
+    const rows = maskRows(m.s, m.i, unionColumns)
+    if (rows) parts.push(rows)
+  }
   // keys with nothing left: every count and sum back to 0 and nothing combined
-  const alive = slots.flatMap((s, i) => (!scalarSlot(s) ? [] : slotParts(s).map((p) => (p === 'n' || p === 's' ? sql`${sql.id(partColumn(i, p))} <> 0` : sql`${sql.id(partColumn(i, p))} IS NOT NULL`))))
-  const cols = slots.flatMap((s, i) => slotParts(s).map((p) => (scalarSlot(s) ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`)))
+  const alive = slots.flatMap((s, i) =>
+    !scalarSlot(s) ? [] : slotParts(s).flatMap((p) => (s.kind === 'mask' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : p === 'n' || p === 's' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : [sql`${sql.id(partColumn(i, p))} IS NOT NULL`])),
+  )
+  const cols = slots.flatMap((s, i) =>
+    slotParts(s).map((p) => {
+      if (s.kind === 'mask') return p === 'b' ? sql`${combine(s.ring!, sql.id(partColumn(i, 'b')), sql.id(partColumn(i, 'r')))} AS ${sql.id(partColumn(i, p))}` : sql`${typed(sql.lit(frozenDay), dialect.integerType)} AS ${sql.id(partColumn(i, p))}`
+      return scalarSlot(s) ? sql.id(partColumn(i, p)) : sql`NULL AS ${sql.id(partColumn(i, p))}`
+    }),
+  )
   const head = sql`SELECT ${sql.id(KEY_COLUMN)}, ${typed(sql`NULL`, 'DATE')} AS ${sql.id(DAY_COLUMN)}, ${typed(sql.lit(opts.mark), dialect.integerType)} AS ${sql.id(VSLOT_COLUMN)}, ${typed(sql`NULL`, dialect.integerType)} AS ${sql.id(EVENTS_COLUMN)}`
   const selects: Sql[] = []
   // (with no value per key at all, still one select: the state table's template takes its types)
@@ -302,7 +395,7 @@ export function readEstimate(dialect: Dialect, source: StateRelation, spans: Spa
 
 /** Rows with the column types of both kinds of state row: the state table is created from it, empty. */
 export function stateTemplate(dialect: Dialect, source: StateRelation, slots: StateSlot[], asOf: string, table: string[]): Sql {
-  return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {slices: [], slots: []}, {table, mark: KEYED_MARKS.rest})}`
+  return sql`${stateRows(dialect, source, slots, asOf, {horizon: null, to: asOf})} UNION ALL ${keyedRows(dialect, source, slots, asOf, {frozen: asOf, slices: [], slots: []}, {table, mark: KEYED_MARKS.rest})}`
 }
 
 /** The state table's columns, in the order stateRows writes them; `kind`: those of day rows or of values per key only. */
@@ -357,10 +450,12 @@ export function incrementalRows(dialect: Dialect, asOf: string, s: SourcePlan): 
       t: sql`CASE WHEN ${valued} THEN ${ts} END`,
     }
     if (a.kind === 'active_periods') {
-      // each kept day lies inside one period: its index from the day's start; a row's from its time
-      const index = (t: Sql) => sql`floor(${dialect.secondsUntil(t, asOf)} / ${sql.lit(a.periodSeconds!)})`
-      stateCols.push(sql`${days.length ? sql`CASE WHEN ${and(days)} THEN ${index(dialect.dayStart(sql.id(DAY_COLUMN)))} END` : index(dialect.dayStart(sql.id(DAY_COLUMN)))} AS ${sql.id(col(a, 'i'))}`, sql`${kept('n')} AS ${sql.id(col(a, 'n'))}`)
-      rawCols.push(sql`CASE WHEN ${cond} THEN ${index(ts)} END AS ${sql.id(col(a, 'i'))}`, sql`CASE WHEN ${cond} THEN 1 END AS ${sql.id(col(a, 'n'))}`)
+      // kept: the key's mask and the day it was written before (countedCombine reads the days
+      // inside the window from it); a source row: its period's index from its time
+      const index = sql`CAST(floor(${dialect.secondsUntil(ts, asOf)} / ${sql.lit(a.periodSeconds!)}) AS ${sql.raw(dialect.integerType)})`
+      const int = typedNull(dialect.integerType)
+      stateCols.push(sql`${int} AS ${sql.id(col(a, 'i'))}`, sql`${int} AS ${sql.id(col(a, 'n'))}`, sql`${sql.id(partColumn(meta.slot, 'b'))} AS ${sql.id(col(a, 'b'))}`, sql`${sql.id(partColumn(meta.slot, 'r'))} AS ${sql.id(col(a, 'r'))}`)
+      rawCols.push(sql`CASE WHEN ${cond} THEN ${index} END AS ${sql.id(col(a, 'i'))}`, sql`CASE WHEN ${cond} THEN 1 END AS ${sql.id(col(a, 'n'))}`, sql`${int} AS ${sql.id(col(a, 'b'))}`, sql`${int} AS ${sql.id(col(a, 'r'))}`)
       continue
     }
     // a frequency's row counts once from the source; kept rows carry their count
@@ -435,11 +530,35 @@ export function incrementalParts(dialect: Dialect, asOf: string, s: SourcePlan):
  * total, the smallest among equals — the first/last rule with −count in place of the time, so
  * the dialect's firstLast picks it — and active_periods counts the periods holding min_count.
  */
-export function countedCombine(dialect: Dialect, rows: string, a: AggregatePlan): Sql {
+export function countedCombine(dialect: Dialect, rows: string, a: AggregatePlan, asOf: string, s: SourcePlan): Sql {
   const key = sql.id(KEY_COLUMN)
   if (a.kind === 'active_periods') {
     const i = sql.id(`${a.id}__i`)
-    const per = sql`SELECT ${key}, ${i} AS i, SUM(${sql.id(`${a.id}__n`)}) AS c FROM ${sql.id(rows)} WHERE ${i} IS NOT NULL GROUP BY ${key}, ${i}`
+    const n = sql.id(`${a.id}__n`)
+    const inc = s.incremental!
+    const meta = inc.aggregates.find((x) => x.id === a.id)!
+    const ring = inc.slots[meta.slot!]!.ring!
+    const [b, r] = [sql.id(`${a.id}__b`), sql.id(`${a.id}__r`)]
+    // the kept days strictly inside the window, each inside one period (the days a boundary
+    // falls in, and the window's edge days, are read from the source), by period
+    const frozenDay = epochDay(inc.frozen)
+    const skip = new Set((meta.skip ?? []).map((x) => epochDay(`${x}T00:00:00Z`)))
+    const last = Math.min(frozenDay, meta.before ? epochDay(`${meta.before}T00:00:00Z`) : Infinity)
+    const byPeriod = new Map<number, number[]>()
+    for (let d = epochDay(`${meta.after!}T00:00:00Z`) + 1; d < last; d++) {
+      if (skip.has(d)) continue
+      if (d < frozenDay - ring.days) throw new Error(`internal: day ${d} of ${a.id} is outside its ring`)
+      const k = Math.floor((Date.parse(asOf) - d * DAY_MS) / 1000 / a.periodSeconds!)
+      byPeriod.set(k, [...(byPeriod.get(k) ?? []), d])
+    }
+    // a kept row holds day d where it was written after it (r > d); a later day's events made
+    // the key touched, so a row written earlier holds none on the days since
+    const kept = [...byPeriod].map(([k, ds]) => {
+      const c = sql.join(ds.map((d) => sql`CASE WHEN ${r} > ${sql.lit(d)} THEN ${field(dialect, b, ring, ((d % ring.days) + ring.days) % ring.days)} ELSE 0 END`), sql` + `)
+      return sql`SELECT ${key}, ${sql.lit(k)} AS i, ${c} AS n FROM ${sql.id(rows)} WHERE ${b} IS NOT NULL`
+    })
+    const all = [sql`SELECT ${key}, ${i} AS i, ${n} AS n FROM ${sql.id(rows)} WHERE ${i} IS NOT NULL`, ...kept]
+    const per = sql`SELECT ${key}, i, SUM(n) AS c FROM (${sql.join(all, sql` UNION ALL `)}) AS u GROUP BY ${key}, i`
     return sql`SELECT ${key}, COUNT(*) AS ${sql.id(a.id)} FROM (${per}) AS p WHERE c >= ${sql.lit(a.minCount ?? 1)} GROUP BY ${key}`
   }
   const v = sql.id(`${a.id}__v`)

@@ -13,8 +13,22 @@ export const dayStart = (ms: number): number => Math.floor(ms / DAY) * DAY
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 const iso = (ms: number) => new Date(ms).toISOString()
 
-/** Boundaries of active_periods beyond which its window is read from the source instead of state. */
-const MAX_BOUNDARIES = 64
+/** Bits of the integer an active_periods mask lives in (a BIGINT, its sign bit left alone). */
+const MASK_BITS = 62
+
+/**
+ * The ring an active_periods aggregate is kept in: a field per UTC day its window can keep
+ * (ceil(window / 1d)), each wide enough for a count capped at min_count. Undefined where the
+ * fields do not fit one integer or periods are shorter than a day (every day then holds a
+ * period boundary and is read from the source anyway): its window is read from the source.
+ */
+export function maskRing(a: AggregatePlan): StateSlot['ring'] {
+  if (a.kind !== 'active_periods' || a.window.from === null || a.periodSeconds! < 86_400) return undefined
+  const min = a.minCount ?? 1
+  const days = Math.ceil(a.window.from / 86_400)
+  const bits = Math.floor(Math.log2(min)) + 1
+  return days * bits <= MASK_BITS ? {days, bits, min} : undefined
+}
 
 /**
  * Whether an aggregate is kept as one value per key: count, sum and avg over any window (their
@@ -43,9 +57,9 @@ function slotKind(a: AggregatePlan): StateSlot['kind'] | undefined {
       return 'distinct'
     case 'most_frequent':
       return 'frequent'
-    // events per day; the days a period boundary falls in are read from the source (edges)
+    // a mask of the days with events per key; the days a period boundary falls in are read from the source (edges)
     case 'active_periods':
-      return a.window.from !== null && Math.ceil(a.window.from / a.periodSeconds!) <= MAX_BOUNDARIES ? 'count' : undefined
+      return maskRing(a) ? 'mask' : undefined
   }
 }
 
@@ -87,8 +101,11 @@ const identityKey = (i: Identity) => JSON.stringify([i.relation, i.key, i.timest
 function slotFor(a: AggregatePlan): StateSlot | undefined {
   const kind = slotKind(a)
   if (!kind) return undefined
+  const ring = maskRing(a)
+  // the ring's days, not the window, shape it: windows of as many days share one
+  if (ring) return {kind, filter: a.filter, window: {from: ring.days * 86_400, to: 0}, ring}
   const window = keyed(a) ? {window: a.window} : {}
-  return kind === 'count' && (a.kind === 'active_periods' || !a.value) ? {kind, filter: a.filter, ...window} : {kind, filter: a.filter, value: a.value!, valueType: a.valueType ?? 'string', ...window}
+  return kind === 'count' && !a.value ? {kind, filter: a.filter, ...window} : {kind, filter: a.filter, value: a.value!, valueType: a.valueType ?? 'string', ...window}
 }
 
 const sourceIdentity = (s: SourcePlan): Identity | undefined => (s.timestamp === null ? undefined : {relation: s.relation, key: s.key, timestamp: s.timestamp, loadedAt: s.loadedAt})
@@ -206,7 +223,7 @@ export function incrementalScan(source: SourcePlan, shape: StateShape, schema: s
       return {id: a.id, edges: []}
     }
     // a value per key holds the window's rows before `frozen`, exactly: no edge day
-    if (shape.slots[slot]!.window) return {id: a.id, slot, keyed: true, edges: []}
+    if (shape.slots[slot]!.window && shape.slots[slot]!.kind !== 'mask') return {id: a.id, slot, keyed: true, edges: []}
     const lower = a.window.from === null ? undefined : dayStart(at - a.window.from * 1000)
     const upper = a.window.to > 0 ? dayStart(at - a.window.to * 1000) : undefined
     // active_periods: a day a period boundary (as_of − k·period) falls in holds two periods' events
@@ -292,11 +309,27 @@ function merged(rs: R[]): R[] {
  */
 export function keyedDelta(slots: StateSlot[], now: {asOf: Date; frozen: number}, prev?: {asOf: Date; frozen: number}, loaded = false): KeyedDelta {
   const at = now.asOf.getTime()
-  const out: KeyedDelta = {slices: [], slots: []}
+  const out: KeyedDelta = {frozen: iso(now.frozen), slices: [], slots: []}
   const reads: R[] = []
   const landed: R[] = []
   slots.forEach((s, slot) => {
     if (!s.window) return
+    if (s.ring) {
+      // a mask holds the ring's days before frozen: it adds the days that froze since the last
+      // run (and with loaded_at the rows landed since on the days it holds); days leaving the
+      // ring are overwritten in place, so nothing is subtracted
+      const ring: R = {lo: {t: now.frozen - s.ring.days * DAY, incl: true}, hi: {t: now.frozen, incl: false}}
+      const add: R = prev ? {lo: higherLo(ring.lo, {t: prev.frozen, incl: true}), hi: ring.hi} : ring
+      const entry: KeyedDelta['slots'][number] = {slot, add: empty(add) ? [] : [span(add)], subtract: []}
+      if (!empty(add)) reads.push(add)
+      const kept: R = {lo: ring.lo, hi: {t: prev?.frozen ?? 0, incl: false}}
+      if (prev && loaded && !empty(kept)) {
+        entry.landed = span(kept)
+        landed.push(kept)
+      }
+      out.slots.push(entry)
+      return
+    }
     const c = covered(s.window, at, now.frozen)
     if (!prev) {
       if (!empty(c)) reads.push(c)

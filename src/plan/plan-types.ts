@@ -82,12 +82,19 @@ export interface SourcePlan {
  */
 export interface StateSlot {
   /** `times`: the distinct times of a sequence step's events, one row each (sequences need events, not aggregates) */
-  kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'distinct' | 'frequent' | 'times'
+  kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'distinct' | 'frequent' | 'times' | 'mask'
   filter: PlanExpr
   value?: PlanExpr
   valueType?: ValueType
   /** a value per key over this window (seconds before as_of), not per day */
   window?: {from: number | null; to: number}
+  /**
+   * `mask` (active_periods): per key one integer holding, for each of the last `days` UTC days
+   * before `frozen`, its count of matching events capped at `min` (min_count), in `bits` bits;
+   * day d sits in field d mod days (a ring, so a day never moves and a key no event touched
+   * keeps its row as it is)
+   */
+  ring?: {days: number; bits: number; min: number}
 }
 
 /** A bound of a time range: `at` (ISO), the bound itself in the range or not. */
@@ -109,6 +116,8 @@ export interface Span {
  * select, covering every add and subtract span.
  */
 export interface KeyedDelta {
+  /** the day start state holds the days before, after this run (ISO) */
+  frozen: string
   slices: Span[]
   slots: Array<{slot: number; add: Span[]; subtract: Span[]; landed?: Span}>
   /** the span covering every `landed` one, read by load time */

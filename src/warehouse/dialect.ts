@@ -82,6 +82,9 @@ export interface Dialect {
   activePeriods(periodIndex: Sql, when: Sql, minCount: number, maxIndex?: number): Sql | TwoStep | Windowed
   /** bitwise AND of two non-negative 64-bit integers */
   bitAnd(a: Sql, b: Sql): Sql
+  /** a non-negative 64-bit integer shifted left (right) by a constant number of bits; results stay below 2^63 */
+  shiftLeft(a: Sql, bits: number): Sql
+  shiftRight(a: Sql, bits: number): Sql
   /** the number of rows where `when` is true (not NULL, not false) */
   countIf(when: Sql): Sql
 }

@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -10,7 +10,7 @@ import {runProject} from '../../src/run/run-project.js'
 import {OUTPUT_TABLES} from '../../src/warehouse/tables.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {AS_OF} from '../language/fixture-shop.js'
-import {languageDocsProject, languageDocsRows} from '../helpers/language-docs.js'
+import {languageDocsProject, languageDocsRows, MASK_SEGMENTS} from '../helpers/language-docs.js'
 import {validOrThrow} from '../helpers/project.js'
 import {invariantViolations} from '../helpers/state.js'
 import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
@@ -49,6 +49,7 @@ afterAll(() => stop?.())
 function project(incremental = false): string {
   const dir = languageDocsProject('')
   writeFileSync(join(dir, 'segc.yaml'), TARGETS + (incremental ? INCREMENTAL : ''))
+  appendFileSync(join(dir, 'segments/s.yaml'), MASK_SEGMENTS)
   return dir
 }
 

@@ -1,4 +1,4 @@
-import {readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
@@ -7,7 +7,7 @@ import {forget} from '../../src/forget/forget.js'
 import {runProject} from '../../src/run/run-project.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {AS_OF} from '../language/fixture-shop.js'
-import {languageDocsProject, languageDocsRows} from '../helpers/language-docs.js'
+import {languageDocsProject, languageDocsRows, MASK_SEGMENTS} from '../helpers/language-docs.js'
 import {validOrThrow} from '../helpers/project.js'
 import {snowflakeOnDuckDB} from '../helpers/snowflake-duckdb.js'
 import {invariantViolations, snapshot} from '../helpers/state.js'
@@ -61,6 +61,7 @@ function project(incremental = false): string {
   const dir = languageDocsProject()
   // with incremental, the second and third runs read kept state (SPEC §13)
   writeFileSync(join(dir, 'segc.yaml'), TARGETS + (incremental ? 'incremental: {late_arrival: 1d}\n' : ''))
+  appendFileSync(join(dir, 'segments/s.yaml'), MASK_SEGMENTS)
   return dir
 }
 

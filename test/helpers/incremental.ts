@@ -66,7 +66,9 @@ export function baseSegments(): SegmentDoc[] {
     seg('varied', {event: 'order', within: '25d', aggregate: 'count_distinct', of: 'category', gte: 2}),
     seg('fav_b', {event: 'order', aggregate: 'most_frequent', of: 'category', eq: 'b'}),
     seg('weekly', {event: 'page_view', within: '21d', aggregate: 'active_periods', period: '7d', gte: 2}),
-    // 70 periods: more boundaries than state takes, so its window is read from the source
+    // min_count 2 over a window of two periods and a part of one: counts capped per day in the mask
+    seg('busy_weeks', {event: 'page_view', within: '15d', aggregate: 'active_periods', period: '7d', min_count: 2, gte: 2}),
+    // 70 days at 2 bits a day: more than a mask holds, so its window is read from the source, so its window is read from the source
     seg('daily_visitor', {event: 'page_view', within: '70d', aggregate: 'active_periods', period: '1d', min_count: 2, gte: 2}),
     seg('pricing', {event: 'page_view', where: {path: {starts_with: '/pricing'}}, within: '5d', gte: 2}),
     seg('cart_then_order', {sequence: [{event: 'add_to_cart'}, {event: 'order'}], within: '10d', max_gap: '2d'}),

@@ -118,3 +118,18 @@ export function languageDocsRows(asOf: string, prefix = 'main.'): Record<string,
   const logins = customers.flatMap((c) => Array.from({length: Math.floor(next() * 12)}, () => ({customer_id: c.customer_id, at: at(Math.floor(next() * 100 * 24) / 24)})))
   return {[`${prefix}customers`]: customers, [`${prefix}orders`]: orders, [`${prefix}web_events`]: web, [`${prefix}logins`]: logins}
 }
+
+/**
+ * Two active_periods segments whose windows an incremental run keeps as a mask per key (the
+ * docs project's 90-day one is too long for one): 60 days of one bit, 31 of two (min_count 2),
+ * so the fields reach the integer's 62nd bit. Appended to the docs project by the dialect tests.
+ */
+export const MASK_SEGMENTS = `---
+segment: mask_weeks
+entity: customer
+rule: {event: order, within: 60d, aggregate: active_periods, period: 7d, gte: 1}
+---
+segment: mask_busy
+entity: customer
+rule: {event: order, within: 31d, aggregate: active_periods, period: 7d, min_count: 2, gte: 1}
+`

@@ -377,6 +377,94 @@ describe('incremental runs, case by case', () => {
     }
   })
 
+  it('active_periods from a mask per key: periods sliding out, min_count 2 over one day and over two, an event landing late in the band (hand-derived)', async () => {
+    // windows (as_of − 14d, as_of], period 0 (as_of − 7d, as_of], period 1 (as_of − 14d, as_of − 7d]
+    const segs: SegmentDoc[] = [
+      {segment: 'busy', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', min_count: 2, gte: 2}},
+      {segment: 'weekly', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', gte: 2}},
+    ]
+    const t = await twins(false, segs)
+    const pv = (key: string, at: string) => [key, d(at), 'page_view', '/docs', null]
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'US', d('2026-01-01T00:00:00Z')], ['c3', 'US', d('2026-01-01T00:00:00Z')]])
+      // c3: four on 06-04 and no other: a count of 4 is capped before it is packed, or it would
+      // spill into the field two days on (06-06), a day of the other period from the second run
+      await insert([t.a, t.b], 'main.events', [pv('c3', '2026-06-04T10:00:00Z'), pv('c3', '2026-06-04T10:01:00Z'), pv('c3', '2026-06-04T10:02:00Z'), pv('c3', '2026-06-04T10:03:00Z')])
+      // c1: two on 06-01, two on 06-05, one on 06-08; c2: one a day on 05-30, 05-31, 06-06, 06-07,
+      // 06-09, and one on 05-27 before every window, in the ring's field that 06-10 reuses
+      await insert([t.a, t.b], 'main.events', [
+        pv('c2', '2026-05-27T10:00:00Z'),
+        pv('c1', '2026-06-01T10:00:00Z'), pv('c1', '2026-06-01T11:00:00Z'), pv('c1', '2026-06-05T09:00:00Z'), pv('c1', '2026-06-05T10:00:00Z'), pv('c1', '2026-06-08T09:00:00Z'),
+        pv('c2', '2026-05-30T10:00:00Z'), pv('c2', '2026-05-31T10:00:00Z'), pv('c2', '2026-06-06T10:00:00Z'), pv('c2', '2026-06-07T10:00:00Z'), pv('c2', '2026-06-09T10:00:00Z'),
+      ])
+      const seen: Array<[string, string[], string[]]> = []
+      const segment = async (name: string) => (await t.b.query(`SELECT entity_key FROM segments.segment_membership WHERE segment = '${name}' ORDER BY 1`)).map((r) => String(r.entity_key))
+      for (const at of ['2026-06-10T12:00:00Z', '2026-06-11T12:00:00Z', '2026-06-12T12:00:00Z', '2026-06-16T12:00:00Z', '2026-06-20T12:00:00Z']) {
+        // c1's view of 06-10 20:00 lands 40 h late, at the third run: in the band then, in the mask from the fourth
+        if (at === '2026-06-12T12:00:00Z') await insert([t.a, t.b], 'main.events', [pv('c1', '2026-06-10T20:00:00Z')])
+        // c2's view of 06-15 lands on time; at the fifth run it touches c2's row, kept since the
+        // third, whose fields for 06-10 on still hold 05-27 to 06-03 (05-31 among them): cleared
+        if (at === '2026-06-16T12:00:00Z') await insert([t.a, t.b], 'main.events', [pv('c2', '2026-06-15T10:00:00Z')])
+        await run(t.full, t.a, d(at))
+        const r = await run(t.inc, t.b, d(at))
+        if (at !== '2026-06-10T12:00:00Z') expect(r.sources).toEqual([expect.objectContaining({how: 'incremental'})])
+        seen.push([at.slice(5, 10), await segment('busy'), await segment('weekly')])
+        expect(await outputs(t.b), at).toEqual(await outputs(t.a))
+      }
+      expect(seen).toEqual([
+        // c1: 3 views in period 0 (two on one day), 2 in period 1; c2: 3 and 2, each on days of their own
+        ['06-10', ['c1', 'c2'], ['c1', 'c2']],
+        ['06-11', ['c1', 'c2'], ['c1', 'c2']],
+        // c1's period 0 is (06-05 12:00, 06-12 12:00]: 06-08 and the late 06-10 view
+        ['06-12', ['c1', 'c2'], ['c1', 'c2']],
+        // 06-01 and 05-30/31 slid out; c1: 06-10 alone in period 0, 3 in period 1; c2: 06-15 alone in period 0, 3 in period 1
+        ['06-16', [], ['c1', 'c2']],
+        // c1: 06-08 and 06-10 in period 1 only; c2: 06-15 in period 0, 06-07 and 06-09 in period 1
+        ['06-20', [], ['c2']],
+      ])
+      // the mask replaced day rows: one row per key with views (c3's, untouched since the first run, too), none per day
+      const table = String((await t.b.query('SELECT state_table FROM segments.segment_state_sources'))[0]!.state_table)
+      const rows = await t.b.query(`SELECT count(*) FILTER (WHERE segc_day IS NULL) AS k, count(*) FILTER (WHERE segc_day IS NOT NULL) AS d FROM segments."${table}"`)
+      expect([Number(rows[0]!.k), Number(rows[0]!.d)]).toEqual([3, 0])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('with loaded_at, views landing days late on days a mask holds are added to their fields, capped at min_count (hand-derived)', async () => {
+    const segs: SegmentDoc[] = [
+      {segment: 'busy', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', min_count: 2, gte: 1}},
+      {segment: 'weekly', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', gte: 2}},
+    ]
+    const t = await twins(true, segs)
+    const pv = (at: string, landed: string) => ['c1', d(at), 'page_view', '/docs', d(landed)]
+    const segment = async (name: string) => (await t.b.query(`SELECT entity_key FROM segments.segment_membership WHERE segment = '${name}' ORDER BY 1`)).map((r) => String(r.entity_key))
+    try {
+      await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')]])
+      await insert([t.a, t.b], 'main.events', [pv('2026-06-02T10:00:00Z', '2026-06-02T11:00:00Z')])
+      const seen: Array<[string, string[], string[]]> = []
+      for (const at of ['2026-06-10T12:00:00Z', '2026-06-11T12:00:00Z', '2026-06-13T12:00:00Z']) {
+        // land at 06-11 09:00, 6 and 9 days late, on 06-05 and 06-02: kept days (frozen 06-08), neither an edge day
+        if (at === '2026-06-11T12:00:00Z') await insert([t.a, t.b], 'main.events', [pv('2026-06-05T10:00:00Z', '2026-06-11T09:00:00Z'), pv('2026-06-02T15:00:00Z', '2026-06-11T09:00:00Z')])
+        await run(t.full, t.a, d(at))
+        const r = await run(t.inc, t.b, d(at))
+        if (at !== '2026-06-10T12:00:00Z') expect(r.sources).toEqual([expect.objectContaining({how: 'incremental'})])
+        seen.push([at.slice(5, 10), await segment('busy'), await segment('weekly')])
+        expect(await outputs(t.b), at).toEqual(await outputs(t.a))
+      }
+      expect(seen).toEqual([
+        // period 1 (05-27 12:00, 06-03 12:00]: one view; period 0: none
+        ['06-10', [], []],
+        // period 0 (06-04 12:00, 06-11 12:00]: 06-05; period 1: 06-02 twice, its field now 2
+        ['06-11', ['c1'], ['c1']],
+        // period 1 (05-30 12:00, 06-06 12:00]: all three; period 0: none
+        ['06-13', ['c1'], []],
+      ])
+    } finally {
+      await t.close()
+    }
+  })
+
   it('never slower: a relation is read whole when its state and slices hold as many rows as it does, else from state (hand-derived counts)', async () => {
     // c2's orders of 05-20 and 05-25 are a value in state (count in 30d, before frozen 05-30);
     // at 06-02 12:00 the slices added [05-30, 05-31) and subtracted (05-02 12:00, 05-03 12:00]
