@@ -7,12 +7,13 @@
 // Nodes are named `kind:value` (kinds match ^[a-z][a-z0-9_]*$, so the first colon separates
 // them): the representative's order and the anonymous key's hash are defined on that string.
 // The working tables join on an integer id per node instead (the labelling's joins over
-// millions of edges cost a fraction on integers of what they cost on strings): a ROW_NUMBER
-// over the nodes table, built once per labelling. Not a hash of `kind:value` — a 64-bit hash
-// may collide (silently merging two people), DuckDB's hash() is not stable across versions and
-// no hash is spelled alike in the three dialects, while ROW_NUMBER is exact and portable.
-// The ids are numbered in the representative's order (earliest first_seen, NULLs last, then the
-// smallest `kind:value`), so an anonymous component's representative is its smallest id.
+// millions of edges cost a fraction on integers of what they cost on strings), given once in
+// the nodes table: the dialect's fast 64-bit hash of `kind:value` (DuckDB hash(), BigQuery
+// FARM_FINGERPRINT, Snowflake HASH — none stable across versions or alike across dialects,
+// which is fine for ids that live one labelling). A hash may collide, which would silently
+// merge two people, so one count checks the ids are distinct, and where they are not the nodes
+// are renumbered by ROW_NUMBER over (kind, value): exact and portable, but a sort of every
+// node, which costs several times the hash, so it is only the fallback.
 import {sql} from 'kysely'
 import {ExprWriter, relationSql} from '../generate/expr-writer.js'
 import {createTables} from '../generate/output-sql.js'
@@ -66,6 +67,7 @@ export function workingTables(entity: string) {
     nodes: t('nodes'),
     edges: t('edges'),
     labels: t('labels'),
+    ranks: t('ranks'),
     anonEdges: t('aedges'),
     components: (i: number) => t(`comp${i % 2}`),
     map: t('map'),
@@ -76,10 +78,7 @@ export function workingTables(entity: string) {
   }
 }
 
-/**
- * Labels in the labelling are the node id of the key, or 0 for the one erased profile (node ids
- * start at 1).
- */
+/** Labels in the labelling are the node id of the key, or 0 for the one erased profile (no node's id: see idClashes). */
 const ERASED_LABEL = 0
 
 export class IdentitySql extends Statements {
@@ -143,13 +142,20 @@ export class IdentitySql extends Statements {
       edge.ids.forEach(({kind}, j) => parts.push(sql`SELECT ${sql.lit(kind)} AS kind, ${this.id(`i${j}`)} AS value, ts, 0 AS ent FROM ${this.id(this.tables.rows(i))} WHERE ${this.id(`i${j}`)} IS NOT NULL`)),
     )
     const grouped = sql`SELECT kind, value, MIN(ts) AS first_seen FROM (${sql.join(parts, sql` UNION ALL `)}) AS o GROUP BY kind, value HAVING kind <> ${sql.lit(KEY_KIND)} OR MAX(ent) = 1`
+    return [this.r(this.dialect.createTempTable(this.tables.nodes, sql`SELECT ${this.dialect.hashId(sql`(kind || ':' || value)`)} AS id, kind, value, first_seen FROM (${grouped}) AS g`))]
+  }
+
+  /** How many node ids are not unique, or 0 (the erased label): more than none means renumbering. */
+  idClashes(): string {
+    return this.r(sql`SELECT COUNT(*) AS c FROM (SELECT id FROM ${this.id(this.tables.nodes)} GROUP BY id HAVING COUNT(*) > 1 OR id = 0) AS x`)
+  }
+
+  /** The nodes renumbered 1, 2, … in (kind, value) order, when their hashes clashed. */
+  denseIds(): string[] {
+    const dense = this.tables.nodes + '_dense'
     return [
-      this.r(
-        this.dialect.createTempTable(
-          this.tables.nodes,
-          sql`SELECT ROW_NUMBER() OVER (ORDER BY first_seen ASC NULLS LAST, kind || ':' || value ASC) AS id, kind, value, first_seen FROM (${grouped}) AS g`,
-        ),
-      ),
+      this.r(this.dialect.createTempTable(dense, sql`SELECT ROW_NUMBER() OVER (ORDER BY kind, value) AS id, kind, value, first_seen FROM ${this.id(this.tables.nodes)}`)),
+      this.r(this.dialect.createTempTable(this.tables.nodes, sql`SELECT id, kind, value, first_seen FROM ${this.id(dense)}`)),
     ]
   }
 
@@ -224,19 +230,23 @@ export class IdentitySql extends Statements {
   }
 
   /**
-   * The nodes no key reached, each starting as its own component (its id: ids are numbered in
-   * the representative's order, so the smallest id of a component is its representative), and
+   * The nodes no key reached, ranked for the representative: earliest first_seen (NULLs last),
+   * then the smallest `kind:value`; each starts as its own component, named by its rank; and
    * the edges among them.
    */
   anonymousStart(): string[] {
-    const comp0 = this.dialect.createTempTable(this.tables.components(0), sql`SELECT id AS n, id AS c FROM ${this.id(this.tables.nodes)} WHERE id NOT IN (SELECT n FROM ${this.id(this.tables.labels)})`)
-    const edges = this.dialect.createTempTable(this.tables.anonEdges, sql`SELECT a, b FROM ${this.id(this.tables.edges)} WHERE a IN (SELECT n FROM ${this.id(this.tables.components(0))})`)
-    return [this.r(comp0), this.r(edges)]
+    const ranks = this.dialect.createTempTable(
+      this.tables.ranks,
+      sql`SELECT id AS n, ROW_NUMBER() OVER (ORDER BY first_seen ASC NULLS LAST, kind || ':' || value ASC) AS r FROM ${this.id(this.tables.nodes)} WHERE id NOT IN (SELECT n FROM ${this.id(this.tables.labels)})`,
+    )
+    const comp0 = this.dialect.createTempTable(this.tables.components(0), sql`SELECT n, r AS c FROM ${this.id(this.tables.ranks)}`)
+    const edges = this.dialect.createTempTable(this.tables.anonEdges, sql`SELECT a, b FROM ${this.id(this.tables.edges)} WHERE a IN (SELECT n FROM ${this.id(this.tables.ranks)})`)
+    return [this.r(ranks), this.r(comp0), this.r(edges)]
   }
 
   /**
-   * Round i of the smallest-id spread: each node takes the smallest id of itself and its
-   * neighbours. A node gets its representative's id in the round equal to its distance from
+   * Round i of the smallest-rank spread: each node takes the smallest rank of itself and its
+   * neighbours. A node gets its representative's rank in the round equal to its distance from
    * it, so the rounds that change something are the representative's farthest distance.
    */
   anonymousRound(i: number): string[] {
@@ -255,27 +265,31 @@ export class IdentitySql extends Statements {
     return this.r(sql`SELECT MAX(cnt) AS c FROM (SELECT COUNT(*) AS cnt FROM ${this.id(this.tables.components(i))} GROUP BY c) AS g`)
   }
 
-  /** The map: one row per identifier with its profile, status, distance and first_seen (erased profiles left out). */
+  /**
+   * The map: one row per identifier with its profile, status, distance and first_seen (erased
+   * profiles left out). Two parts, each joining only its own nodes: the labelled ones (with
+   * their key's value) and the anonymous ones (with their component's hashed key).
+   */
   map(finalRound: number): string {
     const N = this.id(this.tables.nodes)
     const C = this.id(this.tables.components(finalRound))
-    // one hash per anonymous profile, of its representative (the component's smallest id)
-    const anon = sql`SELECT rep.id AS c, ('anon_' || SUBSTR(${this.dialect.sha256Hex(sql`(${sql.lit(this.inputs.salt)} || rep.kind || ':' || rep.value)`)}, 1, 32)) AS p FROM ${N} AS rep WHERE rep.id IN (SELECT c FROM ${C})`
-    return this.r(
-      this.dialect.createTempTable(
-        this.tables.map,
-        sql`SELECT nd.kind, nd.value,
-  CASE WHEN l.n IS NOT NULL THEN kn.value ELSE an.p END AS entity_key,
-  CASE WHEN l.n IS NULL THEN 'anonymous' WHEN l.k IS NULL THEN 'ambiguous' WHEN l.d = 0 THEN 'key' ELSE 'stitched' END AS status,
-  CAST(l.d AS ${sql.raw(this.dialect.integerType)}) AS distance, nd.first_seen
-FROM ${N} AS nd
-LEFT JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.id
+    const I = sql.raw(this.dialect.integerType)
+    // one hash per anonymous profile, of its representative (the component's smallest rank)
+    const anon = sql`SELECT rk.r AS c, ('anon_' || SUBSTR(${this.dialect.sha256Hex(sql`(${sql.lit(this.inputs.salt)} || rep.kind || ':' || rep.value)`)}, 1, 32)) AS p FROM ${this.id(this.tables.ranks)} AS rk JOIN ${N} AS rep ON rep.id = rk.n WHERE rk.r IN (SELECT c FROM ${C})`
+    const labelled = sql`SELECT nd.kind, nd.value, kn.value AS entity_key,
+  CASE WHEN l.k IS NULL THEN 'ambiguous' WHEN l.d = 0 THEN 'key' ELSE 'stitched' END AS status,
+  CAST(l.d AS ${I}) AS distance, nd.first_seen
+FROM ${this.id(this.tables.labels)} AS l
+JOIN ${N} AS nd ON nd.id = l.n
 LEFT JOIN ${this.nodesOf(KEY_KIND)} AS kn ON kn.id = l.k
-LEFT JOIN ${C} AS cm ON cm.n = nd.id
-LEFT JOIN (${anon}) AS an ON an.c = cm.c
-WHERE l.k IS NULL OR l.k <> ${sql.lit(ERASED_LABEL)}`,
-      ),
-    )
+WHERE l.k IS NULL OR l.k <> ${sql.lit(ERASED_LABEL)}`
+    const anonymous = sql`SELECT nd.kind, nd.value, an.p AS entity_key, 'anonymous' AS status, CAST(NULL AS ${I}) AS distance, nd.first_seen
+FROM ${C} AS cm
+JOIN ${N} AS nd ON nd.id = cm.n
+JOIN (${anon}) AS an ON an.c = cm.c`
+    return this.r(this.dialect.createTempTable(this.tables.map, sql`${labelled}
+UNION ALL
+${anonymous}`))
   }
 
   /** The identifier kinds the entity's events read (their `ids`). */
