@@ -166,10 +166,13 @@ export class IdentitySql extends Statements {
 
   /**
    * Every two identifiers of one row, both ways, as node ids, built once: each edge relation's
-   * rows holding two identifiers or more, their values turned into ids by one join per column
-   * (into a table of its own, which the pairs then read as often as they need).
+   * rows holding two identifiers or more, their values turned into ids (into a table of its
+   * own, which the pairs then read as often as they need). While the ids are the hashes (not
+   * renumbered), a column of a kind other than `key` needs no join: each of its values is a node,
+   * whose id is the same hash of the same `kind:value`. A `key` column joins the key nodes, since
+   * a value no entity row holds is no node (and its hash was never checked against the others).
    */
-  edgesTable(): string[] {
+  edgesTable(renumbered = false): string[] {
     const out: string[] = []
     const pairs: Sql[] = []
     this.edges.forEach((edge, i) => {
@@ -179,8 +182,11 @@ export class IdentitySql extends Statements {
         cols.map((c) => sql`CASE WHEN r.${c} IS NULL THEN 0 ELSE 1 END`),
         sql` + `,
       )} >= 2`
-      const joins = edge.ids.map(({kind}, j) => sql` LEFT JOIN ${this.nodesOf(kind)} AS ${this.id(`n${j}`)} ON ${sql.id(`n${j}`, 'value')} = r.${cols[j]!}`)
-      const ids = sql`SELECT ${sql.join(edge.ids.map((_, j) => sql`${sql.id(`n${j}`, 'id')} AS ${this.id(`j${j}`)}`))} FROM ${this.id(this.tables.rows(i))} AS r${sql.join(joins, sql``)} WHERE ${twoOrMore}`
+      const joined = (kind: string) => renumbered || kind === KEY_KIND
+      const joins = edge.ids.flatMap(({kind}, j) => (joined(kind) ? [sql` LEFT JOIN ${this.nodesOf(kind)} AS ${this.id(`n${j}`)} ON ${sql.id(`n${j}`, 'value')} = r.${cols[j]!}`] : []))
+      // NULL stays NULL: a hash of NULL need not be NULL (DuckDB's is not)
+      const idOf = (kind: string, j: number) => (joined(kind) ? sql.id(`n${j}`, 'id') : sql`CASE WHEN r.${cols[j]!} IS NOT NULL THEN ${this.dialect.hashId(sql`(${sql.lit(`${kind}:`)} || r.${cols[j]!})`)} END`)
+      const ids = sql`SELECT ${sql.join(edge.ids.map(({kind}, j) => sql`${idOf(kind, j)} AS ${this.id(`j${j}`)}`))} FROM ${this.id(this.tables.rows(i))} AS r${sql.join(joins, sql``)} WHERE ${twoOrMore}`
       out.push(this.r(this.dialect.createTempTable(this.tables.rowIds(i), ids)))
       for (let a = 0; a < edge.ids.length; a++)
         for (let b = 0; b < edge.ids.length; b++) {

@@ -64,8 +64,9 @@ export async function labelIdentities(conn: WarehouseConnection, dialect: Dialec
   }
   for (const [i, edge] of identity.edges.entries()) await exec(q.edgeRows(edge, i))
   for (const s of q.nodes()) await exec(s)
-  if ((await ask(q.idClashes())) > 0) for (const s of q.denseIds()) await exec(s)
-  for (const s of q.edgesTable()) await exec(s)
+  const renumbered = (await ask(q.idClashes())) > 0
+  if (renumbered) for (const s of q.denseIds()) await exec(s)
+  for (const s of q.edgesTable(renumbered)) await exec(s)
   await exec(q.seed())
   let levels = 0
   for (let d = 1; ; d++) {
