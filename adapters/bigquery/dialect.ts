@@ -29,6 +29,7 @@ export const bigqueryDialect: Dialect = {
   dayStart: (day) => sql`TIMESTAMP(${day}, 'UTC')`,
   md5Hex: (text) => sql`TO_HEX(MD5(${text}))`,
   sha256Hex: (text) => sql`TO_HEX(SHA256(${text}))`,
+  hashId: (text) => sql`FARM_FINGERPRINT(${text})`,
   holdoutBucket: (text) => sql`MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(${text})), 1, 8)) AS INT64), 10000)`,
   firstLast: (which, value, ts, when) =>
     sql`ARRAY_AGG(IF(${when}, ${value}, NULL) IGNORE NULLS ORDER BY ${ts} ${sql.raw(which === 'first' ? 'ASC' : 'DESC')}, ${value} ASC LIMIT 1)[SAFE_OFFSET(0)]`,

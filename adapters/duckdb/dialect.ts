@@ -34,6 +34,8 @@ export const duckdbDialect: Dialect = {
   dayStart: (day) => sql`CAST(${day} AS TIMESTAMP)`,
   md5Hex: (text) => sql`md5(${text})`,
   sha256Hex: (text) => sql`sha256(${text})`,
+  // hash() is a UBIGINT: one bit fewer fits a BIGINT
+  hashId: (text) => sql`CAST(hash(${text}) >> 1 AS BIGINT)`,
   holdoutBucket: (text) => sql`(CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT) % 10000)`,
   // min over a struct orders by its fields in turn: the earliest timestamp, then the smallest value.
   firstLast: (which, value, ts, when) =>

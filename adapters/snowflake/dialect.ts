@@ -32,6 +32,7 @@ export const snowflakeDialect: Dialect = {
   dayStart: (day) => sql`CAST(${day} AS TIMESTAMP_NTZ)`,
   md5Hex: (text) => sql`MD5(${text})`,
   sha256Hex: (text) => sql`SHA2(${text}, 256)`,
+  hashId: (text) => sql`HASH(${text})`,
   holdoutBucket: (text) => sql`MOD(TO_NUMBER(SUBSTR(MD5(${text}), 1, 8), 'XXXXXXXX'), 10000)`,
   // ARRAY_AGG skips NULLs; WITHIN GROUP orders by time, then value, so ties take the smallest value
   firstLast: (which, value, ts, when, type) =>

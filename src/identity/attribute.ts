@@ -12,24 +12,42 @@ import {profileColumnType} from '../generate/profile-sql.js'
 import {KEY_KIND, type Entity, type EventDef, type Project, type Relation, type ValueType} from '../resolve/model.js'
 import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {identitiesTable} from '../warehouse/tables.js'
-import {normalizedSql} from './label-sql.js'
+import {normalizedSql, profileOf} from './label-sql.js'
 
 /**
- * Where an entity's identifiers are read from for attribution: a relation with `kind`, `value`
- * (normalized), `entity_key` and `status` (key, stitched, anonymous, ambiguous, or erased for
- * an erased profile's identifiers, which only the run's own labelling holds).
+ * Where an entity's identifiers are read from for attribution: per identifier kind, a relation
+ * of (value, profile) holding every identifier of that kind that stops attribution (any status
+ * but ambiguous; profile NULL where its events count for no entity), and the relation of the
+ * anonymous profiles' keys (entity_key).
  */
-export type AttributionSource = Sql
+export interface AttributionSource {
+  kind(kind: string): Sql
+  anonymous: Sql
+}
 
 /**
- * The last successful run's map as an attribution source (read-only commands; SPEC §20); an
- * empty map where no run wrote one yet (then every event with ids is unattributed).
+ * The last successful run's map (kind, value, entity_key, status) as a relation (read-only
+ * commands; SPEC §20); an empty map where no run wrote one yet (then every event with ids is
+ * unattributed).
  */
-export function storedAttribution(dialect: Dialect, entity: Entity, schema: string, exists = true): AttributionSource {
+export function storedMap(dialect: Dialect, entity: Entity, schema: string, exists = true): Sql {
   const s = sql.raw(dialect.stringType)
   return exists
     ? sql.id(schema, identitiesTable(entity.name).name)
     : sql`(SELECT CAST(NULL AS ${s}) AS kind, CAST(NULL AS ${s}) AS value, CAST(NULL AS ${s}) AS entity_key, CAST(NULL AS ${s}) AS status FROM (SELECT 1 AS one) AS z WHERE 1 = 0)`
+}
+
+/** A map relation (kind, value, entity_key, status) as an attribution source. */
+export function mapSource(entity: Entity, map: Sql): AttributionSource {
+  return {
+    kind: (kind) => sql`(SELECT value, ${profileOf(entity)} AS profile FROM ${map} AS m WHERE kind = ${sql.lit(kind)} AND status <> 'ambiguous')`,
+    anonymous: sql`(SELECT DISTINCT entity_key FROM ${map} AS m WHERE status = 'anonymous')`,
+  }
+}
+
+/** The last successful run's map as an attribution source. */
+export function storedAttribution(dialect: Dialect, entity: Entity, schema: string, exists = true): AttributionSource {
+  return mapSource(entity, storedMap(dialect, entity, schema, exists))
 }
 
 /**
@@ -48,14 +66,6 @@ export async function storedMaps(conn: {tableExists(schema: string, table: strin
   return out
 }
 
-/**
- * The profile an identifier's events count for: NULL for an erased profile's and, under
- * `anonymous: false`, an anonymous one's (they count for no entity and do not fall through).
- */
-function profileOf(entity: Entity): Sql {
-  return entity.identity!.anonymous ? sql`CASE WHEN status IN ('key', 'stitched', 'anonymous') THEN entity_key END` : sql`CASE WHEN status IN ('key', 'stitched') THEN entity_key END`
-}
-
 /** An event's rows with the profile they belong to: its first identifier, in priority order, that belongs to a profile. */
 export function attributedEventSql(dialect: Dialect, entity: Entity, ev: EventDef, source: AttributionSource): Sql {
   const kinds = new Map(entity.identity!.kinds.map((k) => [k.name, k]))
@@ -64,7 +74,7 @@ export function attributedEventSql(dialect: Dialect, entity: Entity, ev: EventDe
   ev.ids!.forEach(({kind, column}, i) => {
     const a = `a${i}`
     const value = normalizedSql(dialect, sql.id('src', column), kind === KEY_KIND ? undefined : kinds.get(kind))
-    joins.push(sql` LEFT JOIN (SELECT value, ${profileOf(entity)} AS profile FROM ${source} AS m WHERE kind = ${sql.lit(kind)} AND status <> 'ambiguous') AS ${sql.id(a)} ON ${sql.id(a, 'value')} = ${value}`)
+    joins.push(sql` LEFT JOIN ${source.kind(kind)} AS ${sql.id(a)} ON ${sql.id(a, 'value')} = ${value}`)
     whens.push(sql`WHEN ${sql.id(a, 'value')} IS NOT NULL THEN ${sql.id(a, 'profile')}`)
   })
   return sql`SELECT src.*, CASE ${sql.join(whens, sql` `)} END AS ${sql.id(ev.key)} FROM ${relationSql(ev.relation)} AS src${sql.join(joins, sql``)}`
@@ -77,7 +87,7 @@ export function attributedEntitySql(dialect: Dialect, entity: Entity, source: At
   const columns = [sql`CAST(${sql.id('ent', entity.key)} AS ${s}) AS ${sql.id(entity.key)}`, ...attrs.map((a) => sql`${sql.id('ent', a.column)} AS ${sql.id(a.column)}`)]
   const known = sql`SELECT ${sql.join(columns)} FROM ${relationSql(entity.relation)} AS ent`
   if (!entity.identity!.anonymous) return known
-  const anonRows = sql`SELECT DISTINCT entity_key AS p FROM ${source} AS m WHERE status = 'anonymous'`
+  const anonRows = sql`SELECT entity_key AS p FROM ${source.anonymous} AS m`
   const nulls = [sql`CAST(an.p AS ${s}) AS ${sql.id(entity.key)}`, ...attrs.map((a) => sql`CAST(NULL AS ${sql.raw(profileColumnType(dialect, a.type))}) AS ${sql.id(a.column)}`)]
   return sql`${known} UNION ALL SELECT ${sql.join(nulls)} FROM (${anonRows}) AS an`
 }

@@ -5,8 +5,15 @@
 // between statements segc reads only counts.
 //
 // Nodes are named `kind:value` (kinds match ^[a-z][a-z0-9_]*$, so the first colon separates
-// them): that string is the join key of every working table, and the representative's order
-// and the anonymous key's hash are defined on it.
+// them): the representative's order and the anonymous key's hash are defined on that string.
+// The working tables join on an integer id per node instead (the labelling's joins over
+// millions of edges cost a fraction on integers of what they cost on strings), given once in
+// the nodes table: the dialect's fast 64-bit hash of `kind:value` (DuckDB hash(), BigQuery
+// FARM_FINGERPRINT, Snowflake HASH — none stable across versions or alike across dialects,
+// which is fine for ids that live one labelling). A hash may collide, which would silently
+// merge two people, so one count checks the ids are distinct, and where they are not the nodes
+// are renumbered by ROW_NUMBER over (kind, value): exact and portable, but a sort of every
+// node, which costs several times the hash, so it is only the fallback.
 import {sql} from 'kysely'
 import {ExprWriter, relationSql} from '../generate/expr-writer.js'
 import {createTables} from '../generate/output-sql.js'
@@ -26,6 +33,14 @@ export function normalizedSql(dialect: Dialect, value: Sql, k: IdentityKind | un
   for (const step of k?.normalize ?? []) v = step === 'trim' ? sql`TRIM(${v}, ${sql.lit(TRIMMED)})` : sql`TRANSLATE(${v}, ${sql.lit(UPPER)}, ${sql.lit(UPPER.toLowerCase())})`
   const none = ['', ...(k?.exclude ?? [])]
   return sql`CASE WHEN ${v} IN (${sql.join([...new Set(none)].map((x) => sql.lit(x)))}) THEN NULL ELSE ${v} END`
+}
+
+/**
+ * The profile an identifier's events count for: NULL for an erased profile's and, under
+ * `anonymous: false`, an anonymous one's (they count for no entity and do not fall through).
+ */
+export function profileOf(entity: Entity): Sql {
+  return entity.identity!.anonymous ? sql`CASE WHEN status IN ('key', 'stitched', 'anonymous') THEN entity_key END` : sql`CASE WHEN status IN ('key', 'stitched') THEN entity_key END`
 }
 
 export interface IdentityInputs {
@@ -48,7 +63,7 @@ export function workingTables(entity: string) {
   const t = (s: string) => `segc_id_${entity}_${s}`
   return {
     rows: (i: number) => t(`rows${i}`),
-    occurrences: t('occ'),
+    rowIds: (i: number) => t(`ids${i}`),
     nodes: t('nodes'),
     edges: t('edges'),
     labels: t('labels'),
@@ -56,17 +71,15 @@ export function workingTables(entity: string) {
     anonEdges: t('aedges'),
     components: (i: number) => t(`comp${i % 2}`),
     map: t('map'),
-    attribution: t('attr'),
+    /** per identifier kind read by events: (value, profile), see attributionTables */
+    attribution: (kind: string) => t(`attr_${kind}`),
     merged: t('merged'),
     search: t('search'),
   }
 }
 
-/**
- * Labels in the labelling are `k` followed by the entity key, or `e` for the one erased
- * profile: any string can be a key, so the erased label must differ in a prefix.
- */
-const ERASED_LABEL = 'e'
+/** Labels in the labelling are the node id of the key, or 0 for the one erased profile (no node's id: see idClashes). */
+const ERASED_LABEL = 0
 
 export class IdentitySql extends Statements {
   readonly tables
@@ -95,10 +108,6 @@ export class IdentitySql extends Statements {
     return normalizedSql(this.dialect, value, this.kinds.get(kind))
   }
 
-  private nodeName(kind: string, value: Sql): Sql {
-    return sql`(${sql.lit(`${kind}:`)} || ${value})`
-  }
-
   /** One scan of an edge relation: its identifiers normalized, as columns i0, i1, … and ts. */
   edgeRows(edge: IdentityEdge, i: number): string {
     const w = new ExprWriter(this.dialect, this.inputs.asOf.toISOString())
@@ -121,37 +130,75 @@ export class IdentitySql extends Statements {
   }
 
   /**
-   * The nodes: every identifier of an edge row plus every entity key, with the earliest
-   * timestamp of an edge row holding it; a `key` value no entity row holds is none.
+   * The nodes, one statement: every identifier of an edge row plus every entity key, with the
+   * earliest timestamp of an edge row holding it and its integer id; a `key` value no entity
+   * row holds is none (the entity's own rows carry ent = 1, so one GROUP BY both gathers the
+   * occurrences and tells which keys exist).
    */
   nodes(): string[] {
-    const parts: Sql[] = [sql`SELECT ${sql.lit(KEY_KIND)} AS kind, v AS value, CAST(NULL AS ${sql.raw(this.dialect.timestampType)}) AS ts FROM (${this.entityKeys()}) AS k`]
+    const T = sql.raw(this.dialect.timestampType)
+    const parts: Sql[] = [sql`SELECT ${sql.lit(KEY_KIND)} AS kind, v AS value, CAST(NULL AS ${T}) AS ts, 1 AS ent FROM (${this.entityKeys()}) AS k`]
     this.edges.forEach((edge, i) =>
-      edge.ids.forEach(({kind}, j) => parts.push(sql`SELECT ${sql.lit(kind)} AS kind, ${this.id(`i${j}`)} AS value, ts FROM ${this.id(this.tables.rows(i))} WHERE ${this.id(`i${j}`)} IS NOT NULL`)),
+      edge.ids.forEach(({kind}, j) => parts.push(sql`SELECT ${sql.lit(kind)} AS kind, ${this.id(`i${j}`)} AS value, ts, 0 AS ent FROM ${this.id(this.tables.rows(i))} WHERE ${this.id(`i${j}`)} IS NOT NULL`)),
     )
-    const occ = this.dialect.createTempTable(this.tables.occurrences, sql.join(parts, sql` UNION ALL `))
-    const keys = sql`SELECT v FROM (${this.entityKeys()}) AS k`
-    const nodes = this.dialect.createTempTable(
-      this.tables.nodes,
-      sql`SELECT kind || ':' || value AS n, kind, value, MIN(ts) AS first_seen FROM ${this.id(this.tables.occurrences)} WHERE kind <> ${sql.lit(KEY_KIND)} OR value IN (${keys}) GROUP BY kind, value`,
-    )
-    return [this.r(occ), this.r(nodes)]
+    const grouped = sql`SELECT kind, value, MIN(ts) AS first_seen FROM (${sql.join(parts, sql` UNION ALL `)}) AS o GROUP BY kind, value HAVING kind <> ${sql.lit(KEY_KIND)} OR MAX(ent) = 1`
+    return [this.r(this.dialect.createTempTable(this.tables.nodes, sql`SELECT ${this.dialect.hashId(sql`(kind || ':' || value)`)} AS id, kind, value, first_seen FROM (${grouped}) AS g`))]
   }
 
-  /** Every two identifiers of one row, both ways, between nodes only, built once. */
-  edgesTable(): string {
+  /** How many node ids are not unique, or 0 (the erased label): more than none means renumbering. */
+  idClashes(): string {
+    return this.r(sql`SELECT COUNT(*) AS c FROM (SELECT id FROM ${this.id(this.tables.nodes)} GROUP BY id HAVING COUNT(*) > 1 OR id = 0) AS x`)
+  }
+
+  /** The nodes renumbered 1, 2, … in (kind, value) order, when their hashes clashed. */
+  denseIds(): string[] {
+    const dense = this.tables.nodes + '_dense'
+    return [
+      this.r(this.dialect.createTempTable(dense, sql`SELECT ROW_NUMBER() OVER (ORDER BY kind, value) AS id, kind, value, first_seen FROM ${this.id(this.tables.nodes)}`)),
+      this.r(this.dialect.createTempTable(this.tables.nodes, sql`SELECT id, kind, value, first_seen FROM ${this.id(dense)}`)),
+    ]
+  }
+
+  /** The nodes of one kind as (id, value), to turn an edge row's values into node ids. */
+  private nodesOf(kind: string): Sql {
+    return sql`(SELECT id, value FROM ${this.id(this.tables.nodes)} WHERE kind = ${sql.lit(kind)})`
+  }
+
+  /**
+   * Every two identifiers of one row, both ways, as node ids, built once: each edge relation's
+   * rows holding two identifiers or more, their values turned into ids (into a table of its
+   * own, which the pairs then read as often as they need). While the ids are the hashes (not
+   * renumbered), a column of a kind other than `key` needs no join: each of its values is a node,
+   * whose id is the same hash of the same `kind:value`. A `key` column joins the key nodes, since
+   * a value no entity row holds is no node (and its hash was never checked against the others).
+   */
+  edgesTable(renumbered = false): string[] {
+    const out: string[] = []
     const pairs: Sql[] = []
     this.edges.forEach((edge, i) => {
+      if (edge.ids.length < 2) return
+      const cols = edge.ids.map((_, j) => this.id(`i${j}`))
+      const twoOrMore = sql`${sql.join(
+        cols.map((c) => sql`CASE WHEN r.${c} IS NULL THEN 0 ELSE 1 END`),
+        sql` + `,
+      )} >= 2`
+      const joined = (kind: string) => renumbered || kind === KEY_KIND
+      const joins = edge.ids.flatMap(({kind}, j) => (joined(kind) ? [sql` LEFT JOIN ${this.nodesOf(kind)} AS ${this.id(`n${j}`)} ON ${sql.id(`n${j}`, 'value')} = r.${cols[j]!}`] : []))
+      // NULL stays NULL: a hash of NULL need not be NULL (DuckDB's is not)
+      const idOf = (kind: string, j: number) => (joined(kind) ? sql.id(`n${j}`, 'id') : sql`CASE WHEN r.${cols[j]!} IS NOT NULL THEN ${this.dialect.hashId(sql`(${sql.lit(`${kind}:`)} || r.${cols[j]!})`)} END`)
+      const ids = sql`SELECT ${sql.join(edge.ids.map(({kind}, j) => sql`${idOf(kind, j)} AS ${this.id(`j${j}`)}`))} FROM ${this.id(this.tables.rows(i))} AS r${sql.join(joins, sql``)} WHERE ${twoOrMore}`
+      out.push(this.r(this.dialect.createTempTable(this.tables.rowIds(i), ids)))
       for (let a = 0; a < edge.ids.length; a++)
         for (let b = 0; b < edge.ids.length; b++) {
           if (a === b) continue
-          const [ia, ib] = [this.id(`i${a}`), this.id(`i${b}`)]
-          pairs.push(sql`SELECT ${this.nodeName(edge.ids[a]!.kind, ia)} AS a, ${this.nodeName(edge.ids[b]!.kind, ib)} AS b FROM ${this.id(this.tables.rows(i))} WHERE ${ia} IS NOT NULL AND ${ib} IS NOT NULL`)
+          const [ja, jb] = [this.id(`j${a}`), this.id(`j${b}`)]
+          pairs.push(sql`SELECT ${ja} AS a, ${jb} AS b FROM ${this.id(this.tables.rowIds(i))} WHERE ${ja} IS NOT NULL AND ${jb} IS NOT NULL`)
         }
     })
-    const nodes = sql`SELECT n FROM ${this.id(this.tables.nodes)}`
-    const body = pairs.length ? sql.join(pairs, sql` UNION ALL `) : sql`SELECT CAST(NULL AS ${sql.raw(this.s)}) AS a, CAST(NULL AS ${sql.raw(this.s)}) AS b FROM (SELECT 1 AS one) AS z WHERE 1 = 0`
-    return this.r(this.dialect.createTempTable(this.tables.edges, sql`SELECT DISTINCT a, b FROM (${body}) AS p WHERE a IN (${nodes}) AND b IN (${nodes})`))
+    const I = sql.raw(this.dialect.integerType)
+    const body = pairs.length ? sql.join(pairs, sql` UNION ALL `) : sql`SELECT CAST(NULL AS ${I}) AS a, CAST(NULL AS ${I}) AS b FROM (SELECT 1 AS one) AS z WHERE 1 = 0`
+    out.push(this.r(this.dialect.createTempTable(this.tables.edges, sql`SELECT DISTINCT a, b FROM (${body}) AS p`)))
+    return out
   }
 
   /**
@@ -161,10 +208,10 @@ export class IdentitySql extends Statements {
   seed(): string {
     const N = this.id(this.tables.nodes)
     const erasedNodes = this.inputs.erased
-      ? sql`SELECT n FROM ${N} AS nd WHERE ${this.dialect.sha256Hex(sql`(${sql.lit(`${this.inputs.entity.name}:`)} || nd.kind || ':' || nd.value)`)} IN (SELECT value_hash FROM ${this.inputs.erased} AS er)`
+      ? sql`SELECT id FROM ${N} AS nd WHERE ${this.dialect.sha256Hex(sql`(${sql.lit(`${this.inputs.entity.name}:`)} || nd.kind || ':' || nd.value)`)} IN (SELECT value_hash FROM ${this.inputs.erased} AS er)`
       : undefined
-    const keys = sql`SELECT n, 'k' || value AS k, 0 AS d FROM ${N} WHERE kind = ${sql.lit(KEY_KIND)}${erasedNodes ? sql` AND n NOT IN (${erasedNodes})` : sql``}`
-    const erased = erasedNodes ? sql` UNION ALL SELECT n, ${sql.lit(ERASED_LABEL)} AS k, 0 AS d FROM (${erasedNodes}) AS x` : sql``
+    const keys = sql`SELECT id AS n, id AS k, 0 AS d FROM ${N} WHERE kind = ${sql.lit(KEY_KIND)}${erasedNodes ? sql` AND id NOT IN (${erasedNodes})` : sql``}`
+    const erased = erasedNodes ? sql` UNION ALL SELECT id AS n, ${sql.lit(ERASED_LABEL)} AS k, 0 AS d FROM (${erasedNodes}) AS x` : sql``
     return this.r(this.dialect.createTempTable(this.tables.labels, sql`SELECT n, k, d FROM (${keys}${erased}) AS s`))
   }
 
@@ -190,16 +237,17 @@ export class IdentitySql extends Statements {
 
   /**
    * The nodes no key reached, ranked for the representative: earliest first_seen (NULLs last),
-   * then the smallest `kind:value`; and the edges among them.
+   * then the smallest `kind:value`; each starts as its own component, named by its rank; and
+   * the edges among them.
    */
   anonymousStart(): string[] {
     const ranks = this.dialect.createTempTable(
       this.tables.ranks,
-      sql`SELECT n, ROW_NUMBER() OVER (ORDER BY first_seen ASC NULLS LAST, n ASC) AS r FROM ${this.id(this.tables.nodes)} WHERE n NOT IN (SELECT n FROM ${this.id(this.tables.labels)})`,
+      sql`SELECT id AS n, ROW_NUMBER() OVER (ORDER BY first_seen ASC NULLS LAST, kind || ':' || value ASC) AS r FROM ${this.id(this.tables.nodes)} WHERE id NOT IN (SELECT n FROM ${this.id(this.tables.labels)})`,
     )
-    const edges = this.dialect.createTempTable(this.tables.anonEdges, sql`SELECT a, b FROM ${this.id(this.tables.edges)} WHERE a IN (SELECT n FROM ${this.id(this.tables.ranks)})`)
     const comp0 = this.dialect.createTempTable(this.tables.components(0), sql`SELECT n, r AS c FROM ${this.id(this.tables.ranks)}`)
-    return [this.r(ranks), this.r(edges), this.r(comp0)]
+    const edges = this.dialect.createTempTable(this.tables.anonEdges, sql`SELECT a, b FROM ${this.id(this.tables.edges)} WHERE a IN (SELECT n FROM ${this.id(this.tables.ranks)})`)
+    return [this.r(ranks), this.r(comp0), this.r(edges)]
   }
 
   /**
@@ -223,53 +271,75 @@ export class IdentitySql extends Statements {
     return this.r(sql`SELECT MAX(cnt) AS c FROM (SELECT COUNT(*) AS cnt FROM ${this.id(this.tables.components(i))} GROUP BY c) AS g`)
   }
 
-  /** The map: one row per identifier with its profile, status, distance and first_seen (erased profiles left out). */
+  /**
+   * The map: one row per identifier with its profile, status, distance and first_seen (erased
+   * profiles left out). Two parts, each joining only its own nodes: the labelled ones (with
+   * their key's value) and the anonymous ones (with their component's hashed key).
+   */
   map(finalRound: number): string {
     const N = this.id(this.tables.nodes)
-    const anonKey = sql`('anon_' || SUBSTR(${this.dialect.sha256Hex(sql`(${sql.lit(this.inputs.salt)} || rep.n)`)}, 1, 32))`
-    return this.r(
-      this.dialect.createTempTable(
-        this.tables.map,
-        sql`SELECT nd.kind, nd.value,
-  CASE WHEN l.n IS NOT NULL THEN SUBSTR(l.k, 2) ELSE ${anonKey} END AS entity_key,
-  CASE WHEN l.n IS NULL THEN 'anonymous' WHEN l.k IS NULL THEN 'ambiguous' WHEN l.d = 0 THEN 'key' ELSE 'stitched' END AS status,
-  CAST(l.d AS ${sql.raw(this.dialect.integerType)}) AS distance, nd.first_seen
-FROM ${N} AS nd
-LEFT JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n
-LEFT JOIN ${this.id(this.tables.components(finalRound))} AS cm ON cm.n = nd.n
-LEFT JOIN ${this.id(this.tables.ranks)} AS rep ON rep.r = cm.c
-WHERE l.k IS NULL OR l.k <> ${sql.lit(ERASED_LABEL)}`,
-      ),
-    )
+    const C = this.id(this.tables.components(finalRound))
+    const I = sql.raw(this.dialect.integerType)
+    // one hash per anonymous profile, of its representative (the component's smallest rank)
+    const anon = sql`SELECT rk.r AS c, ('anon_' || SUBSTR(${this.dialect.sha256Hex(sql`(${sql.lit(this.inputs.salt)} || rep.kind || ':' || rep.value)`)}, 1, 32)) AS p FROM ${this.id(this.tables.ranks)} AS rk JOIN ${N} AS rep ON rep.id = rk.n WHERE rk.r IN (SELECT c FROM ${C})`
+    const labelled = sql`SELECT nd.kind, nd.value, kn.value AS entity_key,
+  CASE WHEN l.k IS NULL THEN 'ambiguous' WHEN l.d = 0 THEN 'key' ELSE 'stitched' END AS status,
+  CAST(l.d AS ${I}) AS distance, nd.first_seen
+FROM ${this.id(this.tables.labels)} AS l
+JOIN ${N} AS nd ON nd.id = l.n
+LEFT JOIN ${this.nodesOf(KEY_KIND)} AS kn ON kn.id = l.k
+WHERE l.k IS NULL OR l.k <> ${sql.lit(ERASED_LABEL)}`
+    const anonymous = sql`SELECT nd.kind, nd.value, an.p AS entity_key, 'anonymous' AS status, CAST(NULL AS ${I}) AS distance, nd.first_seen
+FROM ${C} AS cm
+JOIN ${N} AS nd ON nd.id = cm.n
+JOIN (${anon}) AS an ON an.c = cm.c`
+    return this.r(this.dialect.createTempTable(this.tables.map, sql`${labelled}
+UNION ALL
+${anonymous}`))
+  }
+
+  /** The identifier kinds the entity's events read (their `ids`). */
+  attributionKinds(): string[] {
+    const out = new Set<string>()
+    for (const ev of this.inputs.project.events.values()) if (ev.entity === this.inputs.entity.name && ev.ids) for (const {kind} of ev.ids) out.add(kind)
+    return [...out]
   }
 
   /**
-   * What attribution reads in the run: the map plus the erased profile's identifiers (status
-   * `erased`), so that an event whose first identifier is erased counts for no entity rather
-   * than falling through to a later identifier.
+   * What attribution reads in the run, one narrow table per identifier kind events read:
+   * (value, profile) for every identifier of that kind that stops attribution — the map's
+   * non-ambiguous ones and the erased profile's (profile NULL, so that an event whose first
+   * identifier is erased counts for no entity rather than falling through to a later one).
+   * Built once, so the one scan of each event relation (SPEC §10) joins a table of two columns
+   * per kind instead of filtering the map in every join.
    */
-  attribution(): string {
+  attributionTables(): string[] {
     const N = this.id(this.tables.nodes)
-    return this.r(
-      this.dialect.createTempTable(
-        this.tables.attribution,
-        sql`SELECT kind, value, entity_key, status FROM ${this.id(this.tables.map)} UNION ALL SELECT nd.kind, nd.value, CAST(NULL AS ${sql.raw(this.s)}) AS entity_key, 'erased' AS status FROM ${N} AS nd JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n WHERE l.k = ${sql.lit(ERASED_LABEL)}`,
-      ),
-    )
+    return this.attributionKinds().map((kind) => {
+      const erased = this.inputs.erased
+        ? sql` UNION ALL SELECT nd.value, CAST(NULL AS ${sql.raw(this.s)}) AS profile FROM ${N} AS nd JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.id WHERE l.k = ${sql.lit(ERASED_LABEL)} AND nd.kind = ${sql.lit(kind)}`
+        : sql``
+      return this.r(
+        this.dialect.createTempTable(
+          this.tables.attribution(kind),
+          sql`SELECT value, ${profileOf(this.inputs.entity)} AS profile FROM ${this.id(this.tables.map)} AS m WHERE kind = ${sql.lit(kind)} AND status <> 'ambiguous'${erased}`,
+        ),
+      )
+    })
   }
 
   /**
    * The previous map's profiles that no longer exist and every one of whose identifiers now
    * belongs to one other profile (an anonymous visitor signed up, two anonymous profiles
-   * joined): their exits have cause `merged`.
+   * joined): their exits have cause `merged`. Only the vanished profiles' rows are joined.
    */
   merged(previous: Sql): string {
     const M = this.id(this.tables.map)
+    const gone = sql`SELECT DISTINCT entity_key FROM ${previous} AS g WHERE entity_key IS NOT NULL AND entity_key NOT IN (SELECT entity_key FROM ${M} WHERE entity_key IS NOT NULL)`
     return this.r(
       this.dialect.createTempTable(
         this.tables.merged,
-        sql`SELECT o.entity_key FROM ${previous} AS o LEFT JOIN ${M} AS nw ON nw.kind = o.kind AND nw.value = o.value
-WHERE o.entity_key IS NOT NULL AND o.entity_key NOT IN (SELECT entity_key FROM ${M} WHERE entity_key IS NOT NULL)
+        sql`SELECT o.entity_key FROM ${previous} AS o JOIN (${gone}) AS v ON v.entity_key = o.entity_key LEFT JOIN ${M} AS nw ON nw.kind = o.kind AND nw.value = o.value
 GROUP BY o.entity_key HAVING COUNT(DISTINCT nw.entity_key) = 1 AND COUNT(nw.entity_key) = COUNT(*)`,
       ),
     )
@@ -284,28 +354,48 @@ GROUP BY o.entity_key HAVING COUNT(DISTINCT nw.entity_key) = 1 AND COUNT(nw.enti
 
   /** One node's row of the map, or of the erased profile (`why --id`). */
   lookup(kind: string, value: string): string {
-    return this.r(sql`SELECT a.entity_key, a.status, l.d AS distance FROM ${this.id(this.tables.attribution)} AS a JOIN ${this.id(this.tables.nodes)} AS nd ON nd.kind = a.kind AND nd.value = a.value LEFT JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.n WHERE a.kind = ${sql.lit(kind)} AND a.value = ${sql.lit(value)}`)
+    return this.r(
+      sql`SELECT m.entity_key, CASE WHEN l.k = ${sql.lit(ERASED_LABEL)} THEN 'erased' ELSE m.status END AS status, l.d AS distance FROM ${this.id(this.tables.nodes)} AS nd LEFT JOIN ${this.id(this.tables.labels)} AS l ON l.n = nd.id LEFT JOIN ${this.id(this.tables.map)} AS m ON m.kind = nd.kind AND m.value = nd.value WHERE nd.kind = ${sql.lit(kind)} AND nd.value = ${sql.lit(value)}`,
+    )
   }
 
-  /** A breadth-first search from one node (`why --id`): level 0. */
+  /** A node's `kind:value` name from its id. */
+  private nameOf(alias: string): Sql {
+    return sql`(${sql.id(alias, 'kind')} || ':' || ${sql.id(alias, 'value')})`
+  }
+
+  /** The node named `kind:value` (for the search, whose callers name nodes so). */
+  private named(alias: string, node: string): Sql {
+    const i = node.indexOf(':')
+    return sql`${sql.id(alias, 'kind')} = ${sql.lit(node.slice(0, i))} AND ${sql.id(alias, 'value')} = ${sql.lit(node.slice(i + 1))}`
+  }
+
+  /** A breadth-first search from one node, named `kind:value` (`why --id`): level 0. */
   searchStart(node: string): string {
-    return this.r(this.dialect.createTempTable(this.tables.search, sql`SELECT ${sql.lit(node)} AS n, 0 AS d, CAST(NULL AS ${sql.raw(this.s)}) AS p FROM (SELECT 1 AS one) AS z`))
+    return this.r(this.dialect.createTempTable(this.tables.search, sql`SELECT nd.id AS n, 0 AS d, CAST(NULL AS ${sql.raw(this.dialect.integerType)}) AS p FROM ${this.id(this.tables.nodes)} AS nd WHERE ${this.named('nd', node)}`))
   }
 
-  /** Level d of the search: each new node with the smallest node it was reached from. */
+  /** Level d of the search: each new node with the smallest node id it was reached from. */
   searchLevel(d: number): string {
     const S = this.id(this.tables.search)
     return this.r(sql`INSERT INTO ${S} (n, d, p) SELECT e.b, ${sql.lit(d)}, MIN(e.a) FROM ${S} AS s JOIN ${this.id(this.tables.edges)} AS e ON e.a = s.n WHERE s.d = ${sql.lit(d - 1)} AND e.b NOT IN (SELECT n FROM ${S}) GROUP BY e.b`)
   }
 
-  /** The labelled seeds (keys, and the erased profile's identifiers) the search reached at level d, with the path's parents. */
+  /**
+   * The labelled seeds (keys, and the erased profile's identifiers) the search reached at level
+   * d, named `kind:value`, with their label: `k` and the key, or `e` for the erased profile.
+   */
   searchFound(d: number): string {
-    return this.r(sql`SELECT s.n, s.p, l.k FROM ${this.id(this.tables.search)} AS s JOIN ${this.id(this.tables.labels)} AS l ON l.n = s.n WHERE s.d = ${sql.lit(d)} AND l.d = 0 ORDER BY s.n`)
+    const N = this.id(this.tables.nodes)
+    return this.r(
+      sql`SELECT ${this.nameOf('nd')} AS n, CASE WHEN l.k = ${sql.lit(ERASED_LABEL)} THEN 'e' ELSE 'k' || kn.value END AS k FROM ${this.id(this.tables.search)} AS s JOIN ${this.id(this.tables.labels)} AS l ON l.n = s.n JOIN ${N} AS nd ON nd.id = s.n LEFT JOIN ${this.nodesOf(KEY_KIND)} AS kn ON kn.id = l.k WHERE s.d = ${sql.lit(d)} AND l.d = 0 ORDER BY ${this.nameOf('nd')}`,
+    )
   }
 
-  /** The parent of a node in the search. */
+  /** The parent of a node in the search, both named `kind:value`. */
   searchParent(node: string): string {
-    return this.r(sql`SELECT p FROM ${this.id(this.tables.search)} WHERE n = ${sql.lit(node)}`)
+    const N = this.id(this.tables.nodes)
+    return this.r(sql`SELECT ${this.nameOf('pn')} AS p FROM ${this.id(this.tables.search)} AS s JOIN ${N} AS nd ON nd.id = s.n JOIN ${N} AS pn ON pn.id = s.p WHERE ${this.named('nd', node)}`)
   }
 
   /** The edge relations, by index, holding a row that links two identifiers. */

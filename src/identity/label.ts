@@ -15,8 +15,8 @@ export interface LabelOutcome {
   anonymousRounds: number
   /** the temporary table holding the map (kind, value, entity_key, status, distance, first_seen) */
   mapTable: string
-  /** the temporary table attribution reads: the map plus the erased profile's identifiers (see attribute.ts) */
-  attributionTable: string
+  /** per identifier kind events read, the temporary table attribution reads: (value, profile), see attributionTables in label-sql.ts */
+  attributionTables: Map<string, string>
   /** the temporary table of profiles of the previous map that merged into another (entity_key), when there was a previous map */
   mergedTable?: string
   /** profiles holding more identifiers than max_ids_per_profile, and the most identifiers any profile holds */
@@ -64,7 +64,9 @@ export async function labelIdentities(conn: WarehouseConnection, dialect: Dialec
   }
   for (const [i, edge] of identity.edges.entries()) await exec(q.edgeRows(edge, i))
   for (const s of q.nodes()) await exec(s)
-  await exec(q.edgesTable())
+  const renumbered = (await ask(q.idClashes())) > 0
+  if (renumbered) for (const s of q.denseIds()) await exec(s)
+  for (const s of q.edgesTable(renumbered)) await exec(s)
   await exec(q.seed())
   let levels = 0
   for (let d = 1; ; d++) {
@@ -85,7 +87,7 @@ export async function labelIdentities(conn: WarehouseConnection, dialect: Dialec
     if (i > identity.maxDepth) throw new IdentityDepthError(inputs.entity.name, await ask(q.largestAnonymous(i)), identity.maxDepth)
   }
   await exec(q.map(round))
-  await exec(q.attribution())
+  for (const s of q.attributionTables()) await exec(s)
   if (inputs.previousMap) await exec(q.merged(inputs.previousMap))
   let oversized: LabelOutcome['oversized']
   if (identity.maxIdsPerProfile !== undefined) {
@@ -99,7 +101,7 @@ export async function labelIdentities(conn: WarehouseConnection, dialect: Dialec
     levels,
     anonymousRounds: round - 1,
     mapTable: q.tables.map,
-    attributionTable: q.tables.attribution,
+    attributionTables: new Map(q.attributionKinds().map((k) => [k, q.tables.attribution(k)])),
     ...(inputs.previousMap ? {mergedTable: q.tables.merged} : {}),
     ...(oversized ? {oversized} : {}),
     setup: q.setup(),

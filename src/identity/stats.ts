@@ -10,7 +10,7 @@ import type {Project} from '../resolve/model.js'
 import type {Dialect} from '../warehouse/dialect.js'
 import {identitiesTable} from '../warehouse/tables.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
-import {attributedEventSql, identityEntities, storedAttribution} from './attribute.js'
+import {attributedEventSql, identityEntities, mapSource, storedMap} from './attribute.js'
 
 export interface IdentityStats {
   entity: string
@@ -32,7 +32,7 @@ export async function identityStats(conn: WarehouseConnection, dialect: Dialect,
   for (const entity of identityEntities(project)) {
     const table = identitiesTable(entity.name).name
     const mapped = await conn.tableExists(project.outputSchema, table)
-    const map = storedAttribution(dialect, entity, project.outputSchema, mapped)
+    const map = storedMap(dialect, entity, project.outputSchema, mapped)
     const nodes = (await q(sql`SELECT kind, status, COUNT(*) AS n FROM ${map} AS m GROUP BY kind, status ORDER BY kind, status`)).map((r) => ({kind: String(r.kind), status: String(r.status), identifiers: Number(r.n)}))
     const [p] = await q(sql`SELECT COUNT(DISTINCT CASE WHEN status IN ('key', 'stitched') THEN entity_key END) AS known, COUNT(DISTINCT CASE WHEN status = 'anonymous' THEN entity_key END) AS anon FROM ${map} AS m`)
     const largest = (
@@ -42,7 +42,7 @@ export async function identityStats(conn: WarehouseConnection, dialect: Dialect,
     for (const ev of project.events.values()) {
       if (ev.entity !== entity.name || !ev.ids) continue
       const w = new ExprWriter(dialect, asOf.toISOString())
-      const rows = sql`(${attributedEventSql(dialect, entity, ev, map)})`
+      const rows = sql`(${attributedEventSql(dialect, entity, ev, mapSource(entity, map))})`
       const [c] = await q(
         sql`SELECT COUNT(*) AS n FROM ${rows} AS ev WHERE ${sql.id('ev', ev.key)} IS NULL AND ${sql.id('ev', ev.timestamp)} <= ${dialect.timestamp(asOf.toISOString())} AND ${w.writeCondition(eventWhere(project, ev.name, asOf))}`,
       )

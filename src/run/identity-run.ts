@@ -2,7 +2,7 @@
 // opens (the working tables are DDL, which commits on Snowflake), the profiles of the previous
 // map that merged found, and the project the plan reads rebuilt over the attributed relations.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
-import {attributedProject, identityEntities} from '../identity/attribute.js'
+import {attributedProject, identityEntities, type AttributionSource} from '../identity/attribute.js'
 import {identitiesTable, labelIdentities, type LabelOutcome} from '../identity/label.js'
 import {identitySalt} from '../project/session.js'
 import type {Project} from '../resolve/model.js'
@@ -20,14 +20,16 @@ export interface IdentityRun {
 export async function labelForRun(conn: WarehouseConnection, dialect: Dialect, schema: string, project: Project, asOf: Date, opts: {erased?: string} = {}): Promise<IdentityRun> {
   const outcomes: LabelOutcome[] = []
   const warnings: Diagnostic[] = []
-  const sources = new Map<string, ReturnType<typeof sql.id>>()
+  const sources = new Map<string, AttributionSource>()
   for (const entity of identityEntities(project)) {
     const stored = identitiesTable(entity.name).name
     const previous = (await conn.tableExists(schema, stored)) ? {previousMap: sql.id(schema, stored)} : {}
     const erased = opts.erased ? {erased: sql`(SELECT kind, value_hash FROM ${sql.id(schema, opts.erased)} WHERE entity = ${sql.lit(entity.name)})`} : {}
     const outcome = await labelIdentities(conn, dialect, schema, {project, entity, asOf, salt: identitySalt(entity), ...previous, ...erased})
     outcomes.push(outcome)
-    sources.set(entity.name, sql.id(outcome.attributionTable))
+    const tables = outcome.attributionTables
+    const none = sql`(SELECT CAST(NULL AS ${sql.raw(dialect.stringType)}) AS value, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS profile FROM (SELECT 1 AS one) AS z WHERE 1 = 0)`
+    sources.set(entity.name, {kind: (k) => (tables.has(k) ? sql.id(tables.get(k)!) : none), anonymous: sql`(SELECT DISTINCT entity_key FROM ${sql.id(outcome.mapTable)} AS m WHERE status = 'anonymous')`})
     const max = entity.identity!.maxIdsPerProfile
     if (outcome.oversized && max !== undefined) {
       // counts only: identifier values never appear in a message

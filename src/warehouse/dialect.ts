@@ -52,6 +52,11 @@ export interface Dialect {
   md5Hex(text: Sql): Sql
   /** SHA-256 of the text's UTF-8 bytes as 64 lower-case hex digits (erased keys' hashes) */
   sha256Hex(text: Sql): Sql
+  /**
+   * a 64-bit integer hash of a string, fast: for ids inside one run's working tables only, so it
+   * need not be stable across versions, and it may collide (callers check and fall back)
+   */
+  hashId(text: Sql): Sql
   /** int(first 8 hex digits of md5(text), 16) % 10000 */
   holdoutBucket(text: Sql): Sql
   /** the value at the earliest (first) or latest (last) event, ties broken by the smallest value */

@@ -4,7 +4,9 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {duckdbDialect} from '../../adapters/duckdb/dialect.js'
 import {IdentityDepthError, labelIdentities} from '../../src/identity/label.js'
+import type {Dialect} from '../../src/warehouse/dialect.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
+import {sql} from 'kysely'
 import {validOrThrow, writeProject} from '../helpers/project.js'
 import {AS_OF, DDL, everyCase, inserts, MODELS, oracle, randomGraph, SALT, type GraphData, type MapRow} from './graph-cases.js'
 
@@ -13,13 +15,13 @@ afterEach(async () => {
   for (const c of open.splice(0)) await c.close()
 })
 
-async function label(g: GraphData, maxDepth = 64) {
+async function label(g: GraphData, maxDepth = 64, dialect: Dialect = duckdbDialect) {
   const dir = writeProject({'models/m.yaml': MODELS.replace('MAX_DEPTH', String(maxDepth)), 'segments/s.yaml': 'segment: s\nentity: customer\nrule: {event: page_view}\n'})
   const project = validOrThrow(dir).project!
   const conn = await duckdbAdapter.connect({name: 'local', type: 'duckdb', path: ':memory:'}, dir)
   open.push(conn)
   for (const s of [...DDL, ...inserts(g)]) await conn.execute(s)
-  const outcome = await labelIdentities(conn, duckdbDialect, 'segments', {project, entity: project.entities.get('customer')!, asOf: new Date(AS_OF), salt: SALT})
+  const outcome = await labelIdentities(conn, dialect, 'segments', {project, entity: project.entities.get('customer')!, asOf: new Date(AS_OF), salt: SALT})
   const rows = await conn.query(`SELECT kind, value, entity_key, status, distance, first_seen FROM ${outcome.mapTable} ORDER BY kind, value`)
   const got: MapRow[] = rows.map((r) => [String(r.kind), String(r.value), r.entity_key === null ? null : String(r.entity_key), String(r.status), r.distance === null ? null : Number(r.distance), r.first_seen === null ? null : new Date(String(r.first_seen) + (String(r.first_seen).endsWith('Z') ? '' : 'Z')).toISOString()])
   return {outcome, got, conn}
@@ -66,6 +68,18 @@ describe('identity labelling equals networkx shortest paths', () => {
     }
     // the generator reaches every status, so the property is not vacuous
     expect([...statuses].sort()).toEqual(['ambiguous', 'anonymous', 'key', 'stitched'])
+  })
+
+  it('node ids whose hashes clash (or hit the erased label 0) are renumbered, and the map is the same', async () => {
+    // a hash of 3 values (0 among them): every graph clashes, so the fallback numbering is what runs
+    const clashing: Dialect = {...duckdbDialect, hashId: (text) => sql`CAST(hash(${text}) % 3 AS BIGINT)`}
+    for (const g of [everyCase(), randomGraph(5, 25)]) {
+      const {got, outcome} = await label(g, 64, clashing)
+      expect(outcome.statements.some((s) => s.includes('_nodes_dense'))).toBe(true)
+      expect(sortRows(got)).toEqual(sortRows(oracle(g)))
+    }
+    // and the ordinary hash does not take that path here
+    expect((await label(everyCase())).outcome.statements.some((s) => s.includes('_nodes_dense'))).toBe(false)
   })
 
   it('a component deeper than max_depth fails with identity_depth, naming no identifier', async () => {
