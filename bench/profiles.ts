@@ -7,9 +7,10 @@
 // full runs compare with BENCHMARKS.md's baseline there. Baseline and profile runs alternate
 // (A B A B ...) and medians are taken, because the machine is shared.
 // Flags: --customers N (1,000,000)  --events N (50,000,000)  --reps N (3)
-//        --only full|incremental (that section alone; the sync runs after the full section's runs, so only without --only)
+//        --only full|incremental (that section alone)
+//        --only sync (the sync section alone, over the projects and sync state a whole bench left)
 import {spawnSync} from 'node:child_process'
-import {appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -34,7 +35,7 @@ const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >
 const pct = (b: number, a: number) => `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%`
 
 const {values: flags} = parseArgs({options: {customers: {type: 'string'}, events: {type: 'string'}, reps: {type: 'string'}, only: {type: 'string'}}})
-const section = (name: 'full' | 'incremental' | 'sync') => flags.only === undefined || (flags.only === name && name !== 'sync')
+const section = (name: 'full' | 'incremental' | 'sync') => flags.only === undefined || flags.only === name
 const customers = Number(flags.customers ?? 1_000_000)
 const events = Number(flags.events ?? 50_000_000)
 const reps = Number(flags.reps ?? 3)
@@ -138,8 +139,11 @@ if (section('sync')) {
   // rest of a sync is writing the file and the state.
   log('profiles: daily sync of every customer to a file, with three trait fields and without ...')
   const S = fullProf.dir
+  // --only sync: the whole bench ran before and left the project, its syncs and their state
+  const again = flags.only === 'sync'
+  if (again && !existsSync(join(S, 'syncs/traits.yaml'))) throw new Error(`--only sync needs the project a whole bench left in ${S}`)
   writeFileSync(join(S, 'segments/everyone.yaml'), 'segment: bench_everyone\nentity: customer\ndescription: Every customer (the sync bench sends them all)\nowner: bench@acme.example\nrule: { trait: orders_total, gte: 0 }\n')
-  appendFileSync(join(S, 'segc.yaml'), `destinations:\n  traits_file: {type: file, path: exports/traits.parquet, format: parquet}\n  members_file: {type: file, path: exports/members.parquet, format: parquet}\n`)
+  if (!again) appendFileSync(join(S, 'segc.yaml'), `destinations:\n  traits_file: {type: file, path: exports/traits.parquet, format: parquet}\n  members_file: {type: file, path: exports/members.parquet, format: parquet}\n`)
   const syncYaml = (name: string, dest: string, fields: string) => `sync: ${name}\ndestination: ${dest}\nsegments: [bench_everyone]\nmode: upsert\n${fields}`
   mkdirSync(join(S, 'syncs'), {recursive: true})
   writeFileSync(join(S, 'syncs/traits.yaml'), syncYaml('bench_traits', 'traits_file', 'fields: {orders: orders_total, revenue: {trait: revenue_365d, round: 0}, last_order: last_order_at}\n'))
@@ -173,7 +177,9 @@ if (section('sync')) {
     SELECT p.entity_key, p.orders_total AS orders, ROUND(p.revenue_365d, 0) AS revenue, p.last_order_at AS last_order
     FROM "${schema}".segment_profiles_customer AS p JOIN "${schema}".segment_membership AS m ON m.entity_key = p.entity_key AND m.segment = 'bench_everyone' AND NOT m.holdout`
 
-  const dayA = D0 + (reps + 1) * DAY
+  // again: the days after the last run the whole bench made
+  const last = again ? await withDb(db, async (c) => Date.parse(String((await c.query(`SELECT strftime(max(as_of), '%Y-%m-%dT%H:%M:%SZ') AS t FROM ${fullProf.schema}.segment_runs WHERE status = 'success'`))[0]!.t))) : 0
+  const dayA = again ? last + DAY : D0 + (reps + 1) * DAY
   const dayB = dayA + DAY
   measure(S, dayA)
   await withDb(db, async (c) => {
@@ -182,8 +188,8 @@ if (section('sync')) {
   })
   const firstTraits = await syncOne('bench_traits')
   const firstMembers = await syncOne('bench_members')
-  emit([`first sync, ${firstTraits.report.planned.add.toLocaleString('en')} members, 3 trait fields: planning`, fmt(firstTraits.planMs), `whole sync ${fmt(firstTraits.ms)} (all adds)`])
-  emit([`first sync, membership only: planning`, fmt(firstMembers.planMs), `whole sync ${fmt(firstMembers.ms)}; trait fields plan in ${(firstTraits.planMs / firstMembers.planMs).toFixed(2)}× the time`])
+  if (!again) emit([`first sync, ${firstTraits.report.planned.add.toLocaleString('en')} members, 3 trait fields: planning`, fmt(firstTraits.planMs), `whole sync ${fmt(firstTraits.ms)} (all adds)`])
+  if (!again) emit([`first sync, membership only: planning`, fmt(firstMembers.planMs), `whole sync ${fmt(firstMembers.ms)}; trait fields plan in ${(firstTraits.planMs / firstMembers.planMs).toFixed(2)}× the time`])
 
   const daily = {traits: [] as number[], members: [] as number[]}
   let dailyTraits: Awaited<ReturnType<typeof syncOne>> | undefined
