@@ -220,7 +220,7 @@ if (section('sync')) {
   }
   const [dt, dm] = [median(daily.traits), median(daily.members)]
   const p = dailyTraits!.report.planned
-  emit([`daily sync, 3 trait fields (one rounded): planning (median of ${daily.traits.length})`, fmt(dt), `the last day: ${p.update.toLocaleString('en')} updates, ${p.add} adds, ${p.remove} removes of ${firstTraits.report.planned.add.toLocaleString('en')} members — exactly the keys whose sent values changed, every day; whole sync ${fmt(dailyTraits!.ms)}`])
+  emit([`daily sync, 3 trait fields (one rounded): planning (median of ${daily.traits.length})`, fmt(dt), `the last day: ${p.update.toLocaleString('en')} updates, ${p.add} adds, ${p.remove} removes${again ? '' : ` of ${firstTraits.report.planned.add.toLocaleString('en')} members`} — exactly the keys whose sent values changed, every day; whole sync ${fmt(dailyTraits!.ms)}`])
   emit([`daily sync, membership only: planning (median of ${daily.members.length})`, fmt(dm), `trait fields plan in ${(dt / dm).toFixed(2)}× the time`])
 }
 

@@ -7,7 +7,7 @@ import type {Entity} from '../resolve/model.js'
 import type {SyncDef, TraitField} from '../resolve/resolve-syncs.js'
 import {profileTable} from '../resolve/resolve-profile.js'
 import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, TRANSITIONS} from '../warehouse/tables.js'
-import type {Sql} from '../warehouse/dialect.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {relationSql} from './expr-writer.js'
 import {createTables} from './output-sql.js'
 import {ROWS_PER_STATEMENT, Statements} from './statements.js'
@@ -68,6 +68,25 @@ export interface StateRow {
 }
 
 const FIELD = (i: number) => `f_${i}`
+
+/**
+ * A rounded number as the payload hash reads it: the count of 10^-round units it rounds to (half
+ * away from zero), as text, so equal texts are equal values as sent. Rounding an exact decimal
+ * is costly on DuckDB (a 128-bit ROUND was most of a daily plan's hashing: BENCHMARKS.md,
+ * "Profiles"), so the value is rounded as a float wherever the float's error cannot reach a
+ * rounding boundary: below 10^9 units and more than 10^-6 of a unit from a half. A value near a
+ * half (a price of 12.50, to whole units) is rounded exactly, to the same count. Values of 10^9
+ * units or more are hashed as their exact rounding's text, marked `=` (a count could overflow).
+ */
+export function roundedHashText(d: Dialect, column: Sql, round: number): Sql {
+  const scale = sql.raw(String(10 ** round))
+  const text = (e: Sql) => sql`CAST(CAST(${e} AS ${sql.raw(d.integerType)}) AS ${sql.raw(d.stringType)})`
+  const units = sql`(CAST(${column} AS ${sql.raw(d.floatType)}) * ${scale})`
+  const exact = sql`ROUND(${column}, ${sql.lit(round)})`
+  return sql`CASE WHEN ABS(${units}) >= 1000000000 THEN '=' || CAST(${exact} AS ${sql.raw(d.stringType)})
+    WHEN ABS(${units} - FLOOR(${units}) - 0.5) > 0.000001 THEN ${text(sql`SIGN(${units}) * FLOOR(ABS(${units}) + 0.5)`)}
+    ELSE ${text(sql`${exact} * ${scale}`)} END`
+}
 
 export class SyncStatements extends Statements {
 
@@ -151,7 +170,12 @@ export class SyncStatements extends Statements {
     }
     const identify = this.text(sql.id('e', sync.identifyBy?.column ?? entity.key))
     const hashed = sync.mode === 'upsert' || sync.mode === 'mirror' ? sync.fields.map((f, i) => ({f, i})).filter(({f}) => !(f.source.kind === 'builtin' && f.source.name === 'as_of')) : []
-    const parts = [sql`COALESCE(c.dest_key, '')`, ...hashed.map(({i}) => sql`COALESCE(${this.text(value(i, 'c'))}, ${sql.lit('<null>')})`)]
+    const hashText = (i: number): Sql => {
+      const f = sync.fields[i]!
+      if (f.source.kind === 'trait' && f.source.round !== undefined) return roundedHashText(this.dialect, sql.id('c', `r_${i}`), f.source.round)
+      return this.text(value(i, 'c'))
+    }
+    const parts = [sql`COALESCE(c.dest_key, '')`, ...hashed.map(({i}) => sql`COALESCE(${hashText(i)}, ${sql.lit('<null>')})`)]
     const hash = d.md5Hex(sql.join(parts, sql` || '|' || `))
     const consent = sync.consent.map((a) => sql` AND ${sql.id('e', a.column)} = TRUE`)
     const segments = sql.join(sync.segments.map((s) => sql.lit(s)))
