@@ -19,6 +19,8 @@ import {DuckDBWarehouse} from '../adapters/duckdb/connection.js'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
 import {fitProject} from '../src/models/fit-project.js'
 import {syncProject, type SyncReport} from '../src/sync/run-sync.js'
+import {SyncStatements} from '../src/generate/sync-sql.js'
+import {prepare} from '../src/project/session.js'
 import type {WarehouseConnection} from '../src/warehouse/warehouse.js'
 import {timeOrdered} from './incremental.js'
 import {writeBenchProject} from './project.js'
@@ -192,6 +194,7 @@ if (section('sync')) {
   if (!again) emit([`first sync, membership only: planning`, fmt(firstMembers.planMs), `whole sync ${fmt(firstMembers.ms)}; trait fields plan in ${(firstTraits.planMs / firstMembers.planMs).toFixed(2)}× the time`])
 
   const daily = {traits: [] as number[], members: [] as number[]}
+  const planPairs: number[] = []
   let dailyTraits: Awaited<ReturnType<typeof syncOne>> | undefined
   let expected = {changed: 0, entered: 0, left: 0}
   for (const [i, day] of [dayB, dayB + DAY, dayB + 2 * DAY].entries()) {
@@ -207,6 +210,30 @@ if (section('sync')) {
           (SELECT count(*) FROM ${s}.${before} AS a WHERE a.entity_key NOT IN (SELECT entity_key FROM ${s}.bench_sent_${i + 1})) AS "left"`))[0]!
       return {changed: Number(r.changed), entered: Number(r.entered), left: Number(r.left)}
     })
+    // the two plan queries alone, alternating in one connection before either sync sends: each
+    // pair meets the same load, so the pairs' ratios hold where whole syncs swing
+    const pairs = await withDb(db, async (c) => {
+      const pr = prepare({project: S})
+      const st = new SyncStatements(pr.adapter.dialect, fullProf.schema)
+      const planOf = (name: string) => {
+        const def = pr.v.syncs.get(name)!
+        return st.plan(def, pr.v.project.entities.get(def.entity)!, iso(day))
+      }
+      const [qt, qm] = [planOf('bench_traits'), planOf('bench_members')]
+      const time = async (q: string) => {
+        const t = performance.now()
+        await c.query(q)
+        return performance.now() - t
+      }
+      await time(qt)
+      await time(qm)
+      const out: Array<[number, number]> = []
+      for (let k = 0; k < 5; k++) out.push([await time(qt), await time(qm)])
+      return out
+    })
+    const ratio = median(pairs.map(([t, m]) => t / m))
+    planPairs.push(ratio)
+    log(`  plan queries alternating, ${iso(day)}: traits ${fmt(median(pairs.map((x) => x[0])))}, membership only ${fmt(median(pairs.map((x) => x[1])))}, median of 5 pairs' ratios ${ratio.toFixed(2)}×`)
     const tr = await syncOne('bench_traits')
     const mb = await syncOne('bench_members')
     const p = tr.report.planned
@@ -222,6 +249,7 @@ if (section('sync')) {
   const p = dailyTraits!.report.planned
   emit([`daily sync, 3 trait fields (one rounded): planning (median of ${daily.traits.length})`, fmt(dt), `the last day: ${p.update.toLocaleString('en')} updates, ${p.add} adds, ${p.remove} removes${again ? '' : ` of ${firstTraits.report.planned.add.toLocaleString('en')} members`} — exactly the keys whose sent values changed, every day; whole sync ${fmt(dailyTraits!.ms)}`])
   emit([`daily sync, membership only: planning (median of ${daily.members.length})`, fmt(dm), `trait fields plan in ${(dt / dm).toFixed(2)}× the time`])
+  emit([`daily plan queries alternating (5 pairs a day)`, `${median(planPairs).toFixed(2)}×`, `trait fields against membership only, the median of the days' medians (${planPairs.map((r) => r.toFixed(2)).join(', ')})`])
 }
 
 const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))]
