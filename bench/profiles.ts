@@ -7,9 +7,10 @@
 // full runs compare with BENCHMARKS.md's baseline there. Baseline and profile runs alternate
 // (A B A B ...) and medians are taken, because the machine is shared.
 // Flags: --customers N (1,000,000)  --events N (50,000,000)  --reps N (3)
-//        --only full|incremental (that section alone; the sync runs after the full section's runs, so only without --only)
+//        --only full|incremental (that section alone)
+//        --only sync (the sync section alone, over the projects and sync state a whole bench left)
 import {spawnSync} from 'node:child_process'
-import {appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -18,6 +19,8 @@ import {DuckDBWarehouse} from '../adapters/duckdb/connection.js'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
 import {fitProject} from '../src/models/fit-project.js'
 import {syncProject, type SyncReport} from '../src/sync/run-sync.js'
+import {SyncStatements} from '../src/generate/sync-sql.js'
+import {prepare} from '../src/project/session.js'
 import type {WarehouseConnection} from '../src/warehouse/warehouse.js'
 import {timeOrdered} from './incremental.js'
 import {writeBenchProject} from './project.js'
@@ -34,7 +37,7 @@ const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >
 const pct = (b: number, a: number) => `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%`
 
 const {values: flags} = parseArgs({options: {customers: {type: 'string'}, events: {type: 'string'}, reps: {type: 'string'}, only: {type: 'string'}}})
-const section = (name: 'full' | 'incremental' | 'sync') => flags.only === undefined || (flags.only === name && name !== 'sync')
+const section = (name: 'full' | 'incremental' | 'sync') => flags.only === undefined || flags.only === name
 const customers = Number(flags.customers ?? 1_000_000)
 const events = Number(flags.events ?? 50_000_000)
 const reps = Number(flags.reps ?? 3)
@@ -138,8 +141,11 @@ if (section('sync')) {
   // rest of a sync is writing the file and the state.
   log('profiles: daily sync of every customer to a file, with three trait fields and without ...')
   const S = fullProf.dir
+  // --only sync: the whole bench ran before and left the project, its syncs and their state
+  const again = flags.only === 'sync'
+  if (again && !existsSync(join(S, 'syncs/traits.yaml'))) throw new Error(`--only sync needs the project a whole bench left in ${S}`)
   writeFileSync(join(S, 'segments/everyone.yaml'), 'segment: bench_everyone\nentity: customer\ndescription: Every customer (the sync bench sends them all)\nowner: bench@acme.example\nrule: { trait: orders_total, gte: 0 }\n')
-  appendFileSync(join(S, 'segc.yaml'), `destinations:\n  traits_file: {type: file, path: exports/traits.parquet, format: parquet}\n  members_file: {type: file, path: exports/members.parquet, format: parquet}\n`)
+  if (!again) appendFileSync(join(S, 'segc.yaml'), `destinations:\n  traits_file: {type: file, path: exports/traits.parquet, format: parquet}\n  members_file: {type: file, path: exports/members.parquet, format: parquet}\n`)
   const syncYaml = (name: string, dest: string, fields: string) => `sync: ${name}\ndestination: ${dest}\nsegments: [bench_everyone]\nmode: upsert\n${fields}`
   mkdirSync(join(S, 'syncs'), {recursive: true})
   writeFileSync(join(S, 'syncs/traits.yaml'), syncYaml('bench_traits', 'traits_file', 'fields: {orders: orders_total, revenue: {trait: revenue_365d, round: 0}, last_order: last_order_at}\n'))
@@ -173,7 +179,9 @@ if (section('sync')) {
     SELECT p.entity_key, p.orders_total AS orders, ROUND(p.revenue_365d, 0) AS revenue, p.last_order_at AS last_order
     FROM "${schema}".segment_profiles_customer AS p JOIN "${schema}".segment_membership AS m ON m.entity_key = p.entity_key AND m.segment = 'bench_everyone' AND NOT m.holdout`
 
-  const dayA = D0 + (reps + 1) * DAY
+  // again: the days after the last run the whole bench made
+  const last = again ? await withDb(db, async (c) => Date.parse(String((await c.query(`SELECT strftime(max(as_of), '%Y-%m-%dT%H:%M:%SZ') AS t FROM ${fullProf.schema}.segment_runs WHERE status = 'success'`))[0]!.t))) : 0
+  const dayA = again ? last + DAY : D0 + (reps + 1) * DAY
   const dayB = dayA + DAY
   measure(S, dayA)
   await withDb(db, async (c) => {
@@ -182,10 +190,11 @@ if (section('sync')) {
   })
   const firstTraits = await syncOne('bench_traits')
   const firstMembers = await syncOne('bench_members')
-  emit([`first sync, ${firstTraits.report.planned.add.toLocaleString('en')} members, 3 trait fields: planning`, fmt(firstTraits.planMs), `whole sync ${fmt(firstTraits.ms)} (all adds)`])
-  emit([`first sync, membership only: planning`, fmt(firstMembers.planMs), `whole sync ${fmt(firstMembers.ms)}; trait fields plan in ${(firstTraits.planMs / firstMembers.planMs).toFixed(2)}× the time`])
+  if (!again) emit([`first sync, ${firstTraits.report.planned.add.toLocaleString('en')} members, 3 trait fields: planning`, fmt(firstTraits.planMs), `whole sync ${fmt(firstTraits.ms)} (all adds)`])
+  if (!again) emit([`first sync, membership only: planning`, fmt(firstMembers.planMs), `whole sync ${fmt(firstMembers.ms)}; trait fields plan in ${(firstTraits.planMs / firstMembers.planMs).toFixed(2)}× the time`])
 
   const daily = {traits: [] as number[], members: [] as number[]}
+  const planPairs: number[] = []
   let dailyTraits: Awaited<ReturnType<typeof syncOne>> | undefined
   let expected = {changed: 0, entered: 0, left: 0}
   for (const [i, day] of [dayB, dayB + DAY, dayB + 2 * DAY].entries()) {
@@ -201,6 +210,30 @@ if (section('sync')) {
           (SELECT count(*) FROM ${s}.${before} AS a WHERE a.entity_key NOT IN (SELECT entity_key FROM ${s}.bench_sent_${i + 1})) AS "left"`))[0]!
       return {changed: Number(r.changed), entered: Number(r.entered), left: Number(r.left)}
     })
+    // the two plan queries alone, alternating in one connection before either sync sends: each
+    // pair meets the same load, so the pairs' ratios hold where whole syncs swing
+    const pairs = await withDb(db, async (c) => {
+      const pr = prepare({project: S})
+      const st = new SyncStatements(pr.adapter.dialect, fullProf.schema)
+      const planOf = (name: string) => {
+        const def = pr.v.syncs.get(name)!
+        return st.plan(def, pr.v.project.entities.get(def.entity)!, iso(day))
+      }
+      const [qt, qm] = [planOf('bench_traits'), planOf('bench_members')]
+      const time = async (q: string) => {
+        const t = performance.now()
+        await c.query(q)
+        return performance.now() - t
+      }
+      await time(qt)
+      await time(qm)
+      const out: Array<[number, number]> = []
+      for (let k = 0; k < 5; k++) out.push([await time(qt), await time(qm)])
+      return out
+    })
+    const ratio = median(pairs.map(([t, m]) => t / m))
+    planPairs.push(ratio)
+    log(`  plan queries alternating, ${iso(day)}: traits ${fmt(median(pairs.map((x) => x[0])))}, membership only ${fmt(median(pairs.map((x) => x[1])))}, median of 5 pairs' ratios ${ratio.toFixed(2)}×`)
     const tr = await syncOne('bench_traits')
     const mb = await syncOne('bench_members')
     const p = tr.report.planned
@@ -214,8 +247,9 @@ if (section('sync')) {
   }
   const [dt, dm] = [median(daily.traits), median(daily.members)]
   const p = dailyTraits!.report.planned
-  emit([`daily sync, 3 trait fields (one rounded): planning (median of ${daily.traits.length})`, fmt(dt), `the last day: ${p.update.toLocaleString('en')} updates, ${p.add} adds, ${p.remove} removes of ${firstTraits.report.planned.add.toLocaleString('en')} members — exactly the keys whose sent values changed, every day; whole sync ${fmt(dailyTraits!.ms)}`])
+  emit([`daily sync, 3 trait fields (one rounded): planning (median of ${daily.traits.length})`, fmt(dt), `the last day: ${p.update.toLocaleString('en')} updates, ${p.add} adds, ${p.remove} removes${again ? '' : ` of ${firstTraits.report.planned.add.toLocaleString('en')} members`} — exactly the keys whose sent values changed, every day; whole sync ${fmt(dailyTraits!.ms)}`])
   emit([`daily sync, membership only: planning (median of ${daily.members.length})`, fmt(dm), `trait fields plan in ${(dt / dm).toFixed(2)}× the time`])
+  emit([`daily plan queries alternating (5 pairs a day)`, `${median(planPairs).toFixed(2)}×`, `trait fields against membership only, the median of the days' medians (${planPairs.map((r) => r.toFixed(2)).join(', ')})`])
 }
 
 const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))]

@@ -7,7 +7,7 @@ import type {Entity} from '../resolve/model.js'
 import type {SyncDef, TraitField} from '../resolve/resolve-syncs.js'
 import {profileTable} from '../resolve/resolve-profile.js'
 import {MEMBERSHIP, RUNS, SIZES, SYNC_LOG, SYNC_RUNS, SYNC_STATE, SYNC_TABLES, TRANSITIONS} from '../warehouse/tables.js'
-import type {Sql} from '../warehouse/dialect.js'
+import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {relationSql} from './expr-writer.js'
 import {createTables} from './output-sql.js'
 import {ROWS_PER_STATEMENT, Statements} from './statements.js'
@@ -69,6 +69,25 @@ export interface StateRow {
 
 const FIELD = (i: number) => `f_${i}`
 
+/**
+ * A rounded number as the payload hash reads it: the count of 10^-round units it rounds to (half
+ * away from zero), as text, so equal texts are equal values as sent. Rounding an exact decimal
+ * is costly on DuckDB (a 128-bit ROUND was most of a daily plan's hashing: BENCHMARKS.md,
+ * "Profiles"), so the value is rounded as a float wherever the float's error cannot reach a
+ * rounding boundary: below 10^9 units and more than 10^-6 of a unit from a half. A value near a
+ * half (a price of 12.50, to whole units) is rounded exactly, to the same count. Values of 10^9
+ * units or more are hashed as their exact rounding's text, marked `=` (a count could overflow).
+ */
+export function roundedHashText(d: Dialect, column: Sql, round: number): Sql {
+  const scale = sql.raw(String(10 ** round))
+  const text = (e: Sql) => sql`CAST(CAST(${e} AS ${sql.raw(d.integerType)}) AS ${sql.raw(d.stringType)})`
+  const units = sql`(CAST(${column} AS ${sql.raw(d.floatType)}) * ${scale})`
+  const exact = sql`ROUND(${column}, ${sql.lit(round)})`
+  return sql`CASE WHEN ABS(${units}) >= 1000000000 THEN '=' || CAST(${exact} AS ${sql.raw(d.stringType)})
+    WHEN ABS(${units} - FLOOR(${units}) - 0.5) > 0.000001 THEN ${text(sql`SIGN(${units}) * FLOOR(ABS(${units}) + 0.5)`)}
+    ELSE ${text(sql`${exact} * ${scale}`)} END`
+}
+
 export class SyncStatements extends Statements {
 
   private text(e: Sql): Sql {
@@ -111,44 +130,79 @@ export class SyncStatements extends Statements {
    * returned. In audience and events mode only the identifier decides a change; in upsert and
    * mirror mode the fields do too (their md5 is the payload hash; as_of is left out of it, or
    * every run would update every row).
+   *
+   * A sync with trait fields reads its members from the entity's profile, whose `in_`/`holdout_`
+   * columns are the membership (SPEC §19), instead of joining the membership to the profile:
+   * a daily plan hashes every member to find the few whose sent values changed, and that join
+   * was a third of its time (BENCHMARKS.md, "Profiles"). Each member's entered_at, which only
+   * the membership holds, is read for the returned rows alone. The fields as sent are computed
+   * after the diff too, so unchanged members carry raw columns only.
    */
   plan(sync: SyncDef, entity: Entity, asOf: string): string {
     const d = this.dialect
     const key = this.text(sql.id('e', entity.key))
-    const fieldSql = sync.fields.map((f): Sql => {
+    const fromProfile = sync.fields.some((f) => f.source.kind === 'trait') && !sync.fields.some((f) => f.source.kind === 'builtin' && f.source.name === 'entered_at')
+    // the columns a field is computed from, carried through the diff under r_<i>
+    const raw = sync.fields.map((f): Sql | undefined => {
       if (f.source.kind === 'attribute') return sql.id('e', f.source.attribute.column)
-      if (f.source.kind === 'trait') return this.traitValue(f.source)
+      if (f.source.kind === 'trait') return sql.id('pr', f.source.trait)
+      if (f.source.name === 'entered_at') return sql.id('m', 'entered_at')
+      return undefined
+    })
+    /** A field's value as sent, over `row`'s columns (the sendable row's, or the diff's). */
+    const value = (i: number, row: string): Sql => {
+      const f = sync.fields[i]!
+      const r = sql.id(row, `r_${i}`)
+      if (f.source.kind === 'attribute') return r
+      if (f.source.kind === 'trait') return this.traitValue(f.source, r)
       switch (f.source.name) {
         case 'in_segment':
           return sql`TRUE`
         case 'segment':
-          return sql.id('m', 'segment')
+          return sql.id(row, 'segment')
         case 'entered_at':
-          return sql.id('m', 'entered_at')
+          return r
         case 'as_of':
           return d.timestamp(asOf)
         case 'entity_key':
-          return sql.id('m', 'entity_key')
+          return sql.id(row, 'entity_key')
       }
-    })
+    }
+    const identify = this.text(sql.id('e', sync.identifyBy?.column ?? entity.key))
     const hashed = sync.mode === 'upsert' || sync.mode === 'mirror' ? sync.fields.map((f, i) => ({f, i})).filter(({f}) => !(f.source.kind === 'builtin' && f.source.name === 'as_of')) : []
-    const parts = [sql`COALESCE(${this.text(sql.id('e', sync.identifyBy?.column ?? entity.key))}, '')`, ...hashed.map(({i}) => sql`COALESCE(${this.text(fieldSql[i]!)}, ${sql.lit('<null>')})`)]
+    const hashText = (i: number): Sql => {
+      const f = sync.fields[i]!
+      if (f.source.kind === 'trait' && f.source.round !== undefined) return roundedHashText(this.dialect, sql.id('c', `r_${i}`), f.source.round)
+      return this.text(value(i, 'c'))
+    }
+    const parts = [sql`COALESCE(c.dest_key, '')`, ...hashed.map(({i}) => sql`COALESCE(${hashText(i)}, ${sql.lit('<null>')})`)]
     const hash = d.md5Hex(sql.join(parts, sql` || '|' || `))
-    // trait values are the latest run's, as its profile holds them (SPEC §19): never recomputed here
-    const profile = sync.fields.some((f) => f.source.kind === 'trait') ? sql`
-      LEFT JOIN ${this.t(profileTable(entity.name))} AS pr ON pr.entity_key = m.entity_key` : sql``
     const consent = sync.consent.map((a) => sql` AND ${sql.id('e', a.column)} = TRUE`)
     const segments = sql.join(sync.segments.map((s) => sql.lit(s)))
-    const sendable = sql`SELECT m.segment AS segment, m.entity_key AS entity_key, m.entered_at AS entered_at,
-        ${this.text(sql.id('e', sync.identifyBy?.column ?? entity.key))} AS dest_key,
-        ${hash} AS payload_hash
-        ${sql.join(
-          fieldSql.map((f, i) => sql`, ${f} AS ${sql.id(FIELD(i))}`),
-          sql``,
-        )}
-      FROM ${this.t(MEMBERSHIP.name)} AS m
-      JOIN ${relationSql(entity.relation)} AS e ON ${key} = m.entity_key${profile}
-      WHERE m.segment IN (${segments}) AND m.holdout = FALSE${sql.join(consent, sql``)}`
+    const carried = sql.join(
+      raw.flatMap((r, i) => (r === undefined ? [] : [sql`, ${r} AS ${sql.id(`r_${i}`)}`])),
+      sql``,
+    )
+    const profile = sync.fields.some((f) => f.source.kind === 'trait') ? sql`
+        LEFT JOIN ${this.t(profileTable(entity.name))} AS pr ON pr.entity_key = m.entity_key` : sql``
+    // members with the columns they are sent from; `c` is this row inside the hash's scope
+    const members = fromProfile
+      ? sql`SELECT pr.segment AS segment, pr.entity_key AS entity_key, CAST(NULL AS ${sql.raw(d.timestampType)}) AS entered_at,
+          ${identify} AS dest_key${carried}
+        FROM (${sql.join(
+          sync.segments.map((s) => {
+            const holdout = sync.holdouts.includes(s) ? sql` AND ${sql.id('p', `holdout_${s}`)} = FALSE` : sql``
+            return sql`SELECT ${sql.lit(s)} AS segment, p.* FROM ${this.t(profileTable(entity.name))} AS p WHERE ${sql.id('p', `in_${s}`)} = TRUE${holdout}`
+          }),
+          sql` UNION ALL `,
+        )}) AS pr
+        JOIN ${relationSql(entity.relation)} AS e ON ${key} = pr.entity_key${sql.join(consent, sql``)}`
+      : sql`SELECT m.segment AS segment, m.entity_key AS entity_key, m.entered_at AS entered_at,
+          ${identify} AS dest_key${carried}
+        FROM ${this.t(MEMBERSHIP.name)} AS m
+        JOIN ${relationSql(entity.relation)} AS e ON ${key} = m.entity_key${profile}
+        WHERE m.segment IN (${segments}) AND m.holdout = FALSE${sql.join(consent, sql``)}`
+    const sendable = sql`SELECT c.*, ${hash} AS payload_hash FROM (${members}) AS c`
     const state = sql`SELECT segment, entity_key, dest_key, payload_hash, synced_at FROM ${this.t(SYNC_STATE.name)} WHERE sync = ${sql.lit(sync.name)}`
     const op = sql`CASE WHEN st.entity_key IS NULL THEN CASE WHEN s.dest_key IS NULL THEN 'skip' ELSE 'add' END
         WHEN s.entity_key IS NULL OR s.dest_key IS NULL THEN 'remove' ELSE 'update' END`
@@ -160,11 +214,20 @@ export class SyncStatements extends Statements {
         CASE WHEN s.entity_key IS NULL OR s.dest_key IS NULL THEN st.dest_key ELSE s.dest_key END AS dest_key,
         s.payload_hash AS payload_hash, st.payload_hash AS previous_hash, st.synced_at AS synced_at, s.entered_at AS entered_at
         ${sql.join(
-          sync.fields.map((_, i) => sql`, s.${sql.id(FIELD(i))} AS ${sql.id(FIELD(i))}`),
+          sync.fields.map((_, i) => sql`, ${value(i, 's')} AS ${sql.id(FIELD(i))}`),
           sql``,
         )}
       FROM (${sendable}) AS s FULL OUTER JOIN (${state}) AS st ON st.segment = s.segment AND st.entity_key = s.entity_key
       WHERE ${changed}`
+    if (fromProfile) {
+      // entered_at of the rows returned: the membership's, for a member sent (SPEC §11's idempotency key)
+      const fields = sql.join(sync.fields.map((_, i) => sql`, p.${sql.id(FIELD(i))}`), sql``)
+      return this.r(sql`SELECT p.segment, p.entity_key, p.op, p.dest_key, p.payload_hash, p.previous_hash, p.synced_at,
+          CASE WHEN p.op = 'remove' THEN NULL ELSE m.entered_at END AS entered_at${fields}
+        FROM (${diff}) AS p
+        LEFT JOIN ${this.t(MEMBERSHIP.name)} AS m ON m.segment = p.segment AND m.entity_key = p.entity_key
+        ORDER BY p.segment, p.entity_key`)
+    }
     if (sync.mode !== 'events') return this.r(sql`SELECT * FROM (${diff}) AS p ORDER BY segment, entity_key`)
     // events: the transition behind each net change. A member now (an add) entered at its
     // latest entry; a non-member (a remove) left at its latest exit; a member removed for
@@ -187,8 +250,7 @@ export class SyncStatements extends Statements {
    * receives: a rounded number rounded in the warehouse (ROUND is half away from zero on every
    * dialect segc targets, and exact on decimals), exact decimals as floats (JSON numbers).
    */
-  private traitValue(f: TraitField): Sql {
-    const column = sql.id('pr', f.trait)
+  private traitValue(f: TraitField, column: Sql): Sql {
     if (f.round !== undefined) return sql`CAST(ROUND(${column}, ${sql.lit(f.round)}) AS ${sql.raw(this.dialect.floatType)})`
     if (f.type === 'exact') return sql`CAST(${column} AS ${sql.raw(this.dialect.floatType)})`
     return column

@@ -58,6 +58,8 @@ export interface SyncDef {
   destinationType: string
   /** the segments sent (a group's, in priority order) */
   segments: string[]
+  /** those of `segments` that keep a holdout (their members in it are never sent) */
+  holdouts: string[]
   group?: string
   entity: string
   mode: SyncMode
@@ -181,6 +183,7 @@ export function resolveSyncs(documents: readonly LoadedDocument[], project: Proj
       destination,
       destinationType: String(dest!.type),
       segments,
+      holdouts: segments.filter((s) => project.segments.get(s)?.holdout !== undefined),
       ...(group ? {group} : {}),
       entity: entity!.name,
       mode,
