@@ -46,14 +46,16 @@ export class ExprWriter {
     },
     null: () => sql`NULL`,
     arith: (e) => (e.op === '/' ? this.dialect.divide(this.write(e.left), this.write(e.right)) : sql`(${this.write(e.left)} ${sql.raw(e.op)} ${this.write(e.right)})`),
-    neg: (e) => sql`(-${this.write(e.operand)})`,
+    // −(a negative literal) would be written `--5`, which SQL reads as a comment
+    neg: (e) => (e.operand.k === 'lit' && typeof e.operand.value === 'number' ? sql.lit(-e.operand.value) : sql`(-${this.write(e.operand)})`),
     fn: (e) => {
       const args = e.args.map((a) => this.write(a))
       if (e.fn === 'round') return sql`round(CAST(${args[0]!} AS ${sql.raw(this.dialect.floatType)}), ${args[1] ?? sql.lit(0)})`
       // least/greatest are NULL when any argument is (as in Snowflake and BigQuery; DuckDB alone would skip NULLs).
       if (e.fn === 'least' || e.fn === 'greatest') {
-        // a literal is never NULL: checking it would only write the other argument out again
-        const checked = args.filter((_, i) => e.args[i]!.k !== 'lit')
+        // an argument that is never NULL (a literal, a model's linear predictor) needs no check:
+        // checking it would only write it out again
+        const checked = args.filter((_, i) => !neverNull(e.args[i]!))
         const call = sql`${sql.raw(e.fn.toUpperCase())}(${sql.join(args)})`
         return checked.length ? sql`CASE WHEN ${sql.join(checked.map((a) => sql`${a} IS NULL`), sql` OR `)} THEN NULL ELSE ${call} END` : call
       }
@@ -76,6 +78,7 @@ export class ExprWriter {
     holdout_bucket: (e) => this.dialect.holdoutBucket(sql`(${sql.lit(`${e.segment}:${e.salt}:`)} || ${this.write(e.key)})`),
     when: (e) => sql`CASE WHEN ${this.writeCondition(e.when)} THEN ${this.write(e.then)} END`,
     to_string: (e) => sql`CAST(${this.write(e.value)} AS ${sql.raw(this.dialect.stringType)})`,
+    to_float: (e) => sql`CAST(${this.write(e.value)} AS ${sql.raw(this.dialect.floatType)})`,
     nearest: (e) => {
       const point = e.point.map((p) => this.write(p))
       const distance = e.centroids.map((c) => sql`(${sql.join(c.map((v, i) => sql`(${point[i]!} - ${sql.lit(v)}) * (${point[i]!} - ${sql.lit(v)})`), sql` + `)})`)
@@ -86,6 +89,32 @@ export class ExprWriter {
       })
       return sql`CASE WHEN ${sql.join(point.map((p) => sql`${p} IS NULL`), sql` OR `)} THEN NULL ${sql.join(whens, sql` `)} END`
     },
+  }
+}
+
+/**
+ * True when `e` is NULL for no row, as far as its shape shows: literals, and arithmetic on
+ * never-NULL operands (a division only by a non-zero literal, since Dialect.divide turns a zero
+ * divisor into NULL). Conservative: false where unsure.
+ */
+export function neverNull(e: PlanExpr): boolean {
+  switch (e.k) {
+    case 'lit':
+    case 'truth':
+      return true
+    case 'neg':
+      return neverNull(e.operand)
+    case 'to_float':
+      return neverNull(e.value)
+    case 'arith':
+      if (e.op === '/') return neverNull(e.left) && e.right.k === 'lit' && typeof e.right.value === 'number' && e.right.value !== 0
+      return neverNull(e.left) && neverNull(e.right)
+    case 'fn':
+      if (e.fn === 'coalesce') return e.args.some(neverNull)
+      if (e.fn === 'nullif') return false
+      return e.args.every(neverNull)
+    default:
+      return false
   }
 }
 

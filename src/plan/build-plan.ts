@@ -815,6 +815,7 @@ export function columnsOf(e: PlanExpr): string[] {
     case 'match':
     case 'is_null':
     case 'to_string':
+    case 'to_float':
       return columnsOf(e.value)
     case 'cmp':
       return [...columnsOf(e.left), ...columnsOf(e.right)]

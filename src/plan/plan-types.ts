@@ -29,6 +29,8 @@ export type PlanExpr =
   | {k: 'when'; when: PlanExpr; then: PlanExpr}
   /** cast to the warehouse's string type (entity keys are stored as strings) */
   | {k: 'to_string'; value: PlanExpr}
+  /** cast to the warehouse's float type (a model's arithmetic: no exact decimals per row) */
+  | {k: 'to_float'; value: PlanExpr}
   /** 1-based index of the nearest centroid (squared Euclidean; ties: the lower index); NULL if a coordinate is */
   | {k: 'nearest'; point: PlanExpr[]; centroids: number[][]}
 

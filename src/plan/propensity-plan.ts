@@ -36,19 +36,27 @@ export interface PropensityParams {
 }
 
 const num = (value: number): PlanExpr => ({k: 'lit', type: 'number', value})
-const ZERO = num(0)
+const float = (value: PlanExpr): PlanExpr => ({k: 'to_float', value})
+const ONE = float(num(1))
+const ZERO = float(num(0))
 
-/** The design value of `c` for an entity whose feature is `value`: never NULL. */
+/**
+ * The design value of `c` for an entity whose feature is `value`: never NULL, a float. The
+ * feature is made a float before any arithmetic, and the 0/1 columns are floats: a count is an
+ * integer as wide as 128 bits in DuckDB and a sum an exact decimal, and a decimal literal
+ * (a mean, a coefficient) times an integer is exact decimal arithmetic, per row — at 1M
+ * entities most of what scoring cost (BENCHMARKS.md, Propensity).
+ */
 export function designColumn(params: Pick<PropensityParams, 'types' | 'means' | 'stddevs'>, c: DesignColumn, value: PlanExpr): PlanExpr {
   const type = params.types[c.feature]
   if (type === 'number') {
     const mean = num(params.means[c.feature]!)
     // a NULL becomes the mean, i.e. 0 once centred
-    const centred: PlanExpr = {k: 'arith', op: '-', left: {k: 'fn', fn: 'coalesce', args: [value, mean]}, right: mean}
+    const centred: PlanExpr = {k: 'arith', op: '-', left: {k: 'fn', fn: 'coalesce', args: [float(value), mean]}, right: mean}
     return {k: 'arith', op: '/', left: centred, right: num(params.stddevs[c.feature]!)}
   }
   const when: PlanExpr = type === 'boolean' ? {k: 'truth', operand: value} : {k: 'truth', operand: {k: 'cmp', op: '=', left: value, right: {k: 'lit', type: 'string', value: c.level!}}}
-  return {k: 'fn', fn: 'coalesce', args: [{k: 'when', when, then: num(1)}, ZERO]}
+  return {k: 'fn', fn: 'coalesce', args: [{k: 'when', when, then: ONE}, ZERO]}
 }
 
 /** β₀ + Σ βⱼ xⱼ over the design columns. */
@@ -65,6 +73,8 @@ export function linearPredictor(params: PropensityParams, value: (feature: strin
  * cap moves the probability by less than 1e-300. Only the overflowing side needs it (e^−η of a
  * large η underflows to 0 harmlessly), and one LEAST writes η out half as often as a clamp on
  * both sides — it is the longest expression a run computes, and an NTILE of it ranks it again.
+ * η is never NULL (every design column is coalesced), so the LEAST needs no NULL check
+ * (neverNull in expr-writer.ts) and η is written out once.
  */
 export function logistic(eta: PlanExpr): PlanExpr {
   const capped: PlanExpr = {k: 'fn', fn: 'least', args: [num(700), {k: 'neg', operand: eta}]}
