@@ -12,6 +12,7 @@ import {profileColumnType} from '../generate/profile-sql.js'
 import {KEY_KIND, type Entity, type EventDef, type Project, type Relation, type ValueType} from '../resolve/model.js'
 import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {identitiesTable} from '../warehouse/tables.js'
+import type {LabelOutcome} from './label.js'
 import {normalizedSql, profileOf} from './label-sql.js'
 
 /**
@@ -43,6 +44,18 @@ export function mapSource(entity: Entity, map: Sql): AttributionSource {
     kind: (kind) => sql`(SELECT value, ${profileOf(entity)} AS profile FROM ${map} AS m WHERE kind = ${sql.lit(kind)} AND status <> 'ambiguous')`,
     anonymous: sql`(SELECT DISTINCT entity_key FROM ${map} AS m WHERE status = 'anonymous')`,
   }
+}
+
+/**
+ * A labelling's working tables as an attribution source: what runs read, and read-only
+ * commands where the stored map does not fit. The per-kind attribution tables hold the erased
+ * profile's identifiers too (profile NULL), which a map relation never does.
+ */
+export function labelledAttribution(dialect: Dialect, outcome: LabelOutcome): AttributionSource {
+  const tables = outcome.attributionTables
+  const s = sql.raw(dialect.stringType)
+  const none = sql`(SELECT CAST(NULL AS ${s}) AS value, CAST(NULL AS ${s}) AS profile FROM (SELECT 1 AS one) AS z WHERE 1 = 0)`
+  return {kind: (k) => (tables.has(k) ? sql.id(tables.get(k)!) : none), anonymous: sql`(SELECT DISTINCT entity_key FROM ${sql.id(outcome.mapTable)} AS m WHERE status = 'anonymous')`}
 }
 
 /** The last successful run's map as an attribution source. */
