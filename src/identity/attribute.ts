@@ -64,19 +64,13 @@ export function storedAttribution(dialect: Dialect, entity: Entity, schema: stri
 }
 
 /**
- * The project as read-only commands plan it (`why`, `plan --impact`, `compile --membership`):
- * attributed through the map of the target's last successful run. `exists` says, per entity,
- * whether that map is there (compile, which opens no target, assumes it is).
+ * The project as `compile --membership` plans it: attributed through the map of the target's
+ * last successful run, which it cannot check against its as_of (it opens no target). `why` and
+ * `plan --impact` choose per entity (read-only.ts). `exists` says, per entity, whether that map
+ * is there (compile assumes it is).
  */
 export function storedProject(project: Project, dialect: Dialect, exists: (entity: string) => boolean = () => true): Project {
   return attributedProject(project, dialect, new Map(identityEntities(project).map((e) => [e.name, storedAttribution(dialect, e, project.outputSchema, exists(e.name))])))
-}
-
-/** Which entities' stored maps a target holds. */
-export async function storedMaps(conn: {tableExists(schema: string, table: string): Promise<boolean>}, project: Project): Promise<Set<string>> {
-  const out = new Set<string>()
-  for (const e of identityEntities(project)) if (await conn.tableExists(project.outputSchema, identitiesTable(e.name).name)) out.add(e.name)
-  return out
 }
 
 /** An event's rows with the profile they belong to: its first identifier, in priority order, that belongs to a profile. */
