@@ -51,6 +51,8 @@ export default class WhyCommand extends SegcCommand {
 
 export function renderWhy(w: Why): string {
   const lines = [`${w.entity} ${w.key} at ${w.as_of} (target ${w.target})`]
+  const labelled = Object.entries(w.identity_map ?? {}).filter(([, m]) => m === 'labelled').map(([e]) => e)
+  if (labelled.length) lines.push(`identity: the map of ${labelled.join(', ')} was labelled afresh at this as_of (the last run's map does not fit it)`)
   if (w.erased) lines.push(`erased: segc forget erased this key (request ${w.erased.request_id}, ${w.erased.requested_at}); no segment admits it, whatever the rules below say`)
   const node = (n: WhyNode, depth: number) => {
     lines.push(`${'  '.repeat(depth)}${MARK[n.outcome]} ${n.text}${n.value !== undefined ? `  [${show(n.value)}]` : ''}`)

@@ -59,6 +59,8 @@ export interface RunContext {
    * the last run; their exits have cause `merged` where the segment's cause is `data`
    */
   merged?: Array<{entity: string; table: string}>
+  /** SPEC §20: per entity with identity, identityHash of what its map was labelled from (segment_runs.identity_hashes) */
+  identityHashes?: Record<string, string>
 }
 
 /**
@@ -81,7 +83,9 @@ export class RunStatements extends Statements {
   setup(): string[] {
     // segment_runs.mode came later (SPEC §13): a target made by an earlier segc gets the column
     const upgrade = sql`ALTER TABLE ${this.t(RUNS.name)} ADD COLUMN IF NOT EXISTS ${sql.id('mode')} ${sql.raw(this.dialect.stringType)}`
-    return [...createTables(this.dialect, this.schema, OUTPUT_TABLES), upgrade].map((s) => this.r(s))
+    // and segment_runs.identity_hashes later still (SPEC §20's read-only commands)
+    const hashes = sql`ALTER TABLE ${this.t(RUNS.name)} ADD COLUMN IF NOT EXISTS ${sql.id('identity_hashes')} ${sql.raw(this.dialect.stringType)}`
+    return [...createTables(this.dialect, this.schema, OUTPUT_TABLES), upgrade, hashes].map((s) => this.r(s))
   }
 
   /**
@@ -389,8 +393,19 @@ export class RunStatements extends Statements {
   }
 
   record(ctx: RunContext, status: 'success' | 'failed', error: string | null): string {
-    return this.r(sql`INSERT INTO ${this.t(RUNS.name)} (run_id, as_of, started_at, finished_at, status, target, segc_version, error, mode)
-      VALUES (${sql.lit(ctx.runId)}, ${this.ts(ctx.asOf)}, ${this.ts(ctx.startedAt)}, ${this.ts(new Date().toISOString())}, ${sql.lit(status)}, ${sql.lit(ctx.target)}, ${sql.lit(ctx.version)}, ${error === null ? sql`NULL` : sql.lit(error)}, ${this.str(ctx.mode ?? null)})`)
+    const hashes = ctx.identityHashes ? JSON.stringify(Object.fromEntries([...Object.entries(ctx.identityHashes)].sort())) : null
+    return this.r(sql`INSERT INTO ${this.t(RUNS.name)} (run_id, as_of, started_at, finished_at, status, target, segc_version, error, mode, identity_hashes)
+      VALUES (${sql.lit(ctx.runId)}, ${this.ts(ctx.asOf)}, ${this.ts(ctx.startedAt)}, ${this.ts(new Date().toISOString())}, ${sql.lit(status)}, ${sql.lit(ctx.target)}, ${sql.lit(ctx.version)}, ${error === null ? sql`NULL` : sql.lit(error)}, ${this.str(ctx.mode ?? null)}, ${this.str(hashes)})`)
+  }
+
+  /**
+   * The as_of and identity hashes of the run that wrote the identity maps: the last one that
+   * committed (a backfill can commit an earlier as_of after a later one, so not max(as_of)).
+   * Every column: a target an earlier segc made has no identity_hashes, and read-only
+   * commands may not add it.
+   */
+  lastMapRun(): string {
+    return this.r(sql`SELECT * FROM ${this.t(RUNS.name)} WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1`)
   }
 }
 

@@ -12,6 +12,7 @@ import {profileColumnType} from '../generate/profile-sql.js'
 import {KEY_KIND, type Entity, type EventDef, type Project, type Relation, type ValueType} from '../resolve/model.js'
 import type {Dialect, Sql} from '../warehouse/dialect.js'
 import {identitiesTable} from '../warehouse/tables.js'
+import type {LabelOutcome} from './label.js'
 import {normalizedSql, profileOf} from './label-sql.js'
 
 /**
@@ -45,25 +46,31 @@ export function mapSource(entity: Entity, map: Sql): AttributionSource {
   }
 }
 
+/**
+ * A labelling's working tables as an attribution source: what runs read, and read-only
+ * commands where the stored map does not fit. The per-kind attribution tables hold the erased
+ * profile's identifiers too (profile NULL), which a map relation never does.
+ */
+export function labelledAttribution(dialect: Dialect, outcome: LabelOutcome): AttributionSource {
+  const tables = outcome.attributionTables
+  const s = sql.raw(dialect.stringType)
+  const none = sql`(SELECT CAST(NULL AS ${s}) AS value, CAST(NULL AS ${s}) AS profile FROM (SELECT 1 AS one) AS z WHERE 1 = 0)`
+  return {kind: (k) => (tables.has(k) ? sql.id(tables.get(k)!) : none), anonymous: sql`(SELECT DISTINCT entity_key FROM ${sql.id(outcome.mapTable)} AS m WHERE status = 'anonymous')`}
+}
+
 /** The last successful run's map as an attribution source. */
 export function storedAttribution(dialect: Dialect, entity: Entity, schema: string, exists = true): AttributionSource {
   return mapSource(entity, storedMap(dialect, entity, schema, exists))
 }
 
 /**
- * The project as read-only commands plan it (`why`, `plan --impact`, `compile --membership`):
- * attributed through the map of the target's last successful run. `exists` says, per entity,
- * whether that map is there (compile, which opens no target, assumes it is).
+ * The project as `compile --membership` plans it: attributed through the map of the target's
+ * last successful run, which it cannot check against its as_of (it opens no target). `why` and
+ * `plan --impact` choose per entity (read-only.ts). `exists` says, per entity, whether that map
+ * is there (compile assumes it is).
  */
 export function storedProject(project: Project, dialect: Dialect, exists: (entity: string) => boolean = () => true): Project {
   return attributedProject(project, dialect, new Map(identityEntities(project).map((e) => [e.name, storedAttribution(dialect, e, project.outputSchema, exists(e.name))])))
-}
-
-/** Which entities' stored maps a target holds. */
-export async function storedMaps(conn: {tableExists(schema: string, table: string): Promise<boolean>}, project: Project): Promise<Set<string>> {
-  const out = new Set<string>()
-  for (const e of identityEntities(project)) if (await conn.tableExists(project.outputSchema, identitiesTable(e.name).name)) out.add(e.name)
-  return out
 }
 
 /** An event's rows with the profile they belong to: its first identifier, in priority order, that belongs to a profile. */

@@ -1,5 +1,5 @@
 // `segc plan --impact` (SPEC §14): what a definition change does to people, before it is merged.
-import {storedMaps, storedProject} from '../identity/attribute.js'
+import {readOnlyProject, storedMapFit, type IdentityMapUsed} from '../identity/read-only.js'
 import {RunStatements} from '../generate/run-statements.js'
 import {impactQuery} from '../generate/impact-sql.js'
 import {buildPlan, segmentRefs} from '../plan/build-plan.js'
@@ -7,7 +7,7 @@ import {definitionHashes} from '../resolve/definition-hash.js'
 import type {Project} from '../resolve/model.js'
 import {loadModels} from '../project/models.js'
 import {DEFINITIONS, MEMBERSHIP} from '../warehouse/tables.js'
-import {asOfFlag, erasedEntities, modelVersions, prepare, requireModels, type SessionOptions} from '../project/session.js'
+import {asOfFlag, erasedEntities, identitySalt, modelVersions, prepare, requireModels, type SessionOptions} from '../project/session.js'
 
 export interface SegmentImpact {
   segment: string
@@ -28,6 +28,8 @@ export interface Impact {
   groups: Array<{group: string; from: string | null; to: string | null; count: number}>
   /** what a reader should know about the numbers */
   notes: string[]
+  /** per entity with identity (SPEC §20): the stored map of the last run, or one labelled for this as_of and definition */
+  identity_map?: Record<string, IdentityMapUsed>
 }
 
 /** The segments whose membership a run of the working tree could change: the changed ones, what reads them, their groups. */
@@ -72,7 +74,10 @@ export async function planImpact(opts: SessionOptions): Promise<Impact> {
       else if (prev !== hash) status.set(name, 'changed')
     }
     for (const name of before.keys()) if (!hashes.has(name)) status.set(name, 'removed')
-    const affected = affectedSegments(p.v.project, new Set(status.keys()))
+    // an edited identity: (SPEC §20) changes no segment's hash but can move every segment of its entity
+    const fits = await storedMapFit(conn, p.adapter.dialect, p.v.project, asOf, (x) => identitySalt(x))
+    const restitched = new Set([...fits].filter(([, f]) => f === 'definition').map(([e]) => e))
+    const affected = affectedSegments(p.v.project, new Set([...status.keys(), ...[...p.v.project.segments.values()].filter((s) => restitched.has(s.entity)).map((s) => s.name)]))
     for (const s of affected) if (!status.has(s)) status.set(s, 'affected')
     const removed = [...status].filter(([, v]) => v === 'removed').map(([k]) => k)
     const evaluated = [...affected]
@@ -80,14 +85,20 @@ export async function planImpact(opts: SessionOptions): Promise<Impact> {
     if (!last) notes.push(`target '${p.target.name}' has never run: it holds no membership, so every member of every segment enters`)
     else if (asOf.toISOString() !== last) notes.push(`the target's membership is from its last run at ${last}, the working tree is evaluated at ${asOf.toISOString()}: entering and exiting mix the definition change with the data's movement between them`)
     else notes.push(`evaluated at the last run's as_of (${last}); events loaded since that run count too, so segments the change does not touch can still move a little`)
+    if (restitched.size) notes.push(`identity: of ${[...restitched].join(', ')} changed since the last run: every segment of ${restitched.size === 1 ? 'that entity' : 'those entities'} is evaluated through a map labelled now`)
     const out: Impact = {as_of: asOf.toISOString(), target: p.target.name, last_run_as_of: last, segments: [], groups: [], notes}
     if (!evaluated.length && !removed.length) return out
     // static segments whose definition did not change keep their frozen members, as in a run
     const frozen = new Set([...p.v.project.segments.values()].filter((s) => s.refresh === 'static' && before.get(s.name) === hashes.get(s.name)).map((s) => s.name))
     const erased = await erasedEntities(conn, new RunStatements(p.adapter.dialect, schema), schema)
-    // events with ids read through the last run's identity map (SPEC §20)
-    const maps = await storedMaps(conn, p.v.project)
-    const plan = buildPlan(storedProject(p.v.project, p.adapter.dialect, (x) => maps.has(x)), asOf, evaluated, {models: await requireModels(p, conn, evaluated, models), frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}, erased})
+    // events with ids read through the last run's identity map where it fits, else one labelled now (SPEC §20)
+    const identity = await readOnlyProject(conn, p.adapter.dialect, p.v.project, asOf, (x) => identitySalt(x), fits)
+    out.identity_map = identity.maps
+    if (!Object.keys(identity.maps).length) delete out.identity_map
+    const labelled = Object.entries(identity.maps).filter(([, m]) => m === 'labelled').map(([e]) => e)
+    const fresh = labelled.filter((e) => !restitched.has(e))
+    if (fresh.length) notes.push(`the identity map of ${fresh.join(', ')} was labelled afresh at ${asOf.toISOString()}: the last run's map does not fit (another as_of, an erasure since, or no map yet)`)
+    const plan = buildPlan(identity.project, asOf, evaluated, {models: await requireModels(p, conn, evaluated, models), frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}, erased})
     const groups = [...p.v.project.groups.values()].filter((g) => g.segments.some((s) => affected.has(s))).flatMap((g) => g.segments.map((segment) => ({group: g.name, segment})))
     const hasMembership = ran && (await conn.tableExists(schema, MEMBERSHIP.name))
     const rows = await conn.query(impactQuery(p.adapter.dialect, plan, schema, {segments: [...evaluated, ...removed], groups}, hasMembership))

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {traitReads, type Condition, type Project, type Segment, type Trait} from './model.js'
+import {traitReads, type Condition, type Entity, type Project, type Segment, type Trait} from './model.js'
 
 /** Keys that describe a definition to people but never decide membership. */
 const COSMETIC = new Set(['loc', 'label', 'description', 'owner', 'tags', 'purpose', 'action', 'kpi', 'reviewBy', 'expect', 'measure', 'source'])
@@ -100,4 +100,15 @@ export function definitionHashes(project: Project, models?: ReadonlyMap<string, 
   }
   for (const s of project.segments.values()) hashOf(s)
   return hashes
+}
+
+/**
+ * What an entity's identity map is labelled from (SPEC §20): `identity:`, the entity's key
+ * and relation, and the salt as substituted (hashed first, so the stored text never holds it).
+ * A run records it per entity (segment_runs.identity_hashes); read-only commands trust the
+ * stored map only where it is unchanged.
+ */
+export function identityHash(entity: Entity, salt: string): string {
+  const identity = {...entity.identity!, salt: sha256(salt)}
+  return sha256(canonical({key: entity.key, relation: entity.relation, identity}))
 }

@@ -2,9 +2,10 @@
 // opens (the working tables are DDL, which commits on Snowflake), the profiles of the previous
 // map that merged found, and the project the plan reads rebuilt over the attributed relations.
 import {diag, NO_POSITION, type Diagnostic} from '../diagnostics/diagnostic.js'
-import {attributedProject, identityEntities, type AttributionSource} from '../identity/attribute.js'
+import {attributedProject, identityEntities, labelledAttribution, type AttributionSource} from '../identity/attribute.js'
 import {identitiesTable, labelIdentities, type LabelOutcome} from '../identity/label.js'
 import {identitySalt} from '../project/session.js'
+import {identityHash} from '../resolve/definition-hash.js'
 import type {Project} from '../resolve/model.js'
 import type {Dialect} from '../warehouse/dialect.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
@@ -15,26 +16,29 @@ export interface IdentityRun {
   /** the project for planning: events with ids and entities with identity over attributed relations */
   project: Project
   warnings: Diagnostic[]
+  /** per entity, identityHash of what its map is labelled from: the run records it (segment_runs.identity_hashes) */
+  hashes: Record<string, string>
 }
 
 export async function labelForRun(conn: WarehouseConnection, dialect: Dialect, schema: string, project: Project, asOf: Date, opts: {erased?: string} = {}): Promise<IdentityRun> {
   const outcomes: LabelOutcome[] = []
   const warnings: Diagnostic[] = []
   const sources = new Map<string, AttributionSource>()
+  const hashes: Record<string, string> = {}
   for (const entity of identityEntities(project)) {
     const stored = identitiesTable(entity.name).name
     const previous = (await conn.tableExists(schema, stored)) ? {previousMap: sql.id(schema, stored)} : {}
     const erased = opts.erased ? {erased: sql`(SELECT kind, value_hash FROM ${sql.id(schema, opts.erased)} WHERE entity = ${sql.lit(entity.name)})`} : {}
-    const outcome = await labelIdentities(conn, dialect, schema, {project, entity, asOf, salt: identitySalt(entity), ...previous, ...erased})
+    const salt = identitySalt(entity)
+    const outcome = await labelIdentities(conn, dialect, schema, {project, entity, asOf, salt, ...previous, ...erased})
     outcomes.push(outcome)
-    const tables = outcome.attributionTables
-    const none = sql`(SELECT CAST(NULL AS ${sql.raw(dialect.stringType)}) AS value, CAST(NULL AS ${sql.raw(dialect.stringType)}) AS profile FROM (SELECT 1 AS one) AS z WHERE 1 = 0)`
-    sources.set(entity.name, {kind: (k) => (tables.has(k) ? sql.id(tables.get(k)!) : none), anonymous: sql`(SELECT DISTINCT entity_key FROM ${sql.id(outcome.mapTable)} AS m WHERE status = 'anonymous')`})
+    hashes[entity.name] = identityHash(entity, salt)
+    sources.set(entity.name, labelledAttribution(dialect, outcome))
     const max = entity.identity!.maxIdsPerProfile
     if (outcome.oversized && max !== undefined) {
       // counts only: identifier values never appear in a message
       warnings.push(diag('identity_too_large', NO_POSITION, `entity '${entity.name}': ${outcome.oversized.profiles} profile${outcome.oversized.profiles === 1 ? '' : 's'} hold more than max_ids_per_profile (${max}) identifiers, the largest ${outcome.oversized.largest}; a shared or placeholder identifier may be chaining people together (segc stats --identity lists the largest profiles)`))
     }
   }
-  return {outcomes, project: attributedProject(project, dialect, sources), warnings}
+  return {outcomes, project: attributedProject(project, dialect, sources), warnings, hashes}
 }

@@ -148,6 +148,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
         identity = await labelForRun(conn, adapter.dialect, v.project.outputSchema, v.project, asOf, erasedIds ? {erased: erasedIds} : {})
       })
       ctx.merged = identity!.outcomes.flatMap((o) => (o.mergedTable ? [{entity: o.entity, table: o.mergedTable}] : []))
+      ctx.identityHashes = identity!.hashes
     }
     // what the plan reads: events with ids through the identity map (SPEC §20)
     const project = identity?.project ?? v.project

@@ -105,6 +105,7 @@ export const RUNS: TableDef = {
     c('segc_version', 'string', 'segc version that ran'),
     c('error', 'text', 'error message of a failed run, NULL otherwise'),
     c('mode', 'string', 'full or incremental (SPEC §13): incremental when some event source was read from kept state; NULL for runs before segc recorded it'),
+    c('identity_hashes', 'text', 'SPEC §20: a JSON object, per entity with identity, of the sha256 of what its identity map was labelled from (identity:, key, relation, salt); NULL for a project without identity and for runs before segc recorded it'),
   ],
 }
 

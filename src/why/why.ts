@@ -1,7 +1,7 @@
 // `segc why KEY` (SPEC §14): why one entity is, or is not, in each segment — the rule as a tree with
 // each condition's outcome and the values it compared, exclude, consent, the group's earlier
 // stages and the holdout draw. One read-only query; `member` is what a run at that as_of writes.
-import {storedMaps, storedProject} from '../identity/attribute.js'
+import {readOnlyProject, type IdentityMapUsed} from '../identity/read-only.js'
 import {sql} from 'kysely'
 import {diag, DiagnosticsError} from '../diagnostics/diagnostic.js'
 import {didYouMean} from '../diagnostics/did-you-mean.js'
@@ -15,7 +15,7 @@ import {loadModels} from '../project/models.js'
 import {definitionHashes} from '../resolve/definition-hash.js'
 import {DEFINITIONS, ERASURES, MEMBERSHIP} from '../warehouse/tables.js'
 import type {WarehouseConnection} from '../warehouse/warehouse.js'
-import {asOfFlag, modelVersions, prepare, requireModels, type SessionOptions} from '../project/session.js'
+import {asOfFlag, identitySalt, modelVersions, prepare, requireModels, type SessionOptions} from '../project/session.js'
 
 export type Outcome = 'true' | 'false' | 'unknown'
 
@@ -51,6 +51,8 @@ export interface Why {
   segments: WhySegment[]
   /** the propensity scores the segments read: the probability and each feature's share of the log-odds */
   propensity?: PropensityWhy[]
+  /** per entity with identity (SPEC §20): the stored map of the last run, or one labelled for this as_of */
+  identity_map?: Record<string, IdentityMapUsed>
 }
 
 const FLAG = (flag: string) => ({file: flag, line: 1, col: 1})
@@ -87,9 +89,9 @@ export async function explainEntity(opts: SessionOptions & {key: string; entity?
     const hashes = definitionHashes(project, modelVersions(stored))
     const frozen = new Set([...project.segments.values()].filter((s) => s.refresh === 'static' && recorded.get(s.name) === hashes.get(s.name)).map((s) => s.name))
     const models = await requireModels(p, conn, segments.map((s) => s.name), stored)
-    // events with ids read through the last run's identity map (SPEC §20)
-    const maps = await storedMaps(conn, project)
-    const e = explainPlan(storedProject(project, p.adapter.dialect, (x) => maps.has(x)), entity, asOf, segments, {models, frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}})
+    // events with ids read through the last run's identity map where it fits this as_of, else one labelled now (SPEC §20)
+    const identity = await readOnlyProject(conn, p.adapter.dialect, project, asOf, (x) => identitySalt(x))
+    const e = explainPlan(identity.project, entity, asOf, segments, {models, frozen: {segments: frozen, table: [schema, MEMBERSHIP.name]}})
     const db = compilerFor(p.adapter.dialect)
     // one key's rows only, unless an NTILE ranks it against everyone (then every entity is evaluated)
     const q = featureQuery(db, p.adapter.dialect, e.asOf, onlyKey(e.plan, opts.key), e.values)
@@ -133,6 +135,7 @@ export async function explainEntity(opts: SessionOptions & {key: string; entity?
         }
       }),
       ...(propensity.length ? {propensity} : {}),
+      ...(Object.keys(identity.maps).length ? {identity_map: identity.maps} : {}),
     }
   } finally {
     if (!opts.connection) await conn.close()
