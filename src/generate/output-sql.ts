@@ -25,11 +25,17 @@ export function createSchema(schema: string): Sql {
 }
 
 /** The schema and the given tables with their comments, each statement idempotent. */
-export function createTables(dialect: Dialect, schema: string, defs: readonly TableDef[]): Sql[] {
+/**
+ * Each table created if missing, with its comments. `upgrades`, by table name: statements that
+ * bring a table an earlier segc made up to date (columns added since), run right after its
+ * CREATE and before its column comments, which name those columns.
+ */
+export function createTables(dialect: Dialect, schema: string, defs: readonly TableDef[], upgrades: ReadonlyMap<string, readonly Sql[]> = new Map()): Sql[] {
   const out = [createSchema(schema)]
   for (const def of defs) {
     const columns = def.columns.map((c) => ({name: c.name, type: columnType(dialect, c.type), comment: c.comment}))
-    out.push(...dialect.createTable(table(schema, def.name), def.comment, columns))
+    const [create, ...comments] = dialect.createTable(table(schema, def.name), def.comment, columns)
+    out.push(create!, ...(upgrades.get(def.name) ?? []), ...comments)
   }
   return out
 }

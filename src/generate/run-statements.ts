@@ -85,7 +85,7 @@ export class RunStatements extends Statements {
     const upgrade = sql`ALTER TABLE ${this.t(RUNS.name)} ADD COLUMN IF NOT EXISTS ${sql.id('mode')} ${sql.raw(this.dialect.stringType)}`
     // and segment_runs.identity_hashes later still (SPEC §20's read-only commands)
     const hashes = sql`ALTER TABLE ${this.t(RUNS.name)} ADD COLUMN IF NOT EXISTS ${sql.id('identity_hashes')} ${sql.raw(this.dialect.stringType)}`
-    return [...createTables(this.dialect, this.schema, OUTPUT_TABLES), upgrade, hashes].map((s) => this.r(s))
+    return createTables(this.dialect, this.schema, OUTPUT_TABLES, new Map([[RUNS.name, [upgrade, hashes]]])).map((s) => this.r(s))
   }
 
   /**
