@@ -137,8 +137,27 @@ async function scenario(s: Scenario, counts: Counts, loadedAt: boolean): Promise
   }
 }
 
+/** two active_periods segments over 14 days in periods of 7: `busy` (2 views a period, in `busyPeriods` of them) and `weekly` */
+const maskSegments = (busyPeriods: number): SegmentDoc[] => [
+  {segment: 'busy', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', min_count: 2, gte: busyPeriods}},
+  {segment: 'weekly', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', gte: 2}},
+]
+
 /** the keys of one segment, in order */
 const membersOf = async (c: {query(sql: string): Promise<Array<Record<string, unknown>>>}, name: string) => (await c.query(`SELECT entity_key FROM segments.segment_membership WHERE segment = '${name}' ORDER BY 1`)).map((r) => String(r.entity_key))
+
+/**
+ * One day of the mask cases: the full twin and the incremental one run at `at` (every run after
+ * the first of 06-10 reads kept state), both leave the same tables; the day and who is in each
+ * segment then.
+ */
+async function maskRun(t: Awaited<ReturnType<typeof twins>>, at: string): Promise<[string, string[], string[]]> {
+  await run(t.full, t.a, d(at))
+  const r = await run(t.inc, t.b, d(at))
+  if (at !== '2026-06-10T12:00:00Z') expect(r.sources).toEqual([expect.objectContaining({how: 'incremental'})])
+  expect(await outputs(t.b), at).toEqual(await outputs(t.a))
+  return [at.slice(5, 10), await membersOf(t.b, 'busy'), await membersOf(t.b, 'weekly')]
+}
 
 describe('incremental runs equal full runs (fast-check, seeded)', () => {
   it('random streams, late events within late_arrival, entity and definition changes: every output table equal after every run', async () => {
@@ -382,11 +401,7 @@ describe('incremental runs, case by case', () => {
 
   it('active_periods from a mask per key: periods sliding out, min_count 2 over one day and over two, an event landing late in the band (hand-derived)', async () => {
     // windows (as_of − 14d, as_of], period 0 (as_of − 7d, as_of], period 1 (as_of − 14d, as_of − 7d]
-    const segs: SegmentDoc[] = [
-      {segment: 'busy', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', min_count: 2, gte: 2}},
-      {segment: 'weekly', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', gte: 2}},
-    ]
-    const t = await twins(false, segs)
+    const t = await twins(false, maskSegments(2))
     const pv = (key: string, at: string) => [key, d(at), 'page_view', '/docs', null]
     try {
       await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')], ['c2', 'US', d('2026-01-01T00:00:00Z')], ['c3', 'US', d('2026-01-01T00:00:00Z')]])
@@ -407,11 +422,7 @@ describe('incremental runs, case by case', () => {
         // c2's view of 06-15 lands on time; at the fifth run it touches c2's row, kept since the
         // third, whose fields for 06-10 on still hold 05-27 to 06-03 (05-31 among them): cleared
         if (at === '2026-06-16T12:00:00Z') await insert([t.a, t.b], 'main.events', [pv('c2', '2026-06-15T10:00:00Z')])
-        await run(t.full, t.a, d(at))
-        const r = await run(t.inc, t.b, d(at))
-        if (at !== '2026-06-10T12:00:00Z') expect(r.sources).toEqual([expect.objectContaining({how: 'incremental'})])
-        seen.push([at.slice(5, 10), await membersOf(t.b, 'busy'), await membersOf(t.b, 'weekly')])
-        expect(await outputs(t.b), at).toEqual(await outputs(t.a))
+        seen.push(await maskRun(t, at))
       }
       expect(seen).toEqual([
         // c1: 3 views in period 0 (two on one day), 2 in period 1; c2: 3 and 2, each on days of their own
@@ -434,11 +445,7 @@ describe('incremental runs, case by case', () => {
   })
 
   it('with loaded_at, views landing days late on days a mask holds are added to their fields, capped at min_count (hand-derived)', async () => {
-    const segs: SegmentDoc[] = [
-      {segment: 'busy', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', min_count: 2, gte: 1}},
-      {segment: 'weekly', entity: 'customer', rule: {event: 'page_view', within: '14d', aggregate: 'active_periods', period: '7d', gte: 2}},
-    ]
-    const t = await twins(true, segs)
+    const t = await twins(true, maskSegments(1))
     const pv = (at: string, landed: string) => ['c1', d(at), 'page_view', '/docs', d(landed)]
     try {
       await insert([t.a, t.b], 'main.customers', [['c1', 'US', d('2026-01-01T00:00:00Z')]])
@@ -447,11 +454,7 @@ describe('incremental runs, case by case', () => {
       for (const at of ['2026-06-10T12:00:00Z', '2026-06-11T12:00:00Z', '2026-06-13T12:00:00Z']) {
         // land at 06-11 09:00, 6 and 9 days late, on 06-05 and 06-02: kept days (frozen 06-08), neither an edge day
         if (at === '2026-06-11T12:00:00Z') await insert([t.a, t.b], 'main.events', [pv('2026-06-05T10:00:00Z', '2026-06-11T09:00:00Z'), pv('2026-06-02T15:00:00Z', '2026-06-11T09:00:00Z')])
-        await run(t.full, t.a, d(at))
-        const r = await run(t.inc, t.b, d(at))
-        if (at !== '2026-06-10T12:00:00Z') expect(r.sources).toEqual([expect.objectContaining({how: 'incremental'})])
-        seen.push([at.slice(5, 10), await membersOf(t.b, 'busy'), await membersOf(t.b, 'weekly')])
-        expect(await outputs(t.b), at).toEqual(await outputs(t.a))
+        seen.push(await maskRun(t, at))
       }
       expect(seen).toEqual([
         // period 1 (05-27 12:00, 06-03 12:00]: one view; period 0: none
