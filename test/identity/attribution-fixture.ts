@@ -1,4 +1,6 @@
 // The rows and project the attribution, why --id and stats --identity tests share.
+import {createHash} from 'node:crypto'
+
 export const MODELS = (anonymous: boolean) => `entities:
   customer:
     table: main.customers
@@ -67,3 +69,9 @@ export const DATA = [
     ('zzz', 'd3', '2026-05-09')) t(anonymous_id, device, ts)`,
 ]
 
+
+/** SPEC §20: an anonymous profile's key, 'anon_' and the first 32 hex digits of SHA-256(salt || kind || ':' || value) of its representative (no salt here) */
+export const anon = (node: string) => 'anon_' + createHash('sha256').update(node).digest('hex').slice(0, 32)
+/** {a9, dev9}: a9 is seen first (05-04); {a_late} alone until its identify row (07-01) is read */
+export const A9 = anon('anonymous_id:a9')
+export const ALATE = anon('anonymous_id:a_late')

@@ -1,7 +1,6 @@
 // SPEC §20's attribution, end to end on DuckDB: events keyed by an anonymous id, an email or a
 // device reach the customer they belong to; every expected value below is read by hand off the
 // rows in DATA (the comments say why), not from segc.
-import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
@@ -12,13 +11,8 @@ import {WarehouseError} from '../../src/warehouse/warehouse.js'
 import {writeFileSync} from 'node:fs'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {writeProject} from '../helpers/project.js'
-import {DATA, MODELS, SEGMENTS} from './attribution-fixture.js'
+import {A9, ALATE, DATA, MODELS, SEGMENTS} from './attribution-fixture.js'
 
-// SPEC §20: 'anon_' and the first 32 hex digits of SHA-256(salt || kind || ':' || value) of the representative
-const anon = (node: string) => 'anon_' + createHash('sha256').update(node).digest('hex').slice(0, 32)
-// {a9, dev9}: a9 is seen first (05-04); {a_late} alone until its identify row (07-01) is read
-const A9 = anon('anonymous_id:a9')
-const ALATE = anon('anonymous_id:a_late')
 
 const open: WarehouseConnection[] = []
 afterEach(async () => {

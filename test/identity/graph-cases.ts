@@ -2,6 +2,7 @@
 // oracle's input built from the same raw rows (the oracle normalizes and filters by itself).
 import {execFileSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
+import {rng} from '../helpers/rng.js'
 
 export const AS_OF = '2026-06-01T00:00:00.000Z'
 export const SALT = 's1'
@@ -88,17 +89,7 @@ export function oracle(g: GraphData, erased: Array<[string, string]> = []): MapR
   return JSON.parse(execFileSync('/usr/bin/python3', [ORACLE], {input: JSON.stringify(spec), maxBuffer: 1 << 28}).toString()) as MapRow[]
 }
 
-/** A small seeded generator (mulberry32): the same graph on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export {rng}
 
 const day = (d: number, h = 0) => new Date(Date.parse('2026-05-01T00:00:00Z') + d * 86400_000 + h * 3600_000).toISOString()
 

@@ -1,6 +1,5 @@
 // segc why --id and segc stats --identity on the attribution test's rows (test/identity/
 // attribution.test.ts), every expected value read by hand off those rows.
-import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
@@ -10,11 +9,8 @@ import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {explainIdentifier} from '../../src/why/why-id.js'
 import {validOrThrow, writeProject} from '../helpers/project.js'
 import {segc} from '../helpers/cli.js'
-import {DATA, MODELS, SEGMENTS} from './attribution-fixture.js'
+import {A9, ALATE, DATA, MODELS, SEGMENTS} from './attribution-fixture.js'
 
-const anon = (node: string) => 'anon_' + createHash('sha256').update(node).digest('hex').slice(0, 32)
-const A9 = anon('anonymous_id:a9')
-const ALATE = anon('anonymous_id:a_late')
 
 const open: WarehouseConnection[] = []
 afterEach(async () => {

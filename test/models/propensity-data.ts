@@ -2,6 +2,7 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {prepare} from '../../src/project/session.js'
+import {rng} from '../helpers/rng.js'
 
 // A generated SaaS history with known structure for the propensity tests: engagement drives
 // sessions and upgrades, plan and opt-in shift the odds. Seeded, so every run is the same.
@@ -36,16 +37,6 @@ export interface Data {
   converts: Ev[]
 }
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function poisson(rand: () => number, lambda: number): number {
   const l = Math.exp(-lambda)
@@ -72,7 +63,7 @@ const PLANS: Array<[string | null, number]> = [
 const PLAN_EFFECT: Record<string, number> = {free: -0.4, trial: 0.8, pro: 0, team: 0.3, edu: 1, a_tie: 0, b_tie: 0}
 
 export function generate(seed = 33): Data {
-  const rand = mulberry32(seed)
+  const rand = rng(seed)
   const users: User[] = []
   const sessions: Ev[] = []
   const upgrades: Ev[] = []
