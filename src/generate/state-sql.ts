@@ -386,11 +386,14 @@ export function touchedKeys(dialect: Dialect, source: StateRelation, slots: Stat
  * as the run reads them, one select each) and the rows of the whole relation (`whole`): plain
  * ranges of the timestamp, so a warehouse answers from its zone maps or partition metadata.
  */
-export function readEstimate(dialect: Dialect, source: StateRelation, spans: Span[]): Sql {
+export function readEstimate(dialect: Dialect, source: StateRelation, spans: Span[], asOf: string): Sql {
   const ts = sql.id(source.timestamp!)
   const rel = relationSql(source.relation)
-  const counts = spans.map((sp) => sql`(SELECT COUNT(*) FROM ${rel} AS ev WHERE ${spanSql(dialect, ts, sp)})`)
-  return sql`SELECT (SELECT COUNT(*) FROM ${rel} AS ev) AS whole, ${counts.length ? sql.join(counts, sql` + `) : sql`0`} AS ${sql.id('read')}`
+  // no read of either kind takes a row after as_of (each scan's filter says ts ≤ as_of): rows
+  // a backfill's as_of leaves in the future are counted by neither
+  const upTo = {before: {at: asOf, incl: true}}
+  const counts = spans.map((sp) => sql`(SELECT COUNT(*) FROM ${rel} AS ev WHERE ${spanSql(dialect, ts, {...sp, ...(sp.before ? {} : upTo)})})`)
+  return sql`SELECT (SELECT COUNT(*) FROM ${rel} AS ev WHERE ${spanSql(dialect, ts, upTo)}) AS whole, ${counts.length ? sql.join(counts, sql` + `) : sql`0`} AS ${sql.id('read')}`
 }
 
 /** Rows with the column types of both kinds of state row: the state table is created from it, empty. */

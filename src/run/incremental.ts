@@ -130,7 +130,7 @@ export async function prepareState(
       if (days) spans.push({after: {at: previous, incl: true}, before: {at: to, incl: false}})
       if (scan && scan.readFrom === null) spans.push({})
       else spans.push({after: {at: scan?.readFrom ?? to, incl: true}}, ...(scan?.edges ?? []).map((e) => ({after: {at: e, incl: true}, before: {at: new Date(Date.parse(e) + 86_400_000).toISOString(), incl: false}})))
-      const counted = (await conn.query(st.estimate(readEstimate(dialect, relation, spans))))[0]!
+      const counted = (await conn.query(st.estimate(readEstimate(dialect, relation, spans, plan.asOf))))[0]!
       estimate = {state: Number(record!.state_rows), read: Number(counted.read ?? 0), whole: Number(counted.whole ?? 0)}
       if (opts.readWhole !== 'never' && estimate.state + estimate.read >= estimate.whole) {
         d.keep = false
