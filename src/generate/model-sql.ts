@@ -1,9 +1,11 @@
 // SQL of the fitted models (SPEC §12): the per-entity transaction summary (x, t_x, T, m_x)
 // and the closed-form predictions of BG/NBD and Gamma-Gamma, in any dialect.
 import {sql} from 'kysely'
+import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {ModelPlan} from '../plan/plan-types.js'
 import type {Dialect, Sql} from '../warehouse/dialect.js'
-import {ExprWriter, relationSql} from './expr-writer.js'
+import {DAY_COLUMN, partColumn} from './state-sql.js'
+import {combineTransactions, transactionDays, type TransactionSource} from './transaction-sql.js'
 
 const lit = (n: number) => sql.lit(n)
 
@@ -15,25 +17,29 @@ const lit = (n: number) => sql.lit(n)
  * belong to no entity: grouped by key, they would make one pseudo-customer with every such
  * event's days, which the fits (which read this summary without the entity table) would count.
  * Every other read of events by key is joined to the entity relation, where a NULL key never
- * matches.
+ * matches. In an incremental run (`m.incremental`) the days before `frozen` come from their kept
+ * summary per key and only the days from `frozen` on (the late_arrival band) from the events;
+ * both ways m_x is the same fixed-point sum divided once, so the two are equal to the bit.
  */
 export function summarySelect(dialect: Dialect, asOf: string, m: ModelPlan): Sql {
-  const w = new ExprWriter(dialect, asOf)
   const ts = sql.id(m.timestamp)
-  const value = m.value ? sql`SUM(${sql.id(m.value)})` : sql`CAST(0 AS ${sql.raw(dialect.floatType)})`
-  const days = sql`SELECT ${sql.id(m.key)} AS k, ${dialect.utcDay(ts)} AS d, ${value} AS v
-    FROM ${relationSql(m.relation)} AS ev
-    WHERE ${w.write(m.filter)} AND ${ts} <= ${dialect.timestamp(asOf)} AND ${sql.id(m.key)} IS NOT NULL
-    GROUP BY ${sql.id(m.key)}, ${dialect.utcDay(ts)}`
-  const withFirst = sql`SELECT k, d, v, MIN(d) OVER (PARTITION BY k) AS first_d FROM (${days}) AS days`
+  const upTo = sql`${ts} <= ${dialect.timestamp(asOf)}`
+  const source: TransactionSource = {relation: m.relation, key: m.key, timestamp: m.timestamp, filter: m.filter, ...(m.value ? {value: {k: 'col', name: m.value}} : {})}
+  const inc = m.incremental
+  let rows = transactionDays(dialect, asOf, source, inc ? [sql`${ts} >= ${dialect.timestamp(inc.frozen)}`, upTo] : [upTo])
+  if (inc) {
+    const p = (part: string) => sql.id(partColumn(inc.slot, part))
+    rows = sql`SELECT ${sql.id(KEY_COLUMN)} AS k, ${p('f')} AS f, ${p('l')} AS l, ${p('c')} AS c, ${p('s')} AS s, ${p('r')} AS r
+      FROM ${sql.id(...inc.table)} AS st WHERE ${sql.id(DAY_COLUMN)} IS NULL AND ${p('c')} IS NOT NULL
+      UNION ALL ${rows}`
+  }
   const since = (day: Sql) => dialect.secondsUntil(dialect.dayStart(day), asOf)
   const unit = lit(m.timeUnitSeconds)
-  return sql`SELECT k AS segc_key, COUNT(*) - 1 AS x,
-      (${since(sql`MIN(d)`)} - ${since(sql`MAX(d)`)}) / ${unit} AS t_x,
-      ${since(sql`MIN(d)`)} / ${unit} AS big_t,
-      CASE WHEN COUNT(*) > 1 THEN SUM(CASE WHEN d > first_d THEN v END) / (COUNT(*) - 1) END AS m_x
-    FROM (${withFirst}) AS tx
-    GROUP BY k`
+  return sql`SELECT k AS segc_key, c - 1 AS x,
+      (${since(sql`f`)} - ${since(sql`l`)}) / ${unit} AS t_x,
+      ${since(sql`f`)} / ${unit} AS big_t,
+      CASE WHEN c > 1 THEN CAST(r AS ${sql.raw(dialect.floatType)}) / (c - 1) END AS m_x
+    FROM (${combineTransactions(dialect, rows)}) AS tx`
 }
 
 /**

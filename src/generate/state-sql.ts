@@ -8,6 +8,7 @@ import type {Relation} from '../resolve/model.js'
 import {KEY_COLUMN} from '../plan/build-plan.js'
 import type {Dialect, Sql, TwoStep, Windowed} from '../warehouse/dialect.js'
 import {exact, ExprWriter, relationSql} from './expr-writer.js'
+import {combineTransactions, transactionDays} from './transaction-sql.js'
 
 export const DAY_COLUMN = 'segc_day'
 export const VSLOT_COLUMN = 'segc_vslot'
@@ -36,6 +37,8 @@ export function slotParts(slot: StateSlot): string[] {
       return ['t']
     case 'mask':
       return ['b', 'r']
+    case 'txn':
+      return ['f', 'l', 'c', 's', 'r']
   }
 }
 
@@ -269,6 +272,14 @@ export function keyedRows(
       // BigQuery types a NULL INT64, which no longer unions with the day rows' types; value
       // counts per key are rows of their own (below)
       if (!s.window || s.kind === 'frequent') continue
+      if (s.kind === 'txn') {
+        // combined with the kept summary in a branch of its own (txnRows): one row per key there
+        const type = p === 'f' || p === 'l' ? 'DATE' : p === 'c' ? dialect.integerType : dialect.exactType
+        keptCols.push(sql`${typed(sql`NULL`, type)} AS ${col}`)
+        rawCols.push(sql`${typed(sql`NULL`, type)} AS ${col}`)
+        merged.push(sql`MAX(${col}) AS ${col}`)
+        continue
+      }
       keptCols.push(sql`${col}`)
       if (s.kind === 'mask') {
         maskParts(s, i, p)
@@ -315,9 +326,34 @@ export function keyedRows(
     const rows = maskRows(m.s, m.i, unionColumns)
     if (rows) parts.push(rows)
   }
+  /**
+   * A model's transaction summary per key: the kept one (of a touched key) and the days the
+   * slot adds (those that froze since the last run: every one of them later than any kept day),
+   * combined as the run's summary combines kept state and the band.
+   */
+  const txnRows = (s: StateSlot, i: number): Sql | undefined => {
+    const spans = delta.slots.find((x) => x.slot === i)?.add ?? []
+    if (!spans.length && !kept) return undefined
+    const rows: Sql[] = []
+    const p = (part: string) => sql.id(partColumn(i, part))
+    if (kept) rows.push(sql`SELECT ${sql.id(KEY_COLUMN)} AS k, ${p('f')} AS f, ${p('l')} AS l, ${p('c')} AS c, ${p('s')} AS s, ${p('r')} AS r FROM ${sql.id(...opts.table)} AS st WHERE ${keptOf} AND ${p('c')} IS NOT NULL`)
+    if (spans.length) {
+      const days = transactionDays(dialect, asOf, {relation: source.relation, key: source.key, timestamp: source.timestamp!, filter: s.filter, ...(s.value ? {value: s.value} : {})}, [or(spans.map((sp) => spanSql(dialect, ts, sp)))])
+      const kept = withoutErased(dialect, sql`SELECT k AS ${sql.id(KEY_COLUMN)}, f, l, c, s, r FROM (${days}) AS d`, opts.erased)
+      rows.push(sql`SELECT ${sql.id(KEY_COLUMN)} AS k, f, l, c, s, r FROM (${kept}) AS e`)
+    }
+    const mine = new Map(slotParts(s).map((part) => [partColumn(i, part), part]))
+    const cols = unionColumns.map((c) => (mine.has(c) ? sql`${sql.id(mine.get(c)!)} AS ${sql.id(c)}` : sql`NULL AS ${sql.id(c)}`))
+    return sql`SELECT ${sql.join([sql`k AS ${sql.id(KEY_COLUMN)}`, ...cols])} FROM (${combineTransactions(dialect, sql.join(rows, sql` UNION ALL `))}) AS x`
+  }
+  slots.forEach((s, i) => {
+    if (s.kind !== 'txn') return
+    const rows = txnRows(s, i)
+    if (rows) parts.push(rows)
+  })
   // keys with nothing left: every count and sum back to 0 and nothing combined
   const alive = slots.flatMap((s, i) =>
-    !scalarSlot(s) ? [] : slotParts(s).flatMap((p) => (s.kind === 'mask' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : p === 'n' || p === 's' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : [sql`${sql.id(partColumn(i, p))} IS NOT NULL`])),
+    !scalarSlot(s) ? [] : slotParts(s).flatMap((p) => (s.kind === 'txn' ? (p === 'c' ? [sql`${sql.id(partColumn(i, p))} IS NOT NULL`] : []) : s.kind === 'mask' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : p === 'n' || p === 's' ? [sql`${sql.id(partColumn(i, p))} <> 0`] : [sql`${sql.id(partColumn(i, p))} IS NOT NULL`])),
   )
   const cols = slots.flatMap((s, i) =>
     slotParts(s).map((p) => {

@@ -347,6 +347,7 @@ class EntityPlanner {
         ...(tx.of ? {value: tx.of.column} : {}),
         timeUnitSeconds: tx.timeUnitSeconds,
         horizons: [],
+        loadedAt: event.loadedAt ?? null,
       }
       this.models.set(name, m)
     }

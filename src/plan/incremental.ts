@@ -4,7 +4,7 @@
 // docs/architecture.md has the design and why each aggregate is exact.
 import {createHash} from 'node:crypto'
 import type {Relation} from '../resolve/model.js'
-import type {AggregatePlan, EntityPlan, IncrementalScan, KeyedDelta, SourcePlan, Span, StateSlot} from './plan-types.js'
+import type {AggregatePlan, EntityPlan, IncrementalScan, KeyedDelta, ModelPlan, SourcePlan, Span, StateSlot} from './plan-types.js'
 
 const DAY = 86_400_000
 
@@ -88,6 +88,8 @@ export interface StateShape {
   slotOf: Map<string, number>
   /** the slot of each sequence step of the run that reads it */
   steps: Array<{sequence: string; step: number; slot: number}>
+  /** the slot of each fitted model of the run whose transactions it holds */
+  models: Array<{model: string; slot: number}>
   /** hash of the slots: a different shape is a different table */
   signature: string
   table: string
@@ -106,6 +108,19 @@ function slotFor(a: AggregatePlan): StateSlot | undefined {
   if (ring) return {kind, filter: a.filter, window: {from: ring.days * 86_400, to: 0}, ring}
   const window = keyed(a) ? {window: a.window} : {}
   return kind === 'count' && !a.value ? {kind, filter: a.filter, ...window} : {kind, filter: a.filter, value: a.value!, valueType: a.valueType ?? 'string', ...window}
+}
+
+/**
+ * A fitted model's transaction days, kept as a summary per key (no lower bound: days freeze and
+ * are only added). With loaded_at a late row may land on a day the summary already counts, and
+ * a count of distinct days cannot tell: such a model keeps no state and is read whole.
+ */
+function modelSlot(m: ModelPlan): {identity: Identity; slot: StateSlot} | undefined {
+  if (m.loadedAt !== null) return undefined
+  return {
+    identity: {relation: m.relation, key: m.key, timestamp: m.timestamp, loadedAt: null},
+    slot: {kind: 'txn', filter: m.filter, ...(m.value ? {value: {k: 'col', name: m.value}, valueType: 'number'} : {}), window: {from: null, to: 0}},
+  }
 }
 
 const sourceIdentity = (s: SourcePlan): Identity | undefined => (s.timestamp === null ? undefined : {relation: s.relation, key: s.key, timestamp: s.timestamp, loadedAt: s.loadedAt})
@@ -155,6 +170,10 @@ export function stateShapes(e: EntityPlan, whole: EntityPlan = e): StateShape[] 
         b.bounds.push((asOf) => (from === null ? null : dayStart(asOf - from * 1000)))
       }
     }
+    for (const m of plan.models ?? []) {
+      const kept = modelSlot(m)
+      if (kept) add(building(kept.identity), kept.slot)
+    }
   }
   const shapes: StateShape[] = []
   for (const b of byIdentity.values()) {
@@ -174,7 +193,11 @@ export function stateShapes(e: EntityPlan, whole: EntityPlan = e): StateShape[] 
         identityKey({relation: st.relation, key: st.key, timestamp: st.timestamp, loadedAt: st.loadedAt}) === key ? [{sequence: q.id, step: i, slot: b.index.get(JSON.stringify({kind: 'times', filter: st.where}))!}] : [],
       ),
     )
-    if (!slotOf.size && !steps.length) continue
+    const models = (e.models ?? []).flatMap((m) => {
+      const kept = modelSlot(m)
+      return kept && identityKey(kept.identity) === key ? [{model: m.model, slot: b.index.get(JSON.stringify(kept.slot))!}] : []
+    })
+    if (!slotOf.size && !steps.length && !models.length) continue
     const sourceId = hash(b.identity).slice(0, 12)
     const signature = hash(b.slots)
     const rel = b.identity.relation.kind === 'table' ? b.identity.relation.path.join('.') : `(${b.identity.relation.sql.replace(/\s+/g, ' ').slice(0, 80)})`
@@ -187,6 +210,7 @@ export function stateShapes(e: EntityPlan, whole: EntityPlan = e): StateShape[] 
       ...(source && slotOf.size ? {source} : {}),
       slotOf,
       steps,
+      models,
       signature,
       table: `segment_state_${sourceId}_${signature.slice(0, 8)}`,
       horizon: (asOf) => {

@@ -83,8 +83,13 @@ export interface SourcePlan {
  * for what cannot be subtracted.
  */
 export interface StateSlot {
-  /** `times`: the distinct times of a sequence step's events, one row each (sequences need events, not aggregates) */
-  kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'distinct' | 'frequent' | 'times' | 'mask'
+  /**
+   * `times`: the distinct times of a sequence step's events, one row each (sequences need events, not aggregates).
+   * `txn` (a fitted model's transactions, SPEC §12): per key the summary of its transaction days
+   * before `frozen` — first and last day, number of days, the exact sum of every day's value and
+   * of every day's but the first; cumulative, as days freeze and are only ever added.
+   */
+  kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'first' | 'last' | 'distinct' | 'frequent' | 'times' | 'mask' | 'txn'
   filter: PlanExpr
   value?: PlanExpr
   valueType?: ValueType
@@ -217,6 +222,10 @@ export interface ModelPlan {
   value?: string
   timeUnitSeconds: number
   horizons: number[]
+  /** the event's loaded_at column: a relation with one keeps no transaction state (a late row may land on a day already counted) */
+  loadedAt: string | null
+  /** set for an incremental run (SPEC §13): the kept transaction days before `frozen` (state slot `slot` of `table`) */
+  incremental?: {table: string[]; slot: number; frozen: string}
 }
 
 export interface EntityPlan {

@@ -169,6 +169,7 @@ export async function prepareState(
     for (const q of st.record({sourceId: shape.sourceId, source: shape.describe, entity: d.entity, table: shape.table, signature: shape.signature, horizon: d.horizon, frozen: to, loadedUntil: loadedUntil ?? null, asOf: plan.asOf, runId: opts.runId, rows})) await conn.execute(q)
     if (shape.source) shape.source.incremental = incrementalScan(shape.source, shape, schema, opts.asOf, frozen, loadedUntil)
     const e = plan.entities.find((x) => x.entity === d.entity)!
+    for (const m of shape.models) e.models!.find((x) => x.model === m.model)!.incremental = {table: [schema, shape.table], slot: m.slot, frozen: to}
     for (const step of shape.steps) {
       e.sequences.find((q) => q.id === step.sequence)!.steps[step.step]!.incremental = {table: [schema, shape.table], slot: step.slot, frozen: to, ...(loadedUntil ? {loadedUntil} : {})}
     }
