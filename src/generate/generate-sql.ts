@@ -6,6 +6,7 @@ import {isTwoStep, isWindowed, type Dialect, type Sql, type TwoStep, type Window
 import {counted as countedAggregates, countedCombine, incrementalParts, incrementalRows, incrementalStepRows} from './state-sql.js'
 import {atNbdLimit, hypergeometricSelects, predictionSelect, summarySelect} from './model-sql.js'
 import {exact, ExprWriter, relationSql} from './expr-writer.js'
+import {preAggregable, preAggregatedScan} from './pre-aggregate.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDb = Kysely<any>
@@ -60,6 +61,8 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
 
 /** One GROUP BY scan of an event relation computing every aggregate on it. */
 export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: string, s: SourcePlan): any {
+  const attribution = preAggregable(s)
+  if (attribution) return preAggregatedScan(db, dialect, w, s, attribution)
   const parts = s.aggregates.map((a) => ({id: a.id, sql: aggregateSql(dialect, w, a, asOf)}))
   return groupedScan(db, relationSql(s.relation), s.key, w.writeCondition(s.filter), parts)
 }

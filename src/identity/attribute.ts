@@ -75,6 +75,12 @@ export function storedProject(project: Project, dialect: Dialect, exists: (entit
 
 /** An event's rows with the profile they belong to: its first identifier, in priority order, that belongs to a profile. */
 export function attributedEventSql(dialect: Dialect, entity: Entity, ev: EventDef, source: AttributionSource): Sql {
+  const {joins, profile} = attributionParts(dialect, entity, ev, source)
+  return sql`SELECT src.*, ${profile} AS ${sql.id(ev.key)} FROM ${relationSql(ev.relation)} AS src${joins}`
+}
+
+/** The joins of `src` (the event's rows) to the per-kind attribution relations, and the profile they give a row. */
+function attributionParts(dialect: Dialect, entity: Entity, ev: EventDef, source: AttributionSource): {joins: Sql; profile: Sql} {
   const kinds = new Map(entity.identity!.kinds.map((k) => [k.name, k]))
   const joins: Sql[] = []
   const whens: Sql[] = []
@@ -84,7 +90,7 @@ export function attributedEventSql(dialect: Dialect, entity: Entity, ev: EventDe
     joins.push(sql` LEFT JOIN ${source.kind(kind)} AS ${sql.id(a)} ON ${sql.id(a, 'value')} = ${value}`)
     whens.push(sql`WHEN ${sql.id(a, 'value')} IS NOT NULL THEN ${sql.id(a, 'profile')}`)
   })
-  return sql`SELECT src.*, CASE ${sql.join(whens, sql` `)} END AS ${sql.id(ev.key)} FROM ${relationSql(ev.relation)} AS src${sql.join(joins, sql``)}`
+  return {joins: sql.join(joins, sql``), profile: sql`CASE ${sql.join(whens, sql` `)} END`}
 }
 
 /** The entity's rows keyed by the key as a string, and under `anonymous: true` the anonymous profiles with NULL attributes. */
@@ -116,7 +122,11 @@ export function attributedProject(project: Project, dialect: Dialect, sources: R
   const events = new Map(project.events)
   for (const [name, ev] of project.events) {
     const s = sources.get(ev.entity)
-    if (ev.ids && s) events.set(name, {...ev, relation: rel(attributedEventSql(dialect, project.entities.get(ev.entity)!, ev, s))})
+    if (!ev.ids || !s) continue
+    const entity = project.entities.get(ev.entity)!
+    const parts = attributionParts(dialect, entity, ev, s)
+    const attribution = {base: ev.relation, columns: [...new Set(ev.ids.map((i) => i.column))], joins: render(db, parts.joins), profile: render(db, parts.profile)}
+    events.set(name, {...ev, relation: {kind: 'sql', sql: render(db, attributedEventSql(dialect, entity, ev, s)), attribution}})
   }
   return {...project, entities, events}
 }

@@ -5,7 +5,21 @@ import type {Position} from '../diagnostics/diagnostic.js'
 import type {ValueType} from '../warehouse/dialect.js'
 export type {ValueType}
 
-export type Relation = {kind: 'table'; path: string[]} | {kind: 'sql'; sql: string}
+export type Relation = {kind: 'table'; path: string[]} | {kind: 'sql'; sql: string; attribution?: Attribution}
+
+/**
+ * SPEC §20: an attributed event relation (src/identity/attribute.ts) in the parts its `sql`
+ * is made of, so a scan can group the rows by their identifiers before it attributes them
+ * (src/generate/pre-aggregate.ts): `base` aliased `src`, then `joins`, and `profile` the
+ * expression over them that names each row's profile.
+ */
+export interface Attribution {
+  base: Relation
+  /** the identifier columns of `base`, each once, that `joins` and `profile` read */
+  columns: string[]
+  joins: string
+  profile: string
+}
 
 /** The dbt node a relation was resolved through (`dbt:` or `dbt_source:`), with where the YAML names it. */
 export interface DbtOrigin {

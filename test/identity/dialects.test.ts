@@ -56,10 +56,35 @@ const ROWS: Record<string, Array<Record<string, unknown>>> = {
     ] as const
   ).map(([anonymous_id, device, t]) => ({anonymous_id, device, ts: ts(t)})),
 }
+// orders whose scan is grouped by identifiers first (src/generate/pre-aggregate.ts): sum, avg,
+// min and max regrouped per profile, in every dialect; the last one lands between the runs
+ROWS['main.orders'] = (
+  [
+    ['c1', null, null, 10.5, '2026-05-20'],
+    [null, 'a1', 'd3', 2.25, '2026-05-21'],
+    [null, 'a1', 'd3', 0.125, '2026-05-25'],
+    [null, 'a_amb', 'd3', 4, '2026-05-22'],
+    [null, 'a9', null, -1.125, '2026-05-23'],
+    [null, 'a_late', null, null, '2026-05-24'],
+    [null, 'a_late', null, 3, '2026-06-20'],
+  ] as const
+).map(([user_id, anonymous_id, device, amount, t]) => ({user_id, anonymous_id, device, amount, ts: ts(t)}))
+const ORDERS = `  order:
+    entity: customer
+    table: main.orders
+    timestamp: ts
+    ids: { key: user_id, anonymous_id: anonymous_id, device: device }
+    properties: { amount: number }
+traits:
+  spend: { event: order, aggregate: sum, of: amount }
+  avg_spend: { event: order, aggregate: avg, of: amount }
+  min_spend: { event: order, aggregate: min, of: amount }
+  last_order_at: { event: order, aggregate: max, of: timestamp }
+`
 const RUNS = ['2026-06-01T00:00:00.000Z', '2026-07-02T00:00:00.000Z']
 
 function project(bare = false): string {
-  const models = MODELS(true)
+  const models = MODELS(true).replace('profile: [views, clicks]', 'profile: [views, clicks, spend, avg_spend, min_spend, last_order_at]').replace('traits:\n', ORDERS)
   const dir = writeProject({'models/m.yaml': bare ? models.replaceAll('main.', '') : models, 'segments/s.yaml': SEGMENTS})
   writeFileSync(join(dir, 'segc.yaml'), TARGETS)
   return dir
@@ -69,7 +94,7 @@ const READS = {
   identities: (s: string) => `SELECT kind, value, entity_key, status, distance, first_seen FROM ${s}.segment_identities_customer`,
   membership: (s: string) => `SELECT segment, entity_key FROM ${s}.segment_membership`,
   transitions: (s: string) => `SELECT segment, entity_key, change, cause FROM ${s}.segment_transitions`,
-  profile: (s: string) => `SELECT entity_key, views, clicks, in_viewers, in_clickers, in_no_plan FROM ${s}.segment_profiles_customer`,
+  profile: (s: string) => `SELECT entity_key, views, clicks, spend, avg_spend, min_spend, last_order_at, in_viewers, in_clickers, in_no_plan FROM ${s}.segment_profiles_customer`,
 }
 
 const normal = (rows: Array<Record<string, unknown>>) =>
@@ -142,6 +167,9 @@ describe('identity in three dialects', () => {
     // 4 keys, a1 a_amb a_late a9, two emails, dev9 d3 dev1
     expect(duck.after[0]!.identities).toHaveLength(13)
     expect(duck.after[0]!.profile).toHaveLength(6)
+    // c1's orders by hand: its key's 10.5 and a1's 2.25 and 0.125 (a1 before d3); c3 gets a_amb's 4 through d3
+    expect(duck.after[0]!.profile.find((r) => r.includes('"entity_key":"c1"'))).toContain('"spend":12.875,"avg_spend":4.291666667,"min_spend":0.125,"last_order_at":"2026-05-25T00:00:00.000Z"')
+    expect(duck.after[0]!.profile.find((r) => r.includes('"entity_key":"c3"'))).toContain('"spend":4,"avg_spend":4,"min_spend":4')
     const bq = await onZetaSQL()
     expect(bq.statements.some((s) => /TRANSLATE\(/.test(s))).toBe(true)
     for (let i = 0; i < RUNS.length; i++) expect(bq.after[i], `BigQuery after run ${i + 1}`).toEqual(duck.after[i])
