@@ -91,5 +91,8 @@ export function renderRun(result: RunResult): string {
   const head = result.status === 'unchanged' ? `as_of ${result.as_of} on ${result.target} was already run: nothing changed, nothing written` : `run ${result.run_id} at ${result.as_of} on ${result.target} (${result.mode})`
   // with incremental:, how each event source was read, and why (a full run says why it was full)
   const rebuilt = (result.sources ?? []).map((x) => `  ${x.source}: read ${x.how === 'incremental' ? 'incrementally' : 'whole'}${x.why ? ` (${x.why})` : ''}`)
-  return `${head}${rebuilt.length ? `\n${rebuilt.join('\n')}` : ''}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'cause', 'warnings'], rows)}`
+  // and which keys of each entity were evaluated (SPEC §13's touched keys)
+  const evaluated = (result.evaluation ?? []).map((x) => (x.keys === 'touched' ? `  ${x.entity}: ${x.touched} touched key${x.touched === 1 ? '' : 's'} evaluated` : `  ${x.entity}: every key evaluated (${x.why})`))
+  const lines = [...rebuilt, ...evaluated]
+  return `${head}${lines.length ? `\n${lines.join('\n')}` : ''}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'cause', 'warnings'], rows)}`
 }

@@ -90,7 +90,7 @@ function entityDiff(dialect: Dialect, asOf: string, e: EntityPlan, membership: S
   ])
   const current = sql`SELECT m.entity_key AS entity_key, ${sql.join(folded)}
     FROM ${membership} AS m JOIN ${sql.id(name('segbits'))} AS b ON b.segment = m.segment
-    WHERE m.entity = ${sql.lit(e.entity)} GROUP BY m.entity_key`
+    WHERE m.entity = ${sql.lit(e.entity)}${e.touched ? sql` AND m.entity_key IN (SELECT k FROM ${sql.id(e.touched)})` : sql``} GROUP BY m.entity_key`
 
   const side = (alias: 'n' | 'o', col: string) => sql`COALESCE(${sql.id(alias, col)}, 0)`
   const cols = chunks.flatMap((c) => [`m${c}`, `h${c}`])

@@ -59,12 +59,19 @@ function aggregateSql(dialect: Dialect, w: ExprWriter, a: AggregatePlan, asOf: s
   }
 }
 
-/** One GROUP BY scan of an event relation computing every aggregate on it. */
-export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: string, s: SourcePlan): any {
-  const attribution = preAggregable(s)
+/** `column IN` the run's touched keys (SPEC §13), typed as the entity table's key. */
+export function touchedIn(touched: string, column: Sql): Sql {
+  return sql`${column} IN (SELECT ek FROM ${sql.id(touched)})`
+}
+
+/** One GROUP BY scan of an event relation computing every aggregate on it (of the touched keys only, with `touched`). */
+export function sourceScan(db: AnyDb, dialect: Dialect, w: ExprWriter, asOf: string, s: SourcePlan, touched?: string): any {
+  // an identity entity is never evaluated by touched keys (it is labelled again every run)
+  const attribution = touched ? undefined : preAggregable(s)
   if (attribution) return preAggregatedScan(db, dialect, w, s, attribution)
   const parts = s.aggregates.map((a) => ({id: a.id, sql: aggregateSql(dialect, w, a, asOf)}))
-  return groupedScan(db, relationSql(s.relation), s.key, w.writeCondition(s.filter), parts)
+  const relation = touched ? sql`(SELECT * FROM ${relationSql(s.relation)} AS ev WHERE ${touchedIn(touched, sql.id('ev', s.key))})` : relationSql(s.relation)
+  return groupedScan(db, relation, s.key, w.writeCondition(s.filter), parts)
 }
 
 /** Aggregates of rows of `relation` grouped by `key`, with the two-step and windowed ones finished. */
@@ -95,9 +102,11 @@ function groupedScan(db: AnyDb, relation: Sql, key: string, filter: Sql | undefi
  * The CTEs of an incremental source (SPEC §13): the rows from state and source, their
  * aggregates, and each most_frequent from its counts, joined by key under the source's name.
  */
-function withIncrementalSource(q: any, dialect: Dialect, asOf: string, entity: string, s: SourcePlan): any {
+function withIncrementalSource(q: any, dialect: Dialect, asOf: string, entity: string, s: SourcePlan, touched?: string): any {
   const rows = cte(entity, `${s.id}_rows`)
-  q = q.with(rows, () => sql`(${incrementalRows(dialect, asOf, s)})`)
+  // touched keys: the engine pushes the key filter into each branch of the union (state and slices)
+  const all = incrementalRows(dialect, asOf, s)
+  q = q.with(rows, () => (touched ? sql`(SELECT * FROM (${all}) AS r WHERE ${touchedIn(touched, sql.id('r', KEY_COLUMN))})` : sql`(${all})`))
   const counted = countedAggregates(s)
   const main = counted.length ? cte(entity, `${s.id}_main`) : cte(entity, s.id)
   q = q.with(main, (db: AnyDb) => groupedScan(db, sql.id(rows), KEY_COLUMN, undefined, incrementalParts(dialect, asOf, s)))
@@ -156,8 +165,8 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
   let q = creator
   for (const s of e.sources) {
     const w = new ExprWriter(dialect, asOf)
-    if (s.incremental) q = withIncrementalSource(q, dialect, asOf, e.entity, s)
-    else q = q.with(cte(e.entity, s.id), (db: AnyDb) => sourceScan(db, dialect, w, asOf, s))
+    if (s.incremental) q = withIncrementalSource(q, dialect, asOf, e.entity, s, e.touched)
+    else q = q.with(cte(e.entity, s.id), (db: AnyDb) => sourceScan(db, dialect, w, asOf, s, e.touched))
   }
   for (const seq of e.sequences) {
     seq.steps.forEach((step, i) => {
@@ -172,6 +181,7 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
               .selectFrom(relationSql(step.relation).as('c'))
               .select([sql.id('c', step.key).as('k'), ts.as('t')])
               .where(w.writeCondition(step.filter))
+        if (e.touched) b = b.where(touchedIn(e.touched, sql.id('c', step.key)))
         if (previous) {
           // a reachable previous step strictly earlier, and no further back than max_gap
           const gap = seq.maxGapSeconds !== undefined ? sql` AND p.t >= ${dialect.minusSeconds(ts, seq.maxGapSeconds)}` : sql``
@@ -198,6 +208,7 @@ export function withEntityCtes(creator: any, dialect: Dialect, asOf: string, e: 
   q = q.with(cte(e.entity, 'base'), (db: AnyDb) => {
     let b = db.selectFrom(relationSql(e.relation).as('ent')).select(sql.id('ent', e.key).as(KEY_COLUMN))
     if (e.only) b = b.where(new ExprWriter(dialect, asOf, 'ent').writeCondition(e.only))
+    if (e.touched) b = b.where(touchedIn(e.touched, sql.id('ent', e.key)))
     b = b.select(e.attributes.map((a) => sql.id('ent', a.column).as(attrColumn(a.name))))
     if (e.stored) {
       // one join however many frozen segments: a row per stored member, a column per segment

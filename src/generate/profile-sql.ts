@@ -78,6 +78,11 @@ export interface ProfileWrite {
   carried: string[]
   /** the old table exists */
   exists: boolean
+  /**
+   * the run evaluated only these keys (SPEC §13's touched keys; the scratch table, `k` the key
+   * as a string): a key not among them keeps its row, and only a touched key can be gone
+   */
+  touched?: string
 }
 
 export class ProfileStatements extends Statements {
@@ -149,8 +154,13 @@ export class ProfileStatements extends Statements {
     const t = this.t(profileTable(w.entity))
     const n = sql.id(freshTable(w.entity))
     return this.r(sql`SELECT
-        (SELECT COUNT(*) FROM ${t} AS p WHERE NOT EXISTS (SELECT 1 FROM ${n} AS n WHERE n.entity_key = p.entity_key)) AS gone,
+        (SELECT COUNT(*) FROM ${t} AS p WHERE ${this.among(w, sql`p.entity_key`)}NOT EXISTS (SELECT 1 FROM ${n} AS n WHERE n.entity_key = p.entity_key)) AS gone,
         (SELECT COUNT(*) FROM ${n} AS n LEFT JOIN ${t} AS p ON p.entity_key = n.entity_key WHERE p.entity_key IS NULL OR ${this.differs(w)}) AS changed`)
+  }
+
+  /** `key IN` the touched keys AND, for a run that evaluated only them; nothing otherwise */
+  private among(w: ProfileWrite, key: Sql): Sql {
+    return w.touched ? sql`${key} IN (SELECT k FROM ${sql.id(w.touched)}) AND ` : sql``
   }
 
   private differs(w: ProfileWrite): Sql {
@@ -184,7 +194,8 @@ export class ProfileStatements extends Statements {
           SELECT entity, table_name, CAST(ordinal AS ${sql.raw(this.dialect.integerType)}), column_name, kind, value_type, comment FROM ${this.dialect.values(names, rows)}`),
       )
     }
-    out.push(this.r(sql`DELETE FROM ${t} WHERE NOT EXISTS (SELECT 1 FROM ${n} AS n WHERE n.entity_key = ${t}.entity_key)`))
+    if (w.rebuild && w.touched) throw new Error('internal: a profile rebuilt with other columns is written whole, never for touched keys only')
+    out.push(this.r(sql`DELETE FROM ${t} WHERE ${this.among(w, sql`${t}.entity_key`)}NOT EXISTS (SELECT 1 FROM ${n} AS n WHERE n.entity_key = ${t}.entity_key)`))
     if (w.written.length) {
       out.push(
         this.r(sql`UPDATE ${t} AS p SET ${sql.join(w.written.map((c) => sql`${sql.id(c.name)} = n.${sql.id(c.name)}`))}, changed_run_id = ${run}

@@ -146,7 +146,7 @@ export function stateRows(dialect: Dialect, source: StateRelation, allSlots: Sta
 }
 
 /** A span of the timestamp as plain comparisons on the column (partition pruning applies). */
-function spanSql(dialect: Dialect, ts: Sql, s: Span): Sql {
+export function spanSql(dialect: Dialect, ts: Sql, s: Span): Sql {
   const c: Sql[] = []
   if (s.after) c.push(sql`${ts} ${sql.raw(s.after.incl ? '>=' : '>')} ${dialect.timestamp(s.after.at)}`)
   if (s.before) c.push(sql`${ts} ${sql.raw(s.before.incl ? '<=' : '<')} ${dialect.timestamp(s.before.at)}`)

@@ -250,6 +250,12 @@ export interface EntityPlan {
   only?: PlanExpr
   /** the profile's traits (SPEC §19), each a value over the last layer; set when the plan writes profiles */
   profile?: Array<{trait: string; value: PlanExpr}>
+  /**
+   * set when the run evaluates only the entity's touched keys (SPEC §13): the scratch table
+   * holding them (`ek` typed as the entity key, `k` as a string); every scan, the base row and
+   * the diff read only those keys
+   */
+  touched?: string
 }
 
 /**

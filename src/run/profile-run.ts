@@ -62,7 +62,8 @@ export async function planProfiles(conn: WarehouseConnection, dialect: Dialect, 
     const rebuild = !exists || recorded.length !== columns.length || recorded.some((r, i) => !same(r, columns[i]!))
     // a column keeps its values across a rebuild when its name, kind and type stay
     const carried = columns.filter((c) => c.kind !== 'key' && c.kind !== 'run' && recorded.some((r) => r.column_name === c.name && r.kind === c.kind && r.value_type === c.type)).map((c) => c.name)
-    const w: ProfileWrite = {entity: e.entity, columns, written, rebuild, carried, exists}
+    if (rebuild && e.touched) throw new Error(`internal: the profile of ${e.entity} changed columns in a run that evaluated touched keys only`)
+    const w: ProfileWrite = {entity: e.entity, columns, written, rebuild, carried, exists, ...(e.touched ? {touched: e.touched} : {})}
     await conn.execute(ps.fresh(e, w))
     if (rebuild) moved = true
     else if (retry && !moved) {

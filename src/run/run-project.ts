@@ -17,6 +17,7 @@ import {emitter, identityDatasets, identityInputs, inputDatasets, outputDataset,
 import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
 import {dropStale, lateArrival, prepareState, readWhole, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
 import {labelForRun, type IdentityRun} from './identity-run.js'
+import {findTouched, prepareTouched, writeSnapshots, type EvaluationOutcome, type TouchedRun} from './touched.js'
 import {materializeLayers, planProfiles, profileStatements, type ProfileRun} from './profile-run.js'
 import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
 
@@ -53,6 +54,8 @@ export interface RunResult {
   mode: 'full' | 'incremental'
   /** with incremental: set, how each event source was read */
   sources?: SourceOutcome[]
+  /** with incremental: per entity with segments, whether only its touched keys were evaluated (SPEC §13) and why */
+  evaluation?: EvaluationOutcome[]
   segments: SegmentSummary[]
   warnings: Diagnostic[]
   /** SPEC §20: per entity with identity, the labelling's breadth-first levels, anonymous rounds and time */
@@ -182,15 +185,29 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     const plan = buildPlan(project, asOf, opts.select, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased, profile: opts.select === undefined})
     const late = lateArrival(v.config)
     let state: IncrementalOutcome | undefined
+    const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
+    let touched: TouchedRun | undefined
     if (late !== undefined) {
       const whole = opts.select ? buildPlan(project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
+      // before any row is written: the snapshot tables' DDL commits on Snowflake
+      await step('deciding which keys the run evaluates', async () => {
+        const why = opts.rebuild ? '--rebuild' : opts.full ? '--full' : opts.select ? '--select evaluates the segments it names for every key' : undefined
+        const planAt = (at: Date) => buildPlan(project, at, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased, profile: true})
+        const identityNames = new Set(identityEntities(v.project).map((e) => e.name))
+        touched = await prepareTouched(conn, adapter.dialect, v.project.outputSchema, v.project, plan, planAt, {asOf, lateSeconds: late, ...(why ? {whole: why} : {}), segments, hashes, identity: identityNames})
+      })
       await step('keeping the state of incremental event sources', async () => {
         state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, readWhole: readWhole(v.config), runId, ...(erased ? {erased} : {})})
       })
     }
+    let evaluation: EvaluationOutcome[] | undefined
+    if (touched) {
+      await step('finding the keys whose membership can move', async () => {
+        evaluation = await findTouched(conn, adapter.dialect, v.project.outputSchema, touched!, asOf)
+      })
+    }
     ctx.mode = state?.mode ?? 'full'
-    const modeOf = {...(state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}), ...(identity ? {identity: identity.outcomes.map((o) => ({entity: o.entity, levels: o.levels, anonymous_rounds: o.anonymousRounds, millis: o.millis}))} : {})}
-    const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
+    const modeOf = {...(state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}), ...(evaluation ? {evaluation} : {}), ...(identity ? {identity: identity.outcomes.map((o) => ({entity: o.entity, levels: o.levels, anonymous_rounds: o.anonymousRounds, millis: o.millis}))} : {})}
     ctx.segments = segments
     ctx.definitions = definitions
     ctx.groups = runGroups(v, plan)
@@ -256,6 +273,12 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
         for (const s of profileStatements(adapter.dialect, v.project.outputSchema, profiles!, runId)) await conn.execute(s)
       })
     }
+    // a --select run leaves the snapshots as they were: the next run evaluates every key
+    if (touched && !opts.select) {
+      await step('keeping the snapshot of each entity\'s rows', async () => {
+        await writeSnapshots(conn, adapter.dialect, v.project.outputSchema, touched!, asOf, runId)
+      })
+    }
     const kept = retentionBounds(v.config, asOf)
     if (kept.history || kept.transitions) {
       await step('deleting history and transitions older than retention', async () => {
@@ -272,7 +295,8 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await conn.execute(st.record(ctx, 'success', null))
     await commit(adapter.commit)
     inTransaction = false
-    if (state?.stale.length) await dropStale(raw, adapter.dialect, v.project.outputSchema, state.stale)
+    const stale = [...(state?.stale ?? []), ...(touched && !opts.select ? touched.stale : [])]
+    if (stale.length) await dropStale(raw, adapter.dialect, v.project.outputSchema, stale)
     return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', ...modeOf, holdout_flips: flips, segments: summary, warnings}
   } catch (error) {
     // a second try: an interrupt that landed as its statement finished aborts the first ROLLBACK

@@ -98,6 +98,29 @@ export const EDITS: Array<{name: string; apply: (s: SegmentDoc[]) => void}> = [
   {name: 'hours window', apply: (s) => ((find(s, 'recent_buyer').rule as Record<string, unknown>).within = '5h')},
 ]
 
+/**
+ * The base segments without what makes an entity's evaluation global (NTILE, active_periods, a
+ * fitted trait's segment), and with relative-time conditions on an attribute: runs can evaluate
+ * touched keys only (SPEC §13).
+ */
+export function localSegments(): SegmentDoc[] {
+  // old_timer compares an aggregate (min of the timestamp) with a relative time: global too
+  const global = new Set(['weekly', 'busy_weeks', 'daily_visitor', 'top_spenders', 'cluster_one', 'old_timer'])
+  return [
+    ...baseSegments().filter((x) => !global.has(String(x.segment))),
+    {segment: 'new_signup', entity: 'customer', rule: {attribute: 'signup_at', gte: '-20d'}},
+    {segment: 'new_and_buying', entity: 'customer', rule: {all: [{attribute: 'signup_at', gte: '-30d'}, {event: 'order', within: '10d'}]}},
+  ]
+}
+
+/** Edits that make the entity global for a run (and `refit`: a new version of the fitted trait), applied between runs. */
+export const GLOBAL_EDITS: Array<{name: string; apply: (s: SegmentDoc[]) => void}> = [
+  {name: 'ntile segment', apply: (s) => s.push({segment: 'top_spenders', entity: 'customer', rule: {trait: 'm_score', eq: 3}})},
+  {name: 'fitted trait segment', apply: (s) => s.push({segment: 'cluster_one', entity: 'customer', rule: {trait: 'value_cluster', eq: 1}})},
+  {name: 'refit', apply: () => undefined},
+  {name: 'drop ntile', apply: (s) => s.splice(s.findIndex((x) => x.segment === 'top_spenders') >>> 0, s.some((x) => x.segment === 'top_spenders') ? 1 : 0)},
+]
+
 const find = (s: SegmentDoc[], name: string) => s.find((x) => x.segment === name)!
 
 export function writeSegments(dir: string, segments: SegmentDoc[]): void {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {invariantViolations} from '../helpers/state.js'
-import {baseSegments, EDITS, fit, insert, openTwin, outputs, run, twinProject, writeSegments, type SegmentDoc} from '../helpers/incremental.js'
+import {baseSegments, EDITS, fit, GLOBAL_EDITS, localSegments, insert, openTwin, outputs, run, twinProject, writeSegments, type SegmentDoc} from '../helpers/incremental.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {forget} from '../../src/forget/forget.js'
 import {runProject} from '../../src/run/run-project.js'
@@ -62,10 +62,16 @@ interface Counts {
   incremental: number
   rebuilt: number
   runs: number
+  /** runs that evaluated only touched keys, and the keys they evaluated against the customers there were */
+  touched?: number
+  touchedKeys?: number
+  customers?: number
 }
 
-async function scenario(s: Scenario, counts: Counts, loadedAt: boolean): Promise<void> {
-  let segments = baseSegments()
+/** `local`: segments runs can evaluate by touched keys, signups near the runs, and edits that make a run global between them. */
+async function scenario(s: Scenario, counts: Counts, loadedAt: boolean, local = false): Promise<void> {
+  let segments = local ? localSegments() : baseSegments()
+  const edits = local ? [...EDITS, ...GLOBAL_EDITS] : EDITS
   const full = twinProject(undefined, segments, loadedAt)
   const inc = twinProject('2d', segments, loadedAt)
   const a = await openTwin(full)
@@ -76,7 +82,8 @@ async function scenario(s: Scenario, counts: Counts, loadedAt: boolean): Promise
     const addCustomer = async (i: number) => {
       if (present.has(i)) return
       present.add(i)
-      await insert(both, 'main.customers', [[KEYS[i], i % 2 ? 'US' : 'DE', ts(T0 + i * DAY)]])
+      // local: signups 20 to 60 days after T0, so `signup_at gte -20d` and -30d cross keys as runs go by
+      await insert(both, 'main.customers', [[KEYS[i], i % 2 ? 'US' : 'DE', ts(T0 + (local ? 20 + i * 5 : i) * DAY)]])
     }
     for (let i = 0; i < s.customers; i++) await addCustomer(i)
     const events = [...FIXED, ...s.events]
@@ -108,7 +115,14 @@ async function scenario(s: Scenario, counts: Counts, loadedAt: boolean): Promise
           // segc forget: erased from state too, and from every NTILE ranking, so both twins still agree
           for (const [dir, c] of [[full, a], [inc, b]] as const) expect((await forget({project: dir, keys: [KEYS[op.which % 9]!], entity: 'customer', connection: c})).exit_code).toBe(0)
         } else {
-          const edit = EDITS[op.which % EDITS.length]!
+          const edit = edits[op.which % edits.length]!
+          if (edit.name === 'refit') {
+            // a new version of the fitted trait: its segments change definition hash, the run is global
+            await land(point)
+            await fit(full, a, ts(point))
+            await fit(inc, b, ts(point))
+            continue
+          }
           if (applied.has(edit.name)) continue
           applied.add(edit.name)
           segments = structuredClone(segments) as SegmentDoc[]
@@ -127,6 +141,12 @@ async function scenario(s: Scenario, counts: Counts, loadedAt: boolean): Promise
       counts.runs++
       for (const x of r.sources ?? []) if (x.how === 'incremental') counts.incremental++
       for (const x of r.sources ?? []) if (x.how === 'rebuilt') counts.rebuilt++
+      const touched = r.evaluation?.find((x) => x.entity === 'customer' && x.keys === 'touched')
+      if (touched) {
+        counts.touched = (counts.touched ?? 0) + 1
+        counts.touchedKeys = (counts.touchedKeys ?? 0) + touched.touched!
+        counts.customers = (counts.customers ?? 0) + Number((await b.query('SELECT COUNT(*) AS n FROM main.customers'))[0]!.n)
+      }
       expect(r.mode).toBe(i === 0 ? 'full' : r.sources!.some((x) => x.how === 'incremental') ? 'incremental' : 'full')
       expect(await outputs(b), `run ${i} at ${ts(point).toISOString()}`).toEqual(await outputs(a))
       expect(await invariantViolations(b)).toEqual([])
@@ -178,6 +198,19 @@ describe('incremental runs equal full runs (fast-check, seeded)', () => {
       {seed: 7, numRuns: 5, endOnFailure: true},
     )
     expect(counts.incremental).toBeGreaterThan(counts.runs)
+  }, 600_000)
+
+  it('touched keys: a relative-time attribute condition, entities removed and changed, NTILE and fitted-trait segments and a refit between runs', async () => {
+    const counts: Counts = {incremental: 0, rebuilt: 0, runs: 0}
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) => scenario(s, counts, false, true)),
+      {seed: 20261207, numRuns: 8, endOnFailure: true},
+    )
+    // both paths ran: runs evaluating touched keys only, and runs evaluating every key
+    expect(counts.touched).toBeGreaterThan(counts.runs / 3)
+    expect(counts.touched).toBeLessThan(counts.runs)
+    // and touched runs evaluated fewer keys than there were customers
+    expect(counts.touchedKeys).toBeLessThan(counts.customers!)
   }, 600_000)
 })
 
@@ -394,6 +427,46 @@ describe('incremental runs, case by case', () => {
       expect(marks.map((r) => [String(r.k), Number(r.m)])).toEqual([['c1', -1], ['c2', -1], ['c3', 0]])
       expect(await outputs(t.b)).toEqual(await outputs(t.a))
       expect(await members(t.b)).toEqual(['c1', 'c3'])
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('touched keys: a new order, an order leaving its window, a signup crossing -20d, a removed and a changed customer; no other key is evaluated (hand-derived)', async () => {
+    const segs: SegmentDoc[] = [
+      {segment: 'ordered_3d', entity: 'customer', rule: {event: 'order', within: '3d'}},
+      {segment: 'new_signup', entity: 'customer', rule: {attribute: 'signup_at', gte: '-20d'}},
+      {segment: 'in_us', entity: 'customer', rule: {attribute: 'country', eq: 'US'}},
+    ]
+    const t = await twins(false, segs)
+    const old = d('2026-01-01T00:00:00Z')
+    try {
+      // c0: an old order and an old signup, nothing moves; c1: orders at 06-10 13:00 (new);
+      // c2: ordered 06-08 00:00, inside 3d at 06-10 12:00, outside at 06-11 12:00; c3: signed up
+      // 05-22 00:00, inside -20d at 06-10 12:00 (05-21 12:00), outside at 06-11 12:00 (05-22 12:00);
+      // c4: removed; c5: country DE → US; c6: untouched, like c0
+      await insert([t.a, t.b], 'main.customers', [['c0', 'US', old], ['c1', 'DE', old], ['c2', 'DE', old], ['c3', 'DE', d('2026-05-22T00:00:00Z')], ['c4', 'US', old], ['c5', 'DE', old], ['c6', 'DE', old]])
+      await insert([t.a, t.b], 'main.orders', [['c0', d('2026-05-01T10:00:00Z'), 1, 'a', null], ['c2', d('2026-06-08T00:00:00Z'), 1, 'a', null], ['c6', d('2026-05-20T10:00:00Z'), 1, 'a', null]])
+      for (const [dir, c] of [[t.full, t.a], [t.inc, t.b]] as const) await run(dir, c, d('2026-06-10T12:00:00Z'))
+      await insert([t.a, t.b], 'main.orders', [['c1', d('2026-06-10T13:00:00Z'), 1, 'a', null]])
+      for (const c of [t.a, t.b]) {
+        await c.execute(`DELETE FROM main.customers WHERE customer_id = 'c4'`)
+        await c.execute(`UPDATE main.customers SET country = 'US' WHERE customer_id = 'c5'`)
+      }
+      await run(t.full, t.a, d('2026-06-11T12:00:00Z'))
+      const r = await run(t.inc, t.b, d('2026-06-11T12:00:00Z'))
+      const touched = await t.b.query('SELECT k FROM segc_touched__customer ORDER BY 1')
+      expect(touched.map((x) => String(x.k))).toEqual(['c1', 'c2', 'c3', 'c4', 'c5'])
+      expect(r.evaluation).toEqual([{entity: 'customer', keys: 'touched', why: expect.any(String), touched: 5}])
+      expect(await outputs(t.b)).toEqual(await outputs(t.a))
+      const of = async (segment: string) => (await t.b.query(`SELECT entity_key FROM segments.segment_membership WHERE segment = '${segment}' ORDER BY 1`)).map((x) => String(x.entity_key))
+      expect(await of('ordered_3d')).toEqual(['c1'])
+      expect(await of('new_signup')).toEqual([])
+      expect(await of('in_us')).toEqual(['c0', 'c5'])
+      // the untouched keys' profile rows were left as they were: written by the first run
+      const first = String((await t.b.query(`SELECT run_id FROM segments.segment_runs WHERE status = 'success' ORDER BY finished_at LIMIT 1`))[0]!.run_id)
+      const kept = await t.b.query(`SELECT entity_key FROM segments.segment_profiles_customer WHERE changed_run_id = '${first}' ORDER BY 1`)
+      expect(kept.map((x) => String(x.entity_key))).toEqual(['c0', 'c6'])
     } finally {
       await t.close()
     }
