@@ -29,9 +29,14 @@ describe('segc run with incremental:', () => {
 
     const stats = segc(['stats', '--state', '--json'], {cwd: dir})
     expect(stats.code, stats.stderr).toBe(0)
-    const state = JSON.parse(stats.stdout).state as Array<{state_table: string; state_rows: number; events: number; keys: number; key_rows: number; rows_per_key: number; frozen: string}>
+    const all = JSON.parse(stats.stdout).state as Array<{source: string; state_table: string; state_rows: number; events: number; keys: number; key_rows: number; rows_per_key: number; frozen: string}>
+    // beside each event source's state, each entity with segments keeps a snapshot of its rows (touched keys)
+    const snapshots = all.filter((s) => s.state_table.startsWith('segment_state_entity_'))
+    expect(snapshots.length).toBe(result.evaluation.length)
+    const state = all.filter((s) => !snapshots.includes(s))
     expect(state.length).toBe(result.sources.length)
     await withProjectDb(dir, async (c) => {
+      for (const s of snapshots) expect(s.state_rows).toBe(Number((await c.query(`SELECT count(*) AS n FROM segments."${s.state_table}"`))[0]!.n))
       for (const s of state) {
         const [row] = await c.query(`SELECT count(*) AS n, sum(segc_events) AS e FROM segments."${s.state_table}"`)
         expect([s.state_rows, s.events]).toEqual([Number(row!.n), Number(row!.e)])
