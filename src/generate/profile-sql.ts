@@ -194,7 +194,6 @@ export class ProfileStatements extends Statements {
           SELECT entity, table_name, CAST(ordinal AS ${sql.raw(this.dialect.integerType)}), column_name, kind, value_type, comment FROM ${this.dialect.values(names, rows)}`),
       )
     }
-    if (w.rebuild && w.touched) throw new Error('internal: a profile rebuilt with other columns is written whole, never for touched keys only')
     out.push(this.r(sql`DELETE FROM ${t} WHERE ${this.among(w, sql`${t}.entity_key`)}NOT EXISTS (SELECT 1 FROM ${n} AS n WHERE n.entity_key = ${t}.entity_key)`))
     if (w.written.length) {
       out.push(

@@ -61,14 +61,16 @@ export class TouchedStatements extends Statements {
       sql`SELECT COALESCE(n.${k}, o.${k}) AS ek FROM (${this.rows(e)}) AS n FULL OUTER JOIN ${this.t(snapshotTable(e))} AS o ON o.${k} = n.${k}
         WHERE ${sql.join([sql`n.${k} IS NULL`, sql`o.${k} IS NULL`, ...differs], sql` OR `)}`,
     ]
-    for (const r of relations) {
+    // each range its own select (an engine prunes by a plain range, not by an OR of them), and
+    // the entity table read once for all of them
+    const eventKeys = relations.flatMap((r) => {
       const ts = sql.id('ev', r.timestamp)
-      // each range its own select: an engine prunes by a plain range, not by an OR of them
       const reads = r.spans.map((s) => spanSql(this.dialect, ts, s))
       if (r.loadedAt && loadedAfter) reads.push(sql`${sql.id('ev', r.loadedAt)} > ${this.dialect.timestamp(loadedAfter)} AND ${ts} <= ${this.dialect.timestamp(asOf)}`)
-      for (const read of reads) {
-        parts.push(sql`SELECT ${sql.id('ent', e.key)} AS ek FROM ${relationSql(e.relation)} AS ent WHERE ${sql.id('ent', e.key)} IN (SELECT ${sql.id('ev', r.key)} FROM ${relationSql(r.relation)} AS ev WHERE ${read})`)
-      }
+      return reads.map((read) => sql`SELECT ${sql.id('ev', r.key)} AS ${k} FROM ${relationSql(r.relation)} AS ev WHERE ${read}`)
+    })
+    if (eventKeys.length) {
+      parts.push(sql`SELECT ${sql.id('ent', e.key)} AS ek FROM ${relationSql(e.relation)} AS ent WHERE ${sql.id('ent', e.key)} IN (${sql.join(eventKeys, sql` UNION ALL `)})`)
     }
     if (crossings.length) {
       const attrs = e.attributes.map((a) => sql`${sql.id('ent', a.column)} AS ${sql.id(attrColumn(a.name))}`)
