@@ -561,17 +561,26 @@ class EntityPlanner {
   /** Rows of a source that can matter: per event, its own filter, ts ≤ as_of and the widest window any aggregate needs. */
   private sourceFilter(id: string): PlanExpr {
     const source = [...this.sources.values()].find((s) => s.id === id)!
-    const perEvent: PlanExpr[] = []
+    const perEvent: PlanExpr[][] = []
     for (const [eventName, bounds] of source.lowerBounds) {
       const event = this.project.events.get(eventName)!
       const ts = col(event.timestamp)
       const parts = event.where.map((f) => this.propertyFilter(f))
       parts.push({k: 'cmp', op: '<=', left: ts, right: this.instant(0)})
       if (bounds.every((b) => b !== null)) parts.push({k: 'cmp', op: '>', left: ts, right: this.instant(-Math.max(...(bounds as number[])))})
-      perEvent.push(and(parts))
+      perEvent.push(parts)
     }
-    const unique = [...new Map(perEvent.map((p) => [JSON.stringify(p), p])).values()]
-    return or(unique)
+    // What every event's form shares (`ts ≤ as_of` on one timestamp column) stands outside the
+    // OR: a conjunct an engine can prune blocks by (DuckDB's zone maps skip rows after as_of in a
+    // backfill; BigQuery and Snowflake prune partitions), which a predicate inside an OR is not.
+    if (!perEvent.length) return or([])
+    const [first, ...others] = perEvent
+    const common = first!.filter((c) => others.every((o) => o.some((x) => JSON.stringify(x) === JSON.stringify(c))))
+    const shared = new Set(common.map((c) => JSON.stringify(c)))
+    const rests = perEvent.map((parts) => parts.filter((c) => !shared.has(JSON.stringify(c))))
+    if (rests.some((r) => !r.length)) return and(common)
+    const unique = [...new Map(rests.map((r) => [JSON.stringify(r), and(r)])).values()]
+    return common.length ? and([...common, or(unique)]) : or(unique)
   }
 
   whereOf(filters: readonly PropertyFilter[]): PlanExpr {
