@@ -147,3 +147,23 @@ rule: {event: order, within: 30d}
     expect(m.members).toEqual({closed_recently: ['c2'], opened_recently: ['c1', 'c2'], ordered_recently: ['c2']})
   })
 })
+
+describe("a scan's filter over several events of one relation", () => {
+  it("states their shared `ts <= as_of` outside the OR of their own forms, where an engine can prune by it", async () => {
+    const {MODELS: SHOP} = await import('../helpers/incremental.js')
+    const models = SHOP.replace('LOADED_ORDERS', '').replace(/LOADED_EVENTS/g, '')
+    const segments = `segment: viewed\nentity: customer\nrule: {event: page_view, within: 14d}\n---\nsegment: carted\nentity: customer\nrule: {event: add_to_cart, within: 8d}\n`
+    const p = buildPlan(validOrThrow(writeProject({'models/m.yaml': models, 'segments/s.yaml': segments})).project, new Date('2026-06-01T00:00:00Z'))
+    const events = p.entities[0]!.sources.find((s) => s.relation.kind === 'table' && s.relation.path.join('.') === 'main.events')!
+    const asOf = {k: 'cmp', op: '<=', left: {k: 'col', name: 'ts'}, right: {k: 'lit', type: 'timestamp', value: '2026-06-01T00:00:00.000Z'}}
+    expect(events.filter.k).toBe('and')
+    const items = (events.filter as {items: unknown[]}).items
+    expect(items).toContainEqual(asOf)
+    // the forms left inside the OR keep each event's own type and lower bound, and no upper bound
+    const inside = items.find((i) => (i as {k: string}).k === 'or') as {items: unknown[]}
+    expect(inside.items).toHaveLength(2)
+    expect(JSON.stringify(inside)).toContain('page_view')
+    expect(JSON.stringify(inside)).toContain('add_to_cart')
+    expect(JSON.stringify(inside)).not.toContain('"op":"<="')
+  })
+})
