@@ -89,6 +89,19 @@ function orders(): Order[] {
   return out
 }
 
+/** The customers into both twins, and a function landing the orders that have landed by a time (those of the first run's time at once). */
+async function shop(conns: WarehouseConnection[]): Promise<(until: number) => Promise<void>> {
+  const all = orders()
+  await insert(conns, 'main.customers', KEYS.map((k, i) => [k, i % 3 ? 'US' : 'DE']))
+  const landed = new Set<number>()
+  const land = async (until: number) => {
+    const rows = all.flatMap((o, i) => (landed.has(i) || o.lands > until ? [] : (landed.add(i), [[o.key, new Date(o.at), o.amount]])))
+    await insert(conns, 'main.orders', rows)
+  }
+  await land(FIRST)
+  return land
+}
+
 async function profile(c: WarehouseConnection): Promise<string[]> {
   const rows = await c.query('SELECT * EXCLUDE (changed_run_id) FROM segments.segment_profiles_customer ORDER BY entity_key')
   return rows.map((row) => JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString() : v)))
@@ -101,14 +114,7 @@ describe('fitted BG/NBD and Gamma-Gamma traits in incremental runs', () => {
     const a = await open(full)
     const b = await open(inc)
     try {
-      const all = orders()
-      await insert([a, b], 'main.customers', KEYS.map((k, i) => [k, i % 3 ? 'US' : 'DE']))
-      const landed = new Set<number>()
-      const land = async (until: number) => {
-        const rows = all.flatMap((o, i) => (landed.has(i) || o.lands > until ? [] : (landed.add(i), [[o.key, new Date(o.at), o.amount]])))
-        await insert([a, b], 'main.orders', rows)
-      }
-      await land(FIRST)
+      const land = await shop([a, b])
       for (const [dir, c] of [[full, a], [inc, b]] as const) await fitProject({project: dir, asOf: new Date(FIRST).toISOString(), connection: c, traits: ['purchases', 'spending']})
       const HOUR = DAY / 24
       let at = FIRST
@@ -146,14 +152,7 @@ describe('fitted BG/NBD and Gamma-Gamma traits in incremental runs', () => {
     const duck = await open(inc)
     const b = await snowflakeOnDuckDB(duck)
     try {
-      const all = orders()
-      await insert([a, duck], 'main.customers', KEYS.map((k, i) => [k, i % 3 ? 'US' : 'DE']))
-      const landed = new Set<number>()
-      const land = async (until: number) => {
-        const rows = all.flatMap((o, i) => (landed.has(i) || o.lands > until ? [] : (landed.add(i), [[o.key, new Date(o.at), o.amount]])))
-        await insert([a, duck], 'main.orders', rows)
-      }
-      await land(FIRST)
+      const land = await shop([a, duck])
       await fitProject({project: full, asOf: new Date(FIRST).toISOString(), connection: a, traits: ['purchases', 'spending']})
       await fitProject({project: inc, target: 'sf', asOf: new Date(FIRST).toISOString(), connection: b, traits: ['purchases', 'spending']})
       let at = FIRST
