@@ -150,3 +150,76 @@ describe('lift from kept state equals the statement over the whole history (fast
 
 /** SPEC's holdout rule, computed here: the oracle of who is held out */
 const heldOut = (segment: string, salt: string, key: string, percent: number) => parseInt(createHash('md5').update(`${segment}:${salt}:${key}`).digest('hex').slice(0, 8), 16) % 10000 < percent * 100
+
+describe('lift from kept state, by hand', () => {
+  // buyer: an order within 4d; measured on a page view within 3d of entering. late_arrival 2d.
+  // c0…c5 order on D − 1h and enter at the run on D; c6 orders on D + 3d 23h and enters on D + 4d.
+  //   c0: a view on D + 1d                        converted
+  //   c1: a view on D + 3d exactly (the window's end, inclusive)   converted
+  //   c2: a view on D + 3d + 1 min                not converted
+  //   c3: a view on D + 2d that lands on D + 3d 12h, after the run on D + 3d: converted from the run on D + 4d
+  //   c4: a view on D + 2d 12h, deleted again before the run on D + 4d (still in the band): converted on D + 3d, not after
+  //   c5: no view; forgotten before the run on D + 4d
+  //   c6: a view on D + 5d: its window closes on D + 7d, so counted from the run on D + 10d
+  const D = Date.parse('2026-04-01T00:00:00Z')
+  const segments: SegmentDoc[] = [{segment: 'buyer', entity: 'customer', rule: {event: 'order', within: '4d'}, holdout: {percent: 50, salt: 's'}, measure: {outcome: {event: 'page_view', within: '3d'}}}]
+  const view = (key: string, at: number) => [key, ts(at), 'page_view', '/docs', ts(at)]
+  const order = (key: string, at: number) => [key, ts(at), 10, 'a', ts(at)]
+
+  /** the counts of the keys given as converted or not, split by SPEC's holdout rule */
+  const expected = (converted: Record<string, boolean>) => {
+    const keys = Object.keys(converted)
+    const out = {members: 0, members_converted: 0, holdout: 0, holdout_converted: 0}
+    for (const k of keys) {
+      const h = heldOut('buyer', 's', k, 50)
+      out[h ? 'holdout' : 'members']++
+      if (converted[k]) out[h ? 'holdout_converted' : 'members_converted']++
+    }
+    return out
+  }
+
+  it('late views, the window edge, a view withdrawn in the band, forget and a later entry give the counts derived by hand', async () => {
+    const full = twinProject(undefined, segments)
+    const inc = twinProject('2d', segments)
+    const a = await openTwin(full)
+    const b = await openTwin(inc)
+    const both = [a, b]
+    const counts = async (c: WarehouseConnection) => {
+      const [r] = await lastLift(c)
+      const {members, members_converted, holdout, holdout_converted} = r as Record<string, number>
+      return {members, members_converted, holdout, holdout_converted}
+    }
+    const step = async (at: number, expect_: ReturnType<typeof expected>, how: string) => {
+      await runProject({project: full, asOf: ts(at).toISOString(), connection: a})
+      const r = await runProject({project: inc, asOf: ts(at).toISOString(), connection: b})
+      expect(r.lift?.map((l) => l.how)).toEqual([how])
+      expect(await counts(b), ts(at).toISOString()).toEqual(expect_)
+      expect(await counts(a), ts(at).toISOString()).toEqual(expect_)
+    }
+    try {
+      const keys = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6']
+      // the rule is not vacuous: both sides of the holdout hold some of them
+      expect(new Set(keys.map((k) => heldOut('buyer', 's', k, 50))).size).toBe(2)
+      await insert(both, 'main.customers', keys.map((k) => [k, 'DE', ts(T0)]))
+      await insert(both, 'main.orders', ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'].map((k) => order(k, D - HOUR)))
+      await step(D, expected({}), 'rebuilt')
+      await insert(both, 'main.events', [view('c0', D + DAY), view('c1', D + 3 * DAY), view('c4', D + 2.5 * DAY)])
+      await step(D + 3 * DAY, expected({c0: true, c1: true, c2: false, c3: false, c4: true, c5: false}), 'incremental')
+      await insert(both, 'main.events', [view('c2', D + 3 * DAY + MIN), [...view('c3', D + 2 * DAY).slice(0, 4), ts(D + 3.5 * DAY)]])
+      await insert(both, 'main.orders', [order('c6', D + 3 * DAY + 23 * HOUR)])
+      for (const c of both) await c.execute(`DELETE FROM main.events WHERE customer_id = 'c4'`)
+      for (const [dir, c] of [[full, a], [inc, b]] as const) expect((await forget({project: dir, keys: ['c5'], entity: 'customer', connection: c})).exit_code).toBe(0)
+      await step(D + 4 * DAY, expected({c0: true, c1: true, c2: false, c3: true, c4: false}), 'incremental')
+      await insert(both, 'main.events', [view('c6', D + 5 * DAY)])
+      await step(D + 10 * DAY, expected({c0: true, c1: true, c2: false, c3: true, c4: false, c6: true}), 'incremental')
+      // the last run read no view of the first entries' windows again: all of them had settled
+      const [{state_table: table}] = (await b.query(`SELECT state_table FROM segments.segment_state_sources WHERE source_id = 'lift:customer'`)) as Array<{state_table: string}>
+      expect((await b.query(`SELECT ${'segc_key'} AS k, converted, converted_frozen FROM segments."${table}" ORDER BY 1`)).map((r) => [r.k, r.converted, r.converted_frozen])).toEqual([
+        ['c0', 1, 1], ['c1', 1, 1], ['c2', 0, 0], ['c3', 1, 1], ['c4', 0, 0], ['c6', 1, 1],
+      ])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+})
