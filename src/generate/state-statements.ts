@@ -100,6 +100,11 @@ export class StateStatements extends Statements {
     return this.r(sql`UPDATE ${this.t(STATE_SOURCES.name)} SET state_rows = state_rows - ${sql.lit(rows)} WHERE source_id = ${sql.lit(sourceId)}`)
   }
 
+  /** a source that keeps no state any more leaves the registry (its table is dropped after the commit) */
+  unregister(sourceId: string): string {
+    return this.r(sql`DELETE FROM ${this.t(STATE_SOURCES.name)} WHERE source_id = ${sql.lit(sourceId)}`)
+  }
+
   drop(table: string): string {
     return this.r(sql`DROP TABLE IF EXISTS ${this.t(table)}`)
   }

@@ -17,6 +17,7 @@ import {emitter, identityDatasets, identityInputs, inputDatasets, outputDataset,
 import {asOfFlag, connectTarget, erasedEntities, FLAG, modelVersions, prepare, requireModels, type Prepared, type SessionOptions} from '../project/session.js'
 import {dropStale, lateArrival, prepareState, readWhole, type IncrementalOutcome, type SourceOutcome} from './incremental.js'
 import {labelForRun, type IdentityRun} from './identity-run.js'
+import {liftCounts, prepareLift, type LiftOutcome, type LiftRun} from './lift.js'
 import {findTouched, prepareTouched, writeSnapshots, type EvaluationOutcome, type TouchedRun} from './touched.js'
 import {materializeLayers, planProfiles, profileStatements, type ProfileRun} from './profile-run.js'
 import {WarehouseError, type Row, type WarehouseConnection} from '../warehouse/warehouse.js'
@@ -56,6 +57,8 @@ export interface RunResult {
   sources?: SourceOutcome[]
   /** with incremental: per entity with segments, whether only its touched keys were evaluated (SPEC §13) and why */
   evaluation?: EvaluationOutcome[]
+  /** with incremental and measured segments: per entity, whether lift was counted from kept state, built it again, or read the whole history, and why */
+  lift?: LiftOutcome[]
   segments: SegmentSummary[]
   warnings: Diagnostic[]
   /** SPEC §20: per entity with identity, the labelling's breadth-first levels, anonymous rounds and time */
@@ -187,6 +190,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     let state: IncrementalOutcome | undefined
     const {segments, definitions} = runSegments(v, plan, previous, runId, opts.select === undefined, hashes)
     let touched: TouchedRun | undefined
+    let lift: LiftRun | undefined
     if (late !== undefined) {
       const whole = opts.select ? buildPlan(project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
       // before any row is written: the snapshot tables' DDL commits on Snowflake
@@ -195,6 +199,11 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
         const planAt = (at: Date) => buildPlan(project, at, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased, profile: true})
         const identityNames = new Set(identityEntities(v.project).map((e) => e.name))
         touched = await prepareTouched(conn, adapter.dialect, v.project.outputSchema, v.project, plan, planAt, {asOf, lateSeconds: late, ...(why ? {whole: why} : {}), segments, hashes, identity: identityNames})
+      })
+      // before any row is written too: its tables' DDL (and, without measures, what was kept for them goes)
+      await step('deciding how lift is counted', async () => {
+        const why = opts.rebuild ? '--rebuild' : opts.full ? '--full' : undefined
+        lift = await prepareLift(conn, adapter.dialect, v.project.outputSchema, v.project, plan, {asOf, lateSeconds: late, ...(why ? {whole: why} : {}), retention: retentionBounds(v.config, asOf).history !== undefined, identity: new Set(identityEntities(v.project).map((e) => e.name))})
       })
       await step('keeping the state of incremental event sources', async () => {
         state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, readWhole: readWhole(v.config), runId, ...(erased ? {erased} : {})})
@@ -207,7 +216,7 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       })
     }
     ctx.mode = state?.mode ?? 'full'
-    const modeOf = {...(state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}), ...(evaluation ? {evaluation} : {}), ...(identity ? {identity: identity.outcomes.map((o) => ({entity: o.entity, levels: o.levels, anonymous_rounds: o.anonymousRounds, millis: o.millis}))} : {})}
+    const modeOf = {...(state ? {mode: state.mode, sources: state.sources} : {mode: 'full' as const}), ...(evaluation ? {evaluation} : {}), ...(lift?.outcomes.length ? {lift: lift.outcomes} : {}), ...(identity ? {identity: identity.outcomes.map((o) => ({entity: o.entity, levels: o.levels, anonymous_rounds: o.anonymousRounds, millis: o.millis}))} : {})}
     ctx.segments = segments
     ctx.definitions = definitions
     ctx.groups = runGroups(v, plan)
@@ -288,14 +297,15 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     await step('writing the catalog, overlap and lift', async () => {
       for (const s of st.catalog(catalogRows(v.project, hashes))) await conn.execute(s)
       for (const s of st.overlap(ctx, incremental)) await conn.execute(s)
-      const counts = st.liftCounts(plan)
-      const lift = counts ? st.lift(ctx, liftRows(await conn.query(counts))) : undefined
-      if (lift) await conn.execute(lift)
+      // incremental: from the kept state, which reads only what can still move
+      const counts = lift ? await liftCounts(conn, adapter.dialect, v.project.outputSchema, lift, plan, runId) : st.liftCounts(plan) ? await conn.query(st.liftCounts(plan)!) : []
+      const rows = st.lift(ctx, liftRows(counts))
+      if (rows) await conn.execute(rows)
     })
     await conn.execute(st.record(ctx, 'success', null))
     await commit(adapter.commit)
     inTransaction = false
-    const stale = [...(state?.stale ?? []), ...(touched && !opts.select ? touched.stale : [])]
+    const stale = [...(state?.stale ?? []), ...(touched && !opts.select ? touched.stale : []), ...(lift?.stale ?? [])]
     if (stale.length) await dropStale(raw, adapter.dialect, v.project.outputSchema, stale)
     return {run_id: runId, as_of: asOf.toISOString(), target: target.name, status: 'success', ...modeOf, holdout_flips: flips, segments: summary, warnings}
   } catch (error) {

@@ -33,9 +33,15 @@ describe('segc run with incremental:', () => {
     // beside each event source's state, each entity with segments keeps a snapshot of its rows (touched keys)
     const snapshots = all.filter((s) => s.state_table.startsWith('segment_state_entity_'))
     expect(snapshots.length).toBe(result.evaluation.length)
-    const state = all.filter((s) => !snapshots.includes(s))
+    // and each entity with measured segments the lift statement's first entries and outcomes
+    const lifts = all.filter((s) => s.state_table.startsWith('segment_state_lift_'))
+    expect(result.lift.length).toBeGreaterThan(0)
+    expect(lifts.length).toBe(result.lift.length)
+    for (const l of result.lift) expect(l).toEqual({entity: expect.any(String), segments: expect.any(Array), how: 'rebuilt', why: '--full'})
+    const state = all.filter((s) => !snapshots.includes(s) && !lifts.includes(s))
     expect(state.length).toBe(result.sources.length)
     await withProjectDb(dir, async (c) => {
+      for (const s of lifts) expect([s.state_rows, s.keys]).toEqual((await c.query(`SELECT count(*) AS n, count(DISTINCT segc_key) AS k FROM segments."${s.state_table}"`)).map((r) => [Number(r.n), Number(r.k)])[0])
       for (const s of snapshots) expect(s.state_rows).toBe(Number((await c.query(`SELECT count(*) AS n FROM segments."${s.state_table}"`))[0]!.n))
       for (const s of state) {
         const [row] = await c.query(`SELECT count(*) AS n, sum(segc_events) AS e FROM segments."${s.state_table}"`)
