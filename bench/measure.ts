@@ -31,15 +31,17 @@ let timed: number | undefined
 
 if (job.kind === 'run') {
   const r = await runProject({project: job.project, asOf: job.asOf, rebuild: job.rebuild === true, full: job.full === true})
-  detail = {segments: r.segments.length, transitions: r.segments.reduce((n, s) => n + s.entered + s.exited, 0), mode: r.mode}
+  detail = {segments: r.segments.length, transitions: r.segments.reduce((n, s) => n + s.entered + s.exited, 0), mode: r.mode, evaluation: r.evaluation, sources: r.sources}
 } else if (job.kind === 'run-profiled') {
   // DuckDB's profiler on every statement of one run: rows each scan of an event table read
   const v = validateProject({project: job.project})
   const inner = await duckdbAdapter.connect(resolveTarget(v, undefined), v.root)
   const dir = mkdtempSync(join(tmpdir(), 'segc-profile-'))
-  let n = 0
+  // each statement's profile in its own file, named by its index, so rows read can be told per statement
+  const texts: string[] = []
   const profiled = async <T>(text: string, f: () => Promise<T>): Promise<T> => {
-    await inner.execute(`SET profiling_output = '${join(dir, `${n++}.json`)}'`)
+    await inner.execute(`SET profiling_output = '${join(dir, `${texts.length}.json`)}'`)
+    texts.push(text.replace(/\s+/g, ' ').slice(0, 120))
     return f()
   }
   await inner.execute(`PRAGMA enable_profiling = 'json'`)
@@ -49,20 +51,25 @@ if (job.kind === 'run') {
   await inner.execute(`PRAGMA disable_profiling`)
   await inner.close()
   const scanned: Record<string, number> = {}
-  const walk = (node: {operator_name?: string; operator_rows_scanned?: number; extra_info?: {Table?: string}; children?: unknown[]}) => {
+  const statements: Array<{rows: Record<string, number>; text: string}> = []
+  const walk = (node: {operator_name?: string; operator_rows_scanned?: number; extra_info?: {Table?: string}; children?: unknown[]}, into: Record<string, number>) => {
     const table = node.extra_info?.Table
     if (node.operator_name?.includes('SCAN') && table && /\.main\.(orders|events)$/.test(table)) {
       const name = table.split('.').at(-1)!
-      scanned[name] = (scanned[name] ?? 0) + Number(node.operator_rows_scanned ?? 0)
+      into[name] = (into[name] ?? 0) + Number(node.operator_rows_scanned ?? 0)
     }
-    for (const c of node.children ?? []) walk(c as typeof node)
+    for (const c of node.children ?? []) walk(c as typeof node, into)
   }
   for (const f of readdirSync(dir)) {
     const text = readFileSync(join(dir, f), 'utf8')
-    if (text.trim()) walk(JSON.parse(text))
+    if (!text.trim()) continue
+    const rows: Record<string, number> = {}
+    walk(JSON.parse(text), rows)
+    for (const [t, n] of Object.entries(rows)) scanned[t] = (scanned[t] ?? 0) + n
+    if (Object.keys(rows).length) statements.push({rows, text: texts[Number(f.replace('.json', ''))] ?? f})
   }
   rmSync(dir, {recursive: true, force: true})
-  detail = {mode: r.mode, scanned}
+  detail = {mode: r.mode, scanned, statements, evaluation: r.evaluation, sources: r.sources}
 } else if (job.kind === 'write-floor') {
   // The write floor: the hand-written scans (bench/floor-45.sql), then the day's required
   // writes by hand-written SQL from the day's changes (main.bench_changes: what segc computed

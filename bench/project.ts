@@ -2,9 +2,9 @@
 // kinds teams actually run on such a shop (category buyers, cart abandoners, engagement,
 // regional, trial and account segments). More than the listed ones are made by varying
 // windows and thresholds, as a growing project does.
-import {copyFileSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {stringify} from 'yaml'
+import {parse, stringify} from 'yaml'
 import {exampleProjectRoot} from '../src/demo/run-demo.js'
 
 /** The example's segment files that read fitted traits: a run needs `segc fit` before them. */
@@ -70,9 +70,10 @@ function variant(i: number): Seg {
 
 /**
  * Writes the bench project into `dir`: `segments` segments in all (the example's first, then
- * the list above, then variants), a DuckDB target at `database`.
+ * the list above, then variants), a DuckDB target at `database`. With `loadedAt`, every event
+ * declares that column as its `loaded_at` (SPEC §13: when the row landed).
  */
-export function writeBenchProject(dir: string, segments: number, database: string, duckdb: {threads?: number; memoryLimit?: string; schema?: string} = {}): string[] {
+export function writeBenchProject(dir: string, segments: number, database: string, duckdb: {threads?: number; memoryLimit?: string; schema?: string; loadedAt?: string} = {}): string[] {
   mkdirSync(join(dir, 'models'), {recursive: true})
   mkdirSync(join(dir, 'segments'), {recursive: true})
   const target: Record<string, unknown> = {type: 'duckdb', path: database}
@@ -80,7 +81,11 @@ export function writeBenchProject(dir: string, segments: number, database: strin
   if (duckdb.memoryLimit) target.memory_limit = duckdb.memoryLimit
   writeFileSync(join(dir, 'segc.yaml'), stringify({name: 'bench', output: {schema: duckdb.schema ?? 'segments'}, default_target: 'bench', targets: {bench: target}}))
   const repo = exampleProjectRoot()
-  copyFileSync(join(repo, 'models/shop.yaml'), join(dir, 'models/shop.yaml'))
+  if (duckdb.loadedAt) {
+    const models = parse(readFileSync(join(repo, 'models/shop.yaml'), 'utf8')) as {events: Record<string, Record<string, unknown>>}
+    for (const e of Object.values(models.events)) e.loaded_at = duckdb.loadedAt
+    writeFileSync(join(dir, 'models/shop.yaml'), stringify(models))
+  } else copyFileSync(join(repo, 'models/shop.yaml'), join(dir, 'models/shop.yaml'))
   const exampleDir = join(repo, 'segments')
   const extra: Seg[] = []
   let base: number

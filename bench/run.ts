@@ -139,7 +139,7 @@ if (!flags['skip-growth']) {
 if (!flags['skip-incremental']) {
   // incremental runs beside full runs on the same warehouse, time-ordered (bench/incremental.ts)
   log('incremental runs ...')
-  rows.push(...(await incrementalBench(customers, events, quick)))
+  rows.push(...(await incrementalBench({customers, events, quick, dailyOnly: false, hourly: false, loadedAt: false, dense: false})))
 }
 rows.push(['compile 1,000 segments', fmt(compileTime(1000)), 'validate + plan + generate'])
 rows.push(['compile 10,000 segments', fmt(compileTime(10_000)), 'validate + plan + generate'])

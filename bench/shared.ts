@@ -6,6 +6,7 @@ import {cpus} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {duckdbAdapter} from '../adapters/duckdb/index.js'
+import type {WarehouseConnection} from '../src/warehouse/warehouse.js'
 import {demoStatements} from '../src/demo/demo-data.js'
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -34,4 +35,14 @@ export function timedSegc(dir: string, args: string[]): {ms: number; stdout: str
   const r = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), ...args], {cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28})
   if (r.status !== 0) throw new Error(`segc ${args.join(' ')}: ${r.stderr}`)
   return {ms: performance.now() - t, stdout: r.stdout}
+}
+
+/** A connection to a bench database for the length of `f`. */
+export async function withDb<T>(path: string, f: (c: WarehouseConnection) => Promise<T>, threads = cpus().length): Promise<T> {
+  const c = await duckdbAdapter.connect({name: 'bench', type: 'duckdb', path, threads}, DATA_DIR)
+  try {
+    return await f(c)
+  } finally {
+    await c.close()
+  }
 }
