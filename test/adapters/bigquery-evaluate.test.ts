@@ -1,4 +1,4 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {bigqueryDialect} from '../../adapters/bigquery/dialect.js'
 import {sql} from 'kysely'
 import {changesQuery} from '../../src/generate/diff-sql.js'
@@ -10,7 +10,7 @@ import {CASES} from '../language/condition-cases.js'
 import {AS_OF, MODELS as SHOP_MODELS, ROWS as SHOP_ROWS} from '../language/fixture-shop.js'
 import {groupMembership, membership, validOrThrow, writeProject} from '../helpers/project.js'
 import {changeKey, diffFixture} from '../helpers/diff-fixture.js'
-import {evaluateBigQuery, evaluateTables, startZetaSQL, type FixtureTable} from '../helpers/zetasql.js'
+import {evaluateBigQuery, evaluateTables, type FixtureTable, useZetaSQL} from '../helpers/zetasql.js'
 import {relationColumns} from '../../src/fixtures/fixture-tables.js'
 import {languageDocsProject, languageDocsRows} from '../helpers/language-docs.js'
 
@@ -27,11 +27,7 @@ const CONFORMANCE =
   '---\nsegment: held\nentity: customer\nrule: {attribute: age, is_null: false}\nholdout: {percent: 50, salt: q4}\n' +
   '---\ngroup: band\nentity: customer\nsegments: [older, adult]\n---\nsegment: older\nentity: customer\nrule: {attribute: age, gte: 40}\n---\nsegment: adult\nentity: customer\nrule: {attribute: age, gte: 18}\n'
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 describe('BigQuery means what DuckDB means (ZetaSQL reference evaluation)', () => {
   it('every condition conformance case, with holdouts and groups', async () => {

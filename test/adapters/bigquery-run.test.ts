@@ -2,7 +2,7 @@ import {spawnSync} from 'node:child_process'
 import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {fixtureStatements, relationColumns} from '../../src/fixtures/fixture-tables.js'
 import {forget} from '../../src/forget/forget.js'
@@ -13,7 +13,7 @@ import {AS_OF} from '../language/fixture-shop.js'
 import {languageDocsProject, languageDocsRows, MASK_SEGMENTS} from '../helpers/language-docs.js'
 import {validOrThrow} from '../helpers/project.js'
 import {invariantViolations} from '../helpers/state.js'
-import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
+import {useZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
 
 // A whole run in BigQuery's SQL on ZetaSQL's reference implementation of BigQuery: `segc run`
 // with a BigQuery target, its DDL read for the tables' columns, its queries and temp tables
@@ -40,11 +40,7 @@ function ranges(statements: string[], tables: Record<string, string>): {ranges: 
   return JSON.parse(r.stdout) as {ranges: number; violations: string[]}
 }
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 function project(incremental = false): string {
   const dir = languageDocsProject('')

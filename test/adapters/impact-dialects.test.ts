@@ -1,4 +1,4 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {bigqueryDialect} from '../../adapters/bigquery/dialect.js'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {snowflakeDialect} from '../../adapters/snowflake/dialect.js'
@@ -10,17 +10,13 @@ import {AS_OF} from '../language/fixture-shop.js'
 import {languageDocsProject, languageDocsRows} from '../helpers/language-docs.js'
 import {membership, validOrThrow} from '../helpers/project.js'
 import {SNOWFLAKE_MACROS, snowflakeToDuckDB} from '../helpers/snowflake-duckdb.js'
-import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
+import {useZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
 
 // The impact statement of `segc plan --impact` means the same on every warehouse: BigQuery's on
 // ZetaSQL's reference evaluator, Snowflake's translated and run, each against DuckDB's rows.
 // The target's membership is the project's own 60 days earlier, so segments gain and lose people.
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 const EARLIER = new Date(Date.parse(AS_OF) - 60 * 86400_000).toISOString()
 

@@ -1,5 +1,5 @@
 import {sql} from 'kysely'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {bigqueryDialect} from '../../adapters/bigquery/dialect.js'
 import {snowflakeDialect} from '../../adapters/snowflake/dialect.js'
 import type {Dialect} from '../../src/warehouse/dialect.js'
@@ -9,7 +9,7 @@ import {fixtureStatements} from '../../src/fixtures/fixture-tables.js'
 import {compilerFor, featureQuery, render} from '../../src/generate/generate-sql.js'
 import {featurePlan, type StoredModel} from '../../src/plan/build-plan.js'
 import {validOrThrow, writeProject} from '../helpers/project.js'
-import {evaluateBigQuery, startZetaSQL} from '../helpers/zetasql.js'
+import {evaluateBigQuery, useZetaSQL} from '../helpers/zetasql.js'
 
 // The prediction SQL segc generates for BigQuery (executed by ZetaSQL's reference evaluator)
 // and for Snowflake (translated to DuckDB by an independent translator) gives DuckDB's values
@@ -44,11 +44,7 @@ const PARAMS = new Map<string, StoredModel>([
   ['cluster', {model: 'cluster', version: 1, kind: 'kmeans', params: {features: ['score', 'age'], means: [1.5, 6], stddevs: [1.1, 3.2], centroids: [[-1, -0.5], [0.8, 0.9]]}}],
 ])
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 /** Relative differences of every fitted-trait value, key by key; NULLs must match exactly. */
 function compare(duck: Array<Record<string, unknown>>, other: Array<Record<string, unknown>>, label: string): number {

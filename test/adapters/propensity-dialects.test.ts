@@ -1,5 +1,5 @@
 import {sql} from 'kysely'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {bigqueryDialect} from '../../adapters/bigquery/dialect.js'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {snowflakeDialect} from '../../adapters/snowflake/dialect.js'
@@ -12,7 +12,7 @@ import {segc} from '../helpers/cli.js'
 import type {PropensityParams} from '../../src/plan/propensity-plan.js'
 import {validOrThrow, writeProject} from '../helpers/project.js'
 import {SNOWFLAKE_MACROS, snowflakeToDuckDB} from '../helpers/snowflake-duckdb.js'
-import {evaluateBigQuery, startZetaSQL} from '../helpers/zetasql.js'
+import {evaluateBigQuery, useZetaSQL} from '../helpers/zetasql.js'
 
 // Propensity scores (SPEC §17) in every dialect: the probability and the percentile SQL segc
 // generates for BigQuery (executed by ZetaSQL's reference evaluator) and Snowflake (translated
@@ -49,11 +49,7 @@ const PARAMS: Partial<PropensityParams> = {
 }
 const models = new Map<string, StoredModel>([['buys', {model: 'buys', version: 1, kind: 'propensity', params: PARAMS as Record<string, unknown>}]])
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 function query(project: ReturnType<typeof validOrThrow>['project'], dialect: Dialect): string {
   const f = featurePlan(project, 'customer', new Date('2026-06-01T00:00:00Z'), [{name: 'p_buy', target: 'trait'}, {name: 'pct_buy', target: 'trait'}], {models})

@@ -1,4 +1,4 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {relationColumns} from '../../src/fixtures/fixture-tables.js'
 import {runProject, type RunResult} from '../../src/run/run-project.js'
@@ -8,7 +8,7 @@ import {MODELS, SOURCE_DDL, writeSegments, type SegmentDoc} from '../helpers/inc
 import {validOrThrow} from '../helpers/project.js'
 import {writeProject} from '../helpers/project.js'
 import {snowflakeOnDuckDB} from '../helpers/snowflake-duckdb.js'
-import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
+import {useZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
 
 // Touched keys (SPEC §13) in the other two dialects: the entity snapshot, the touched-keys
 // table, the runs restricted to those keys and the profile rows left alone — as BigQuery SQL
@@ -133,11 +133,7 @@ async function onZetaSQL(dir: string): Promise<Trace> {
   return trace
 }
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 describe('touched keys in BigQuery (ZetaSQL) and Snowflake (translated) SQL', () => {
   it('after the first run only the hand-derived keys are evaluated, and every output table equals DuckDB incremental and full runs', {timeout: 600_000}, async () => {

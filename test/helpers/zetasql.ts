@@ -1,9 +1,19 @@
 import {createServer} from 'node:net'
+import {afterAll, beforeAll} from 'vitest'
 import {promisify} from 'node:util'
 import {runServer, terminateServer, ZetaSQLClient} from '@fivetrandevelopers/zetasql'
 import type {Project, ValueType} from '../../src/resolve/model.js'
 import {relationColumns} from '../../src/fixtures/fixture-tables.js'
 import {parseTime} from '../../src/resolve/time.js'
+
+/** ZetaSQL's local service for the tests of one file (or describe block): started before them, stopped after. */
+export function useZetaSQL(): void {
+  let stop: (() => void) | undefined
+  beforeAll(async () => {
+    stop = (await startZetaSQL()).stop
+  })
+  afterAll(() => stop?.())
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

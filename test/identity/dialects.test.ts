@@ -5,14 +5,14 @@
 // profile after each run. The DuckDB values themselves are checked by hand in attribution.test.ts.
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {fixtureStatements, relationColumns} from '../../src/fixtures/fixture-tables.js'
 import {runProject} from '../../src/run/run-project.js'
 import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {validOrThrow, writeProject} from '../helpers/project.js'
 import {snowflakeOnDuckDB} from '../helpers/snowflake-duckdb.js'
-import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
+import {useZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
 import {MODELS, SEGMENTS} from './attribution-fixture.js'
 
 const TARGETS = `name: t
@@ -151,11 +151,7 @@ async function onZetaSQL(): Promise<{after: Snapshot[]; statements: string[]}> {
   return {after, statements: bq.statements}
 }
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 describe('identity in three dialects', () => {
   it('DuckDB, BigQuery on ZetaSQL and Snowflake translated leave the same map, membership, transitions and profile after each run', {timeout: 600_000}, async () => {

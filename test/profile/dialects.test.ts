@@ -1,6 +1,6 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {fixtureStatements, relationColumns} from '../../src/fixtures/fixture-tables.js'
 import {runProject} from '../../src/run/run-project.js'
@@ -8,7 +8,7 @@ import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {AS_OF, FULL_PROFILE, ORACLE, PROFILE_MODELS, PROFILE_SEGMENTS, profileRows} from '../helpers/profile-fixture.js'
 import {validOrThrow, writeProject} from '../helpers/project.js'
 import {snowflakeOnDuckDB} from '../helpers/snowflake-duckdb.js'
-import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
+import {useZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
 
 // The profile statements in the three dialects (SPEC §19): the same three runs — a first run,
 // a day later (days_since moves for every buyer: the UPDATE path), then a profile change at
@@ -106,11 +106,7 @@ async function onZetaSQL(): Promise<Outcome> {
   return {after, statements: bq.statements}
 }
 
-let stop: () => void
-beforeAll(async () => {
-  stop = (await startZetaSQL()).stop
-})
-afterAll(() => stop?.())
+useZetaSQL()
 
 describe('profile statements in three dialects', () => {
   it('DuckDB, BigQuery on ZetaSQL and Snowflake translated leave the same profile after each of three runs', {timeout: 600_000}, async () => {

@@ -4,7 +4,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import fc from 'fast-check'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {duckdbAdapter} from '../../adapters/duckdb/index.js'
 import {relationColumns} from '../../src/fixtures/fixture-tables.js'
 import {forget} from '../../src/forget/forget.js'
@@ -13,7 +13,7 @@ import type {WarehouseConnection} from '../../src/warehouse/warehouse.js'
 import {insert, lit, openTwin, outputs, SOURCE_DDL, twinProject, writeSegments, type SegmentDoc} from '../helpers/incremental.js'
 import {validOrThrow} from '../helpers/project.js'
 import {snowflakeOnDuckDB} from '../helpers/snowflake-duckdb.js'
-import {startZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
+import {useZetaSQL, ZetaWarehouse} from '../helpers/zetasql.js'
 
 // Issue 32: the lift statement's outcome events from kept state. An incremental project keeps,
 // per measured segment and key, the first entry, its holdout flag and whether the outcome came
@@ -306,11 +306,7 @@ incremental: {late_arrival: 2d, read_whole: never}
     }
   }
 
-  let stop: () => void
-  beforeAll(async () => {
-    stop = (await startZetaSQL()).stop
-  })
-  afterAll(() => stop?.())
+  useZetaSQL()
 
   it('four runs give the DuckDB runs\' lift rows and kept state; the last run reads the outcome events by plain ranges', {timeout: 600_000}, async () => {
     const duck = await runs('local')
