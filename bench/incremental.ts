@@ -383,7 +383,9 @@ async function stateFigures(db: string, project: string): Promise<Row[]> {
       const source = String(r.source)
       const m = /^(\S+) by (\S+) at (\S+)/.exec(source)
       if (!m) {
-        out.push([`state: ${source} (entity snapshot)`, n(Number((await c.query(`SELECT count(*) AS n FROM ${t}`))[0]!.n)), 'rows, one per entity row'])
+        // not an event relation's: an entity snapshot (touched keys) or lift's first entries
+        const lift = source.startsWith('the first entries')
+        out.push([`state: ${source}${lift ? ' (lift)' : ' (entity snapshot)'}`, n(Number((await c.query(`SELECT count(*) AS n FROM ${t}`))[0]!.n)), lift ? 'rows, one per measured segment and entity that entered it' : 'rows, one per entity row'])
         continue
       }
       const size = (await c.query(`SELECT count(*) AS n, count(*) FILTER (WHERE segc_day IS NULL) AS keyed, count(*) FILTER (WHERE segc_day IS NOT NULL) AS days, sum(segc_events) FILTER (WHERE segc_day IS NOT NULL) AS day_events FROM ${t}`))[0]!
