@@ -375,7 +375,7 @@ async function stateFigures(db: string, project: string): Promise<Row[]> {
   const schema = schemaOf(project)
   const relations = new Map(benchRelations(project).map((r) => [`${r.table} by ${r.key}`, r]))
   return withDb(db, async (c) => {
-    const reg = await c.query(`SELECT state_table, source, frozen FROM "${schema}".segment_state_sources ORDER BY source`)
+    const reg = await c.query(`SELECT source_id, state_table, source, frozen FROM "${schema}".segment_state_sources ORDER BY source`)
     const out: Row[] = []
     let [allRows, allKeys, allEvents] = [0, 0, 0]
     for (const r of reg) {
@@ -384,7 +384,7 @@ async function stateFigures(db: string, project: string): Promise<Row[]> {
       const m = /^(\S+) by (\S+) at (\S+)/.exec(source)
       if (!m) {
         // not an event relation's: an entity snapshot (touched keys) or lift's first entries
-        const lift = source.startsWith('the first entries')
+        const lift = String(r.source_id).startsWith('lift:')
         out.push([`state: ${source}${lift ? ' (lift)' : ' (entity snapshot)'}`, n(Number((await c.query(`SELECT count(*) AS n FROM ${t}`))[0]!.n)), lift ? 'rows, one per measured segment and entity that entered it' : 'rows, one per entity row'])
         continue
       }

@@ -93,6 +93,8 @@ export function renderRun(result: RunResult): string {
   const rebuilt = (result.sources ?? []).map((x) => `  ${x.source}: read ${x.how === 'incremental' ? 'incrementally' : 'whole'}${x.why ? ` (${x.why})` : ''}`)
   // and which keys of each entity were evaluated (SPEC §13's touched keys)
   const evaluated = (result.evaluation ?? []).map((x) => (x.keys === 'touched' ? `  ${x.entity}: ${x.touched} touched key${x.touched === 1 ? '' : 's'} evaluated` : `  ${x.entity}: every key evaluated (${x.why})`))
-  const lines = [...rebuilt, ...evaluated]
+  // and how each entity's lift was counted: from kept state, built again, or over the whole history
+  const lift = (result.lift ?? []).map((x) => `  lift of ${x.segments.join(', ')}: ${x.how === 'incremental' ? 'from kept state' : x.how === 'rebuilt' ? 'kept state built again' : 'over the whole history'}${x.why && x.how !== 'incremental' ? ` (${x.why})` : ''}`)
+  const lines = [...rebuilt, ...evaluated, ...lift]
   return `${head}${lines.length ? `\n${lines.join('\n')}` : ''}\n\n${textTable(['segment', 'entity', 'size', 'holdout', 'entered', 'exited', 'cause', 'warnings'], rows)}`
 }

@@ -42,9 +42,6 @@ export interface LiftBounds {
 const shift = (iso: string, seconds: number) => new Date(Date.parse(iso) - seconds * 1000).toISOString()
 
 export class LiftStatements extends Statements {
-  private ts(iso: string): Sql {
-    return this.dialect.timestamp(iso)
-  }
 
   /** the state's rows with every column typed as the table keeps it */
   private typed(rows: {segment: Sql; key: Sql; enteredAt: Sql; holdout: Sql; entries: Sql; converted: Sql; frozen: Sql}, from: Sql): Sql {

@@ -75,9 +75,6 @@ export class RunStatements extends Statements {
     return sql`CASE WHEN s.cause = 'data' AND c.change = 'exited' AND EXISTS (SELECT 1 FROM (${merged}) AS mg WHERE mg.entity = c.entity AND mg.entity_key = c.entity_key) THEN 'merged' ELSE s.cause END`
   }
 
-  private ts(iso: string): Sql {
-    return this.dialect.timestamp(iso)
-  }
 
   /** Schema, tables and their comments; idempotent. */
   setup(): string[] {

@@ -30,6 +30,11 @@ export abstract class Statements {
     return render(this.db, s)
   }
 
+  /** a timestamp literal of an ISO instant */
+  protected ts(iso: string): Sql {
+    return this.dialect.timestamp(iso)
+  }
+
   /** a string literal, or NULL typed as the warehouse's string */
   protected str(v: string | null): Sql {
     return v === null ? sql`CAST(NULL AS ${sql.raw(this.dialect.stringType)})` : sql.lit(v)

@@ -192,18 +192,18 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
     let touched: TouchedRun | undefined
     let lift: LiftRun | undefined
     if (late !== undefined) {
+      const identityNames = new Set(identityEntities(v.project).map((e) => e.name))
       const whole = opts.select ? buildPlan(project, asOf, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased}) : plan
       // before any row is written: the snapshot tables' DDL commits on Snowflake
       await step('deciding which keys the run evaluates', async () => {
         const why = opts.rebuild ? '--rebuild' : opts.full ? '--full' : opts.select ? '--select evaluates the segments it names for every key' : undefined
         const planAt = (at: Date) => buildPlan(project, at, undefined, {frozen: {segments: frozen, table: [v.project.outputSchema, MEMBERSHIP.name]}, models, erased, profile: true})
-        const identityNames = new Set(identityEntities(v.project).map((e) => e.name))
         touched = await prepareTouched(conn, adapter.dialect, v.project.outputSchema, v.project, plan, planAt, {asOf, lateSeconds: late, ...(why ? {whole: why} : {}), segments, hashes, identity: identityNames})
       })
       // before any row is written too: its tables' DDL (and, without measures, what was kept for them goes)
       await step('deciding how lift is counted', async () => {
         const why = opts.rebuild ? '--rebuild' : opts.full ? '--full' : undefined
-        lift = await prepareLift(conn, adapter.dialect, v.project.outputSchema, v.project, plan, {asOf, lateSeconds: late, ...(why ? {whole: why} : {}), retention: retentionBounds(v.config, asOf).history !== undefined, identity: new Set(identityEntities(v.project).map((e) => e.name))})
+        lift = await prepareLift(conn, adapter.dialect, v.project.outputSchema, v.project, plan, {asOf, lateSeconds: late, ...(why ? {whole: why} : {}), retention: retentionBounds(v.config, asOf).history !== undefined, identity: identityNames})
       })
       await step('keeping the state of incremental event sources', async () => {
         state = await prepareState(conn, adapter.dialect, v.project.outputSchema, plan, whole, {asOf, lateSeconds: late, full: opts.full === true || opts.rebuild === true, readWhole: readWhole(v.config), runId, ...(erased ? {erased} : {})})
@@ -298,7 +298,8 @@ export async function runAt(p: Prepared, raw: WarehouseConnection, asOf: Date, o
       for (const s of st.catalog(catalogRows(v.project, hashes))) await conn.execute(s)
       for (const s of st.overlap(ctx, incremental)) await conn.execute(s)
       // incremental: from the kept state, which reads only what can still move
-      const counts = lift ? await liftCounts(conn, adapter.dialect, v.project.outputSchema, lift, plan, runId) : st.liftCounts(plan) ? await conn.query(st.liftCounts(plan)!) : []
+      const wholeLift = lift ? undefined : st.liftCounts(plan)
+      const counts = lift ? await liftCounts(conn, adapter.dialect, v.project.outputSchema, lift, plan, runId) : wholeLift ? await conn.query(wholeLift) : []
       const rows = st.lift(ctx, liftRows(counts))
       if (rows) await conn.execute(rows)
     })

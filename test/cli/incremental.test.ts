@@ -58,6 +58,8 @@ describe('segc run with incremental:', () => {
     const again = segc(['run', '--as-of', '2026-06-02T02:00:00Z', '--full'], {cwd: dir})
     expect(again.stdout.split('\n')[0]).toMatch(/\(full\)$/)
     expect(again.stdout).toContain('\n  main.orders by customer_id at ordered_at: read whole (--full)\n')
+    // and how lift was counted, per entity with measured segments
+    for (const l of result.lift as Array<{segments: string[]}>) expect(again.stdout).toContain(`\n  lift of ${l.segments.join(', ')}: kept state built again (--full)\n`)
     const text = segc(['stats', '--state'], {cwd: dir})
     expect(text.stdout).toMatch(/^local: state of \d+ event sources/)
     expect(text.stdout).toContain('main.orders by customer_id at ordered_at')
